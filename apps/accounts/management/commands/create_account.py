@@ -1,0 +1,51 @@
+"""Provision an account headlessly: ``manage.py create_account <slug> --name … --admin-email …``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email, validate_slug
+from django.urls import reverse
+
+from apps.accounts.services import create_account
+
+
+class Command(BaseCommand):
+    help = "Create an account with its first administrator; prints the webhook URL and secret."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--admin-email", required=True)
+        parser.add_argument("--admin-password", help="Default: a random password, printed once.")
+        parser.add_argument("--webhook-secret", help="Default: a new random secret.")
+
+    def handle(self, *args, slug: str, name: str, admin_email: str, **options) -> None:
+        try:
+            validate_slug(slug)
+            validate_email(admin_email)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        result = create_account(
+            slug=slug,
+            name=name,
+            admin_email=admin_email,
+            admin_password=options.get("admin_password"),
+            webhook_secret=options.get("webhook_secret"),
+        )
+        webhook_url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
+            "intake:oncehub-webhook", args=[slug]
+        )
+        if not result.created:
+            self.stdout.write(f"Account '{slug}' already exists; nothing changed.")
+            self.stdout.write(f"Webhook URL:    {webhook_url}")
+            return
+        self.stdout.write(self.style.SUCCESS(f"Created account '{slug}' ({name})."))
+        self.stdout.write(f"Administrator:  {admin_email}")
+        if result.admin_password:
+            self.stdout.write(f"Password:       {result.admin_password}   (shown once)")
+        else:
+            self.stdout.write("Password:       (existing login kept)")
+        self.stdout.write(f"Webhook URL:    {webhook_url}")
+        self.stdout.write(f"Webhook secret: {result.webhook_secret}   (shown once)")

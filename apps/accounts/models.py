@@ -1,0 +1,79 @@
+"""Tenants (accounts), who may do what in them, and their webhook signing secrets."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.fields import EncryptedTextField
+
+
+class Account(models.Model):
+    """One customer organisation. Everything else belongs to exactly one account."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "admin", "Administrator"
+    STAFF = "staff", "Staff"
+
+
+class Membership(models.Model):
+    """A portal user's role in one account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} of {self.account}"
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == Role.ADMINISTRATOR
+
+
+class WebhookSecretQuerySet(models.QuerySet):
+    def valid_at(self, moment) -> WebhookSecretQuerySet:
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=moment))
+
+
+class WebhookSecret(models.Model):
+    """A signing secret of the account's OnceHub webhook.
+
+    Rotation keeps the previous secret valid until ``expires_at`` so deliveries signed with it
+    during the switch are still accepted.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="webhook_secrets")
+    secret = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookSecretQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        state = "current" if self.expires_at is None else f"valid until {self.expires_at:%Y-%m-%d %H:%M}"
+        return f"Webhook secret of {self.account} ({state})"

@@ -1,0 +1,88 @@
+"""Writes for accounts, memberships and webhook secrets."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Account, Membership, Role, WebhookSecret
+
+
+@dataclass(frozen=True)
+class ProvisionedAccount:
+    account: Account
+    created: bool
+    admin_email: str
+    admin_password: str | None  # only when a new login was made; shown once, never stored plain
+    webhook_secret: str | None  # only when a new secret was made
+
+
+def new_webhook_secret() -> str:
+    # Same shape as OnceHub's own secrets (32 hex characters).
+    return secrets.token_hex(16)
+
+
+@transaction.atomic
+def add_member(*, account: Account, email: str, role: str, password: str | None = None):
+    """Give ``email`` a role in ``account``, creating the login if needed.
+
+    Returns ``(membership, password)`` where password is set only for a newly created login.
+    """
+    user_model = get_user_model()
+    user = user_model.objects.filter(email__iexact=email).first()
+    created_password = None
+    if user is None:
+        created_password = password or secrets.token_urlsafe(12)
+        user = user_model.objects.create_user(
+            username=email, email=email, password=created_password
+        )
+    if not user.is_staff:
+        user.is_staff = True  # Django admin is where staff read sync logs
+        user.save(update_fields=["is_staff"])
+    membership, _ = Membership.objects.update_or_create(
+        account=account, user=user, defaults={"role": role}
+    )
+    return membership, created_password
+
+
+@transaction.atomic
+def create_account(
+    *,
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_password: str | None = None,
+    webhook_secret: str | None = None,
+) -> ProvisionedAccount:
+    """Create an account with its first administrator and webhook secret; idempotent by slug."""
+    existing = Account.objects.filter(slug=slug).first()
+    if existing is not None:
+        return ProvisionedAccount(existing, False, admin_email, None, None)
+    account = Account.objects.create(slug=slug, name=name)
+    _, password = add_member(
+        account=account, email=admin_email, role=Role.ADMINISTRATOR, password=admin_password
+    )
+    secret = webhook_secret or new_webhook_secret()
+    WebhookSecret.objects.create(account=account, secret=secret)
+    return ProvisionedAccount(account, True, admin_email, password, secret)
+
+
+@transaction.atomic
+def rotate_webhook_secret(
+    *, account: Account, new_secret: str | None = None, grace: timedelta | None = None
+) -> str:
+    """Make a new current secret; the previous ones stay valid for the grace period."""
+    grace = grace or timedelta(hours=settings.WEBHOOK_SECRET_ROTATION_GRACE_HOURS)
+    now = timezone.now()
+    WebhookSecret.objects.select_for_update().filter(
+        account=account, expires_at__isnull=True
+    ).update(expires_at=now + grace)
+    secret = new_secret or new_webhook_secret()
+    WebhookSecret.objects.create(account=account, secret=secret, created_at=now)
+    return secret

@@ -1,0 +1,27 @@
+"""Typed CRM errors: every integration's client raises one of these, the engine decides by type."""
+
+from __future__ import annotations
+
+
+class CrmError(Exception):
+    def __init__(self, message: str, *, code: str = "", status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+class TransientCrmError(CrmError):
+    """Worth retrying later: timeouts, connection errors, 5xx, 429, quota limits."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class AuthCrmError(CrmError):
+    """The credentials no longer work (after one refresh): the connector is disconnected."""
+
+
+class PermanentCrmError(CrmError):
+    """The CRM refused the data (validation); retrying without changing settings won't help."""

@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from apps.accounts.admin_scope import ACCOUNT_FILTER, CHANGE, VIEW, AccountScopedAdmin
+
+from .models import BookingPage, EventType, MasterPage, SchedulingUser
+
+
+class DirectoryAdmin(AccountScopedAdmin):
+    """Labels are editable by administrators: lead-source names and ownership depend on them."""
+
+    administrator_permissions = frozenset({VIEW, CHANGE})
+    readonly_fields = ["account", "external_id", "first_seen_at", "updated_at"]
+    list_filter = [ACCOUNT_FILTER]
+    list_select_related = ["account"]
+
+
+@admin.register(SchedulingUser)
+class SchedulingUserAdmin(DirectoryAdmin):
+    list_display = ["external_id", "first_name", "last_name", "email", "status", "account"]
+    search_fields = ["external_id", "email", "first_name", "last_name"]
+
+
+@admin.register(BookingPage)
+class BookingPageAdmin(DirectoryAdmin):
+    list_display = ["external_id", "label", "public_name", "owner", "account"]
+    search_fields = ["external_id", "label", "public_name"]
+    list_select_related = ["account", "owner"]
+
+
+@admin.register(MasterPage)
+class MasterPageAdmin(DirectoryAdmin):
+    list_display = ["external_id", "label", "name", "account"]
+    search_fields = ["external_id", "label", "name"]
+
+
+@admin.register(EventType)
+class EventTypeAdmin(DirectoryAdmin):
+    list_display = ["external_id", "name", "label", "owner", "account"]
+    search_fields = ["external_id", "name", "label"]
+    list_select_related = ["account", "owner"]

@@ -1,0 +1,99 @@
+"""What the portal knows of the scheduling system's users and pages.
+
+Webhooks usually carry collapsed ids (``BP-…``); lead-source names and ownership need labels,
+so labels are learned from expanded objects when a payload has them and are editable in admin.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.accounts.models import Account
+
+
+class DirectoryEntry(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=64, help_text="OnceHub id, e.g. USR-… or BP-…")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.external_id
+
+    @property
+    def display_name(self) -> str:
+        return ""
+
+
+class SchedulingUser(DirectoryEntry):
+    """A person who owns booking pages (not a portal login)."""
+
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True, db_index=True)
+    status = models.CharField(max_length=32, blank=True)
+
+    class Meta(DirectoryEntry.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["account", "external_id"], name="uniq_sched_user")
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or self.email
+
+
+class BookingPage(DirectoryEntry):
+    """A booking page (``BP-…``) or booking calendar (``BKC-…``)."""
+
+    label = models.CharField(max_length=200, blank=True, help_text="Internal label")
+    public_name = models.CharField(max_length=200, blank=True)
+    url = models.URLField(blank=True)
+    owner = models.ForeignKey(
+        SchedulingUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages"
+    )
+
+    class Meta(DirectoryEntry.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["account", "external_id"], name="uniq_booking_page")
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.public_name
+
+
+class MasterPage(DirectoryEntry):
+    label = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta(DirectoryEntry.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["account", "external_id"], name="uniq_master_page")
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
+
+
+class EventType(DirectoryEntry):
+    name = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        SchedulingUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(DirectoryEntry.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["account", "external_id"], name="uniq_event_type")
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.label

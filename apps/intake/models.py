@@ -1,0 +1,85 @@
+"""The inbox (every accepted delivery, raw) and each booking's current state."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.accounts.models import Account
+
+from .lifecycle import LifecycleAction
+
+
+class BookingEvent(models.Model):
+    """One accepted webhook delivery, stored before it is acknowledged."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="booking_events")
+    envelope_id = models.CharField(max_length=64, help_text="OnceHub event id (EVNT-…)")
+    event_type = models.CharField(max_length=64, db_index=True)
+    event_created_at = models.DateTimeField(help_text="The envelope's creation_time")
+    booking_id = models.CharField(max_length=64, blank=True, db_index=True)
+    customer_email = models.CharField(max_length=254, blank=True, db_index=True)
+    raw_body = models.TextField(help_text="The body exactly as received (signed bytes)")
+    payload = models.JSONField()
+    signature_timestamp = models.BigIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    lifecycle_action = models.CharField(
+        max_length=64, choices=LifecycleAction.choices, blank=True, db_index=True
+    )
+    queued_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    hand_offs = models.PositiveIntegerField(default=0, help_text="Times handed to the workers")
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "envelope_id"], name="one_event_per_envelope")
+        ]
+        indexes = [
+            models.Index(fields=["processed_at", "received_at"], name="intake_unprocessed_idx"),
+            models.Index(fields=["account", "booking_id"], name="intake_event_booking_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.envelope_id} {self.event_type} {self.booking_id}"
+
+    @property
+    def booking_data(self) -> dict:
+        data = self.payload.get("data") if isinstance(self.payload, dict) else None
+        return data if isinstance(data, dict) else {}
+
+
+class Booking(models.Model):
+    """A booking's current state: the latest event by (last_updated_time, creation_time) wins."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bookings")
+    booking_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=32, blank=True)
+    lifecycle_action = models.CharField(
+        max_length=64, choices=LifecycleAction.choices, blank=True, db_index=True
+    )
+    subject = models.CharField(max_length=500, blank=True)
+    customer_email = models.CharField(max_length=254, blank=True, db_index=True)
+    customer_name = models.CharField(max_length=300, blank=True)
+    starting_time = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    owner_id = models.CharField("owner (USR-…)", max_length=64, blank=True)
+    booking_page_id = models.CharField(max_length=64, blank=True)
+    master_page_id = models.CharField(max_length=64, blank=True)
+    event_type_id = models.CharField(max_length=64, blank=True)
+    rescheduled_booking_id = models.CharField(max_length=64, blank=True, db_index=True)
+    latest_event = models.ForeignKey(
+        BookingEvent, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    latest_updated_time = models.DateTimeField(null=True, blank=True)
+    latest_event_created_at = models.DateTimeField(null=True, blank=True)
+    events_seen = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "booking_id"], name="one_booking_per_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.booking_id

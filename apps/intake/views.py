@@ -1,0 +1,81 @@
+"""``POST /webhooks/oncehub/<account>/``: verify, store, answer fast.
+
+Every client mistake gets a 4xx with ``{"error", "detail"}``; nothing is stored unless the
+delivery is authentic and well-formed, and what is accepted is stored before the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import Account
+from apps.accounts.selectors import valid_webhook_secrets
+from apps.core.jsonview import json_error
+
+from .envelope import EnvelopeError, validate_envelope
+from .services import accept_delivery
+from .signatures import SignatureError, verify
+
+
+def _content_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
+@csrf_exempt
+@require_POST
+def oncehub_webhook(request, account_slug: str):
+    account = Account.objects.filter(slug=account_slug).only("id", "slug").first()
+    if account is None:
+        return json_error(404, "unknown_account", f"No account '{account_slug}'.")
+
+    if request.content_type != "application/json":
+        return json_error(415, "unsupported_media_type",
+                          f"Content-Type must be application/json, not '{request.content_type}'.")
+
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    length = _content_length(request)
+    if length is None:
+        return json_error(400, "bad_request", "Content-Length is not a number.")
+    if length > limit:
+        return json_error(413, "payload_too_large", f"The body is over {limit} bytes.")
+    body = request.body
+    if len(body) > limit:
+        return json_error(413, "payload_too_large", f"The body is over {limit} bytes.")
+
+    try:
+        signature = verify(
+            request.headers.get("Oncehub-Signature"),
+            body,
+            valid_webhook_secrets(account.id),
+            now=time.time(),
+            tolerance_seconds=settings.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
+        )
+    except SignatureError as exc:
+        return json_error(401, "invalid_signature", str(exc))
+
+    try:
+        text = body.decode("utf-8")
+        document = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return json_error(400, "malformed_json", f"The body is not valid JSON: {exc}")
+    try:
+        envelope = validate_envelope(document)
+    except EnvelopeError as exc:
+        return json_error(400, "invalid_envelope", exc.problems)
+
+    delivery = accept_delivery(
+        account=account, raw_body=text, envelope=envelope, signature_timestamp=signature.timestamp
+    )
+    return JsonResponse(
+        {"status": "accepted" if delivery.created else "duplicate", "id": envelope["id"]},
+        status=202 if delivery.created else 200,
+    )

@@ -1,0 +1,99 @@
+"""The sync log: a job per (event, connector), a row per CRM call, and links to CRM records."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.accounts.models import Account
+from apps.connectors.models import Connector
+from apps.intake.lifecycle import LifecycleAction
+from apps.intake.models import BookingEvent
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    RETRYING = "retrying", "Retrying"
+    DEAD = "dead", "Dead"
+    SKIPPED = "skipped", "Skipped"
+
+
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.SKIPPED)
+
+
+class SyncJob(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(BookingEvent, on_delete=models.CASCADE, related_name="sync_jobs")
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="sync_jobs")
+    booking_id = models.CharField(max_length=64, blank=True, db_index=True)
+    lifecycle_action = models.CharField(max_length=64, choices=LifecycleAction.choices, blank=True)
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    plan = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "connector"], name="one_job_per_event_connector")
+        ]
+        indexes = [models.Index(fields=["account", "status", "created_at"], name="sync_job_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} {self.booking_id} → {self.connector_id} ({self.status})"
+
+
+class CrmCall(models.Model):
+    """One HTTP call to a CRM, with secrets redacted and bodies truncated."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="crm_calls")
+    sync_job = models.ForeignKey(
+        SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="crm_calls"
+    )
+    method = models.CharField(max_length=16)
+    url = models.TextField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    crm_error_code = models.CharField(max_length=64, blank=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} → {self.status_code}"
+
+
+class CrmRecordLink(models.Model):
+    """Booking ↔ CRM record, so later events update the same record instead of adding one."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="record_links")
+    booking_id = models.CharField(max_length=64, db_index=True)
+    record_type = models.CharField(max_length=32, help_text="contact, appointment, lead, event, …")
+    crm_id = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "booking_id", "record_type"], name="one_link_per_record_type"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id} → {self.record_type} {self.crm_id}"

@@ -1,0 +1,29 @@
+"""Production: every secret comes from the environment, and start-up fails without one."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuses to start without it
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+if not ALLOWED_HOSTS or not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS and FIELD_ENCRYPTION_KEYS must not be empty.")
+if "ZGV2LW9ubHktYm9va2JyaWRnZS1rZXktMDAwMDAwMDA=" in FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS still holds the development key.")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# Loopback http:// CRM URLs are for development and the sandboxes only.
+ALLOW_INSECURE_CRM_URLS = False

@@ -1,0 +1,31 @@
+"""Tests: fast hashing, mail kept in memory, the real database and broker from the environment.
+
+``DATABASE_URL`` / ``REDIS_URL`` point at PostgreSQL and Redis in CI. Locally, with nothing set,
+SQLite (a file, so a worker process can share it) and the filesystem broker are used.
+"""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, VAR_DIR, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+# Set by .ci/run: a test that needs PostgreSQL/Redis/Chromium fails instead of skipping.
+REQUIRE_SERVICES = env.bool("BOOKBRIDGE_REQUIRE_SERVICES", default=False)
+
+# Keep the test broker's files apart from the demo's.
+if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
+    _test_broker = VAR_DIR / "test-broker"
+    for _folder in ("queue", "processed"):
+        (_test_broker / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
+        "data_folder_in": str(_test_broker / "queue"),
+        "data_folder_out": str(_test_broker / "queue"),
+        "processed_folder": str(_test_broker / "processed"),
+        "store_processed": False,
+    }
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+
+WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no collectstatic

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("webhooks/", include("apps.intake.urls")),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.connectors.urls")),
+    path("", include("apps.core.urls")),
+]
