@@ -9,5 +9,7 @@ urlpatterns = [
     path("webhooks/", include("apps.intake.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.connectors.urls")),
+    path("", include("apps.integrations.keap.urls")),
+    path("", include("apps.integrations.salesforce.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -24,7 +24,7 @@ from apps.intake import services as intake_services
 from apps.intake.lifecycle import is_booking_event
 from apps.intake.models import Booking, BookingEvent
 
-from .models import FINISHED_STATUSES, JobStatus, SyncJob
+from .models import FINISHED_STATUSES, CrmRecordLink, JobStatus, SyncJob
 from .recorder import CallRecorder
 
 logger = logging.getLogger(__name__)
@@ -36,13 +36,58 @@ MAX_BACKOFF_SECONDS = 15 * 60
 
 @dataclass
 class JobContext:
-    """What an integration's planner and applier see for one job."""
+    """What an integration's planner and applier see for one job.
+
+    Integrations never import this app: they use these attributes and methods only.
+    """
 
     connector: Connector
     event: BookingEvent
     booking: Booking | None
     job: SyncJob
     recorder: CallRecorder
+
+    def booking_chain(self) -> list[str]:
+        """This booking's id, then the bookings it rescheduled (``rescheduled_booking_id``)."""
+        return booking_chain(self.booking) if self.booking else [self.job.booking_id]
+
+    def find_link(self, record_type: str) -> str | None:
+        """The CRM id linked to this booking (or the booking it rescheduled) for a record type."""
+        return find_link(connector=self.connector, booking_ids=self.booking_chain(),
+                         record_type=record_type)
+
+    def save_link(self, record_type: str, crm_id: str) -> None:
+        save_link(connector=self.connector, booking_id=self.job.booking_id,
+                  record_type=record_type, crm_id=crm_id)
+
+
+def booking_chain(booking: Booking, *, max_depth: int = 20) -> list[str]:
+    chain = [booking.booking_id]
+    previous = booking.rescheduled_booking_id
+    while previous and previous not in chain and len(chain) < max_depth:
+        chain.append(previous)
+        previous = (
+            Booking.objects.filter(account_id=booking.account_id, booking_id=previous)
+            .values_list("rescheduled_booking_id", flat=True)
+            .first()
+        )
+    return chain
+
+
+def find_link(*, connector: Connector, booking_ids: list[str], record_type: str) -> str | None:
+    links = dict(
+        CrmRecordLink.objects.filter(
+            connector=connector, booking_id__in=booking_ids, record_type=record_type
+        ).values_list("booking_id", "crm_id")
+    )
+    return next((links[b] for b in booking_ids if b in links), None)
+
+
+def save_link(*, connector: Connector, booking_id: str, record_type: str, crm_id: str) -> None:
+    CrmRecordLink.objects.update_or_create(
+        connector=connector, booking_id=booking_id, record_type=record_type,
+        defaults={"crm_id": crm_id, "account_id": connector.account_id},
+    )
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:

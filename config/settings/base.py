@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "apps.directory",
     "apps.intake",
     "apps.connectors",
+    "apps.integrations.keap",
+    "apps.integrations.salesforce",
     "apps.sync",
     "apps.demo",
 ]

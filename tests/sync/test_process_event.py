@@ -150,3 +150,26 @@ def test_lost_hand_offs_are_requeued(monkeypatch):
     assert requeue_stalled(older_than=timedelta(seconds=60)) == 1
     assert sent == [lost.pk]
     assert fresh.pk not in sent
+
+
+def test_links_follow_the_reschedule_chain():
+    from apps.sync.services import JobContext
+
+    account = AccountFactory()
+    connector = ConnectorFactory(account=account)
+    original = BookingStory()
+    first = store(account, original.scheduled())
+    [first_job] = services.process_event(event_id=first.pk)
+    context = JobContext(connector, first, None, first_job, None)
+    context.save_link("appointment", "APPT-1")
+    original.reschedule_requested()
+    follow_up, rebooked = original.rebooked_after_request()
+    second = store(account, rebooked)
+    [second_job] = services.process_event(event_id=second.pk)
+    from apps.intake.models import Booking
+
+    booking = Booking.objects.get(booking_id=follow_up.booking_id)
+    later = JobContext(connector, second, booking, second_job, None)
+    assert later.booking_chain() == [follow_up.booking_id, original.booking_id]
+    assert later.find_link("appointment") == "APPT-1"
+    assert later.find_link("contact") is None

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class KeapConfig(AppConfig):
+    name = "apps.integrations.keap"
+    label = "keap"
+    verbose_name = "Keap connector"

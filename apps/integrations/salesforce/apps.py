@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SalesforceConfig(AppConfig):
+    name = "apps.integrations.salesforce"
+    label = "salesforce"
+    verbose_name = "Salesforce connector"
