@@ -1,0 +1,212 @@
+"""``manage.py demo``: the whole product on one machine, with nothing but Python.
+
+Migrates the database, creates a demo account and administrator, starts the CRM sandboxes,
+a Celery worker (with beat) and the web server, connects the demo connectors, sends sample
+bookings through their lifecycle and prints where to look. ``--check`` exits once everything
+answered and the samples were synced (used by the tests and CI).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import secrets
+import signal
+import socket
+import sys
+import time
+
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.accounts.models import Account, Role
+from apps.accounts.selectors import valid_webhook_secrets
+from apps.accounts.services import add_member, create_account
+from apps.connectors.models import Connector, ConnectorStatus
+from apps.demo.processes import RunningProcess, start_process, wait_until
+from apps.demo.samples import BookingStory, sign
+from apps.sync.models import JobStatus, SyncJob
+
+DEMO_SLUG = "demo"
+DEMO_ADMIN = "admin@demo.bookbridge.test"
+DEMO_STAFF = "staff@demo.bookbridge.test"
+SANDBOXES = {"keap": "connect_demo_keap", "salesforce": "connect_demo_salesforce"}
+
+
+def free_port(preferred: int) -> int:
+    """``preferred`` if nothing listens there, else (or for 0) any free port."""
+    if preferred:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", preferred)) != 0:
+                return preferred
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Command(BaseCommand):
+    help = "Run the whole product locally with demo data (Ctrl-C stops everything)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000,
+                            help="Web server port (another free one if taken; 0 = any)")
+        parser.add_argument("--check", action="store_true",
+                            help="Exit once the stack answers and the sample bookings synced")
+        parser.add_argument("--timeout", type=float, default=120.0)
+
+    def handle(self, *args, port: int, check: bool, timeout: float, **options) -> None:
+        self.processes: list[RunningProcess] = []
+        try:
+            self._run(port=free_port(port), check=check, timeout=timeout)
+        finally:
+            for process in reversed(self.processes):
+                process.stop()
+
+    # --- steps -----------------------------------------------------------------------------
+    def _run(self, *, port: int, check: bool, timeout: float) -> None:
+        self.stdout.write("Preparing the database…")
+        call_command("migrate", verbosity=0, interactive=False)
+        account, passwords = self._demo_account()
+        sandboxes = self._start_sandboxes()
+        connectors = self._demo_connectors(account, sandboxes)
+        self._start_worker()
+        base_url = self._start_web(port)
+        events = self._send_samples(base_url, account)
+        outcome = self._wait_for_sync(events, connectors, timeout)
+        self._print_summary(base_url, account, passwords, sandboxes, connectors, outcome)
+        if check:
+            if outcome.get(JobStatus.SUCCEEDED, 0) == 0 or set(outcome) - {JobStatus.SUCCEEDED}:
+                raise CommandError(f"The sample bookings did not all sync: {outcome}")
+            self.stdout.write(self.style.SUCCESS("Demo check passed."))
+            return
+        self.stdout.write("Running. Press Ctrl-C to stop.")
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+
+    def _demo_account(self) -> tuple[Account, dict[str, str]]:
+        provisioned = create_account(slug=DEMO_SLUG, name="Demo Scheduling Team",
+                                     admin_email=DEMO_ADMIN)
+        account = provisioned.account
+        add_member(account=account, email=DEMO_STAFF, role=Role.STAFF)
+        # A fresh password on every run, printed below: the demo never needs a stored one.
+        passwords = {}
+        for email in (DEMO_ADMIN, DEMO_STAFF):
+            password = secrets.token_urlsafe(9)
+            user = get_user_model().objects.get(email=email)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            passwords[email] = password
+        return account, passwords
+
+    def _start_sandboxes(self) -> dict[str, str]:
+        urls = {}
+        for kind in SANDBOXES:
+            if importlib.util.find_spec(f"sandbox.{kind}.app") is None:
+                continue
+            state_file = settings.VAR_DIR / f"sandbox-{kind}.json"
+            process = start_process(
+                ["python", "-m", "sandbox", kind, "--port", "0", "--state-file", str(state_file)],
+                ready_pattern=r"SANDBOX READY \S+ (http://\S+)", timeout=30,
+            )
+            self.processes.append(process)
+            urls[kind] = process.match.group(1)
+        return urls
+
+    def _demo_connectors(self, account: Account, sandboxes: dict[str, str]) -> list[Connector]:
+        connectors = [
+            Connector.objects.get_or_create(
+                account=account, name="Webhook log",
+                defaults={"kind": "log_only", "status": ConnectorStatus.CONNECTED},
+            )[0]
+        ]
+        for kind, function_name in SANDBOXES.items():
+            module_name = f"apps.integrations.{kind}.demo"
+            if kind not in sandboxes or importlib.util.find_spec(module_name) is None:
+                continue
+            connect = getattr(importlib.import_module(module_name), function_name)
+            connectors.append(connect(account=account, sandbox_url=sandboxes[kind]))
+        return connectors
+
+    def _start_worker(self) -> None:
+        beat_schedule = settings.VAR_DIR / "celerybeat-schedule"
+        self.processes.append(start_process(
+            [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--beat",
+             "--loglevel=INFO", "--pool=threads", "--concurrency=4",
+             f"--schedule={beat_schedule}", "--without-gossip", "--without-mingle"],
+            ready_pattern=r"celery@\S+ ready", timeout=60,
+        ))
+
+    def _start_web(self, port: int) -> str:
+        self.processes.append(start_process(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            ready_pattern=r"Quit the server with", timeout=60,
+        ))
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(f"{base_url}/healthz"), timeout=30,
+                   message="the web server did not answer /healthz")
+        return base_url
+
+    def _send_samples(self, base_url: str, account: Account) -> list[str]:
+        secret = valid_webhook_secrets(account.id)[0]
+        first, second, third = (
+            BookingStory(email="carrie@customer.example", name="Carrie Jones"),
+            BookingStory(email="dan@customer.example", name="Dan Smith"),
+            BookingStory(email="erin@customer.example", name="Erin Lee"),
+        )
+        envelopes = [
+            first.scheduled(), first.rescheduled(), first.canceled(by="customer"),
+            second.scheduled(), second.completed(),
+            third.scheduled(), third.no_show(),
+        ]
+        url = f"{base_url}/webhooks/oncehub/{account.slug}/"
+        for envelope in envelopes:
+            body, headers = sign(envelope, secret)
+            response = requests.post(url, data=body, headers=headers, timeout=10)
+            if response.status_code not in (200, 202):
+                raise CommandError(f"Webhook refused: {response.status_code} {response.text}")
+        self.stdout.write(f"Sent {len(envelopes)} sample webhook deliveries.")
+        return [envelope["id"] for envelope in envelopes]
+
+    def _wait_for_sync(self, envelope_ids, connectors, timeout: float) -> dict[str, int]:
+        expected = len(envelope_ids) * len(connectors)
+        unfinished = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
+
+        def settled():
+            jobs = SyncJob.objects.filter(event__envelope_id__in=envelope_ids)
+            return jobs.count() == expected and not jobs.filter(status__in=unfinished).exists()
+
+        deadline = time.monotonic() + timeout
+        while not settled() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        outcome: dict[str, int] = {}
+        for status in SyncJob.objects.filter(event__envelope_id__in=envelope_ids).values_list(
+            "status", flat=True
+        ):
+            outcome[status] = outcome.get(status, 0) + 1
+        if sum(outcome.values()) < expected:
+            outcome["missing"] = expected - sum(outcome.values())
+        return outcome
+
+    def _print_summary(self, base_url, account, passwords, sandboxes, connectors, outcome) -> None:
+        write = self.stdout.write
+        write("")
+        write(self.style.SUCCESS("Bookbridge is running."))
+        write(f"  Web:            {base_url}/")
+        write(f"  Admin:          {base_url}/admin/")
+        write(f"  Admin login:    {DEMO_ADMIN} / {passwords[DEMO_ADMIN]}   (Administrator)")
+        write(f"  Staff login:    {DEMO_STAFF} / {passwords[DEMO_STAFF]}   (Staff)")
+        write(f"  Webhook URL:    {base_url}/webhooks/oncehub/{account.slug}/")
+        for kind, url in sandboxes.items():
+            write(f"  {kind.title()} sandbox: {url}/_sandbox/")
+        write(f"  Connectors:     {', '.join(f'{c.name} ({c.kind})' for c in connectors)}")
+        write(f"  Sample syncs:   {outcome}")
+        write("")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
