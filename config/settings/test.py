@@ -18,12 +18,13 @@ REQUIRE_SERVICES = env.bool("BOOKBRIDGE_REQUIRE_SERVICES", default=False)
 # Keep the test broker's files apart from the demo's.
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     _test_broker = VAR_DIR / "test-broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_test_broker / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
         "data_folder_in": str(_test_broker / "queue"),
         "data_folder_out": str(_test_broker / "queue"),
         "processed_folder": str(_test_broker / "processed"),
+        "control_folder": str(_test_broker / "control"),
         "store_processed": False,
     }
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]

@@ -103,7 +103,7 @@ class Command(BaseCommand):
     def _start_sandboxes(self) -> dict[str, str]:
         urls = {}
         for kind in SANDBOXES:
-            if importlib.util.find_spec(f"sandbox.{kind}.app") is None:
+            if not _importable(f"sandbox.{kind}.app"):
                 continue
             state_file = settings.VAR_DIR / f"sandbox-{kind}.json"
             process = start_process(
@@ -123,7 +123,7 @@ class Command(BaseCommand):
         ]
         for kind, function_name in SANDBOXES.items():
             module_name = f"apps.integrations.{kind}.demo"
-            if kind not in sandboxes or importlib.util.find_spec(module_name) is None:
+            if kind not in sandboxes or not _importable(module_name):
                 continue
             connect = getattr(importlib.import_module(module_name), function_name)
             connectors.append(connect(account=account, sandbox_url=sandboxes[kind]))
@@ -203,6 +203,13 @@ class Command(BaseCommand):
         write(f"  Connectors:     {', '.join(f'{c.name} ({c.kind})' for c in connectors)}")
         write(f"  Sample syncs:   {outcome}")
         write("")
+
+
+def _importable(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def _answers(url: str) -> bool:

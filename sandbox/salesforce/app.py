@@ -1,0 +1,574 @@
+"""The Salesforce sandbox as a WSGI app: real Salesforce paths, headers, statuses and bodies.
+
+Served endpoints (all as on a real instance; ``vXX.X`` is any supported API version):
+
+* ``POST /services/oauth2/token`` (password, refresh_token, authorization_code grants),
+  ``GET /services/oauth2/authorize`` (auto-approves, redirects with ``code`` and ``state``),
+  ``POST /services/Soap/u/XX.X`` (partner ``login``, used by simple-salesforce for
+  username + password + security token), ``GET /id/<org>/<user>`` (identity).
+* ``GET /services/data/`` (versions), and under ``/services/data/vXX.X/``: ``sobjects`` (global
+  describe), ``sobjects/Obj`` (GET metadata, POST create), ``sobjects/Obj/describe``,
+  ``sobjects/Obj/Id`` (GET with ``?fields=``, PATCH, DELETE), ``query`` / ``queryAll``
+  (SOQL subset), ``composite``, ``limits``.
+* Operator endpoints (never faulted, not part of the Salesforce API) under
+  ``/_sandbox/salesforce/``: ``custom-fields`` (GET; POST deploy; DELETE or POST ``.../remove``),
+  ``duplicate-rules`` (GET/POST), ``assignment-rules`` (GET/POST), ``revoke-refresh-tokens``
+  (POST), ``api-usage`` (GET/POST ``{"used", "max"}``), ``credentials`` (GET). The shared ones
+  (faults, reset, expire-tokens, state, health) come from ``sandbox.common.app``.
+
+Transport: the sandbox speaks plain HTTP on loopback. That is the documented choice (SPEC §6
+allows ``http://`` login and instance URLs for development and tests); the ``instance_url`` it
+answers is its own base URL as the client addressed it (Host header), so a client that logs in
+through it is pointed back at it. simple-salesforce hard-codes ``https://`` when it builds REST
+URLs from an instance, so the connector (and our tests) give it a ``requests.Session`` with a
+transport adapter that sends ``https://<loopback host:port>`` requests over plain HTTP; the
+library itself is used unmodified (see ``tests/sandbox/test_salesforce_client.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from sandbox.common.app import SandboxApp, json_response
+from sandbox.common.faults import FaultConfig, FaultDecision, FaultInjector
+from sandbox.common.store import Store
+from sandbox.salesforce import composite, ids
+from sandbox.salesforce.auth import Auth, OAuthError
+from sandbox.salesforce.errors import (
+    LIMIT_EXCEEDED,
+    NOT_FOUND_MESSAGE,
+    SESSION_INVALID,
+    ApiError,
+    bad_request,
+)
+from sandbox.salesforce.org import (
+    ASSIGNMENT_RULES,
+    CUSTOM_FIELDS,
+    DUPLICATE_RULES,
+    ORG_ID,
+    Org,
+    OrgConfig,
+    WriteContext,
+)
+from sandbox.salesforce.schema import STANDARD_OBJECTS
+from sandbox.salesforce.soql import Executor
+
+VERSIONS = [f"{number}.0" for number in range(31, 65)]
+DATA = "/services/data/v<version>"
+SEASONS = ["Winter", "Spring", "Summer"]
+
+
+def version_label(version: str) -> str:
+    number = int(float(version))
+    return f"{SEASONS[(number - 59) % 3]} '{24 + (number - 59) // 3}"
+
+
+class ApiUsage:
+    """The org's rolling daily API request count (a plain counter in the sandbox)."""
+
+    def __init__(self, maximum: int) -> None:
+        self._lock = threading.Lock()
+        self.initial_max = maximum
+        self.max = maximum
+        self.used = 0
+
+    def consume(self) -> bool:
+        """Count one request; False (not counted) when the daily allocation is used up."""
+        with self._lock:
+            if self.used >= self.max:
+                return False
+            self.used += 1
+            return True
+
+    def set(self, used: int | None = None, maximum: int | None = None) -> None:
+        with self._lock:
+            if maximum is not None:
+                self.max = int(maximum)
+            if used is not None:
+                self.used = max(0, int(used))
+
+    def reset(self) -> None:
+        self.set(0, self.initial_max)
+
+    def header(self) -> str:
+        return f"api-usage={self.used}/{self.max}"
+
+
+def error_response(error: ApiError) -> Response:
+    response = json_response(error.errors, status=error.status)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = "Token"
+    return response
+
+
+def read_json(request: Request) -> Any:
+    text = request.get_data(as_text=True)
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise bad_request("JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
+
+
+def parse_auto_assign(value: str | None) -> bool:
+    """``Sforce-Auto-Assign``: absent or TRUE (or a rule id) runs the rules, FALSE does not."""
+    return value is None or value.strip().lower() != "false"
+
+
+def parse_duplicate_header(value: str | None) -> bool:
+    """``Sforce-Duplicate-Rule-Header: allowSave=true; ...`` → allowSave."""
+    for part in (value or "").split(";"):
+        key, _, flag = part.partition("=")
+        if key.strip().lower() == "allowsave":
+            return flag.strip().lower() == "true"
+    return False
+
+
+class SalesforceSandbox(SandboxApp):
+    """SandboxApp with Salesforce's error bodies, limit header and operator endpoints."""
+
+    def __init__(self, store: Store, faults: FaultInjector, org: Org, auth: Auth, usage: ApiUsage) -> None:
+        self.org = org
+        self.auth = auth
+        self.usage = usage
+        api = RestApi(self)
+        super().__init__("salesforce", store, faults, api.routes(), api.handlers())
+
+    # -------------------------------------------------------------- CRM hooks
+    def render_throttle(self, decision: FaultDecision) -> Response:
+        return json_response(LIMIT_EXCEEDED, status=403)
+
+    def render_error(self, decision: FaultDecision) -> Response:
+        if decision.kind == "slow_then_fail":
+            return json_response(
+                [
+                    {
+                        "message": "An unexpected error occurred. Please include this ErrorId if you "
+                        "contact support: 1468391711-52810 (-1370339540)",
+                        "errorCode": "UNKNOWN_EXCEPTION",
+                    }
+                ],
+                status=500,
+            )
+        return json_response(
+            [
+                {
+                    "message": "Server temporarily unavailable, please try again later.",
+                    "errorCode": "SERVER_UNAVAILABLE",
+                }
+            ],
+            status=503,
+        )
+
+    def render_http_exception(self, request: Request, exc: HTTPException) -> Response:
+        if exc.code == 405:
+            allowed = exc.valid_methods if hasattr(exc, "valid_methods") else []
+            return json_response(
+                [
+                    {
+                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are "
+                        f"{','.join(allowed or [])}",
+                        "errorCode": "METHOD_NOT_ALLOWED",
+                    }
+                ],
+                status=405,
+            )
+        if exc.code == 404:
+            return json_response([{"errorCode": "NOT_FOUND", "message": NOT_FOUND_MESSAGE}], status=404)
+        return json_response(
+            [{"message": "An unexpected error occurred.", "errorCode": "UNKNOWN_EXCEPTION"}],
+            status=exc.code or 500,
+        )
+
+    def add_headers(self, request: Request, response: Response) -> None:
+        if request.path.startswith("/services/data/v"):
+            response.headers["Sforce-Limit-Info"] = self.usage.header()
+
+    def expire_all_tokens(self) -> None:
+        self.auth.expire_access_tokens()
+
+    def on_reset(self) -> None:
+        self.usage.reset()
+
+    # ------------------------------------------------------ operator endpoints
+    def operator(self, request: Request) -> Response:
+        prefix = "/_sandbox/salesforce/"
+        if not request.path.startswith(prefix):
+            return super().operator(request)
+        action = request.path[len(prefix) :].strip("/")
+        handler = {
+            ("custom-fields", "GET"): self._op_list_fields,
+            ("custom-fields", "POST"): self._op_deploy_fields,
+            ("custom-fields", "DELETE"): self._op_remove_fields,
+            ("custom-fields/remove", "POST"): self._op_remove_fields,
+            ("duplicate-rules", "GET"): self._op_duplicate_rules,
+            ("duplicate-rules", "POST"): self._op_duplicate_rules,
+            ("assignment-rules", "GET"): self._op_assignment_rules,
+            ("assignment-rules", "POST"): self._op_assignment_rules,
+            ("revoke-refresh-tokens", "POST"): self._op_revoke,
+            ("api-usage", "GET"): self._op_api_usage,
+            ("api-usage", "POST"): self._op_api_usage,
+            ("credentials", "GET"): self._op_credentials,
+        }.get((action, request.method))
+        if handler is None:
+            return json_response({"error": "not found"}, status=404)
+        try:
+            return handler(request)
+        except (ValueError, TypeError, KeyError) as exc:
+            return json_response({"error": str(exc)}, status=400)
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any]:
+        data = json.loads(request.get_data(as_text=True) or "{}")
+        if not isinstance(data, dict):
+            raise ValueError("body must be a JSON object")
+        return data
+
+    def _op_list_fields(self, request: Request) -> Response:
+        return json_response(self.store.all(CUSTOM_FIELDS))
+
+    def _op_deploy_fields(self, request: Request) -> Response:
+        data = self._body(request)
+        deployed = self.org.deploy_fields(str(data["object"]), list(data.get("fields") or []))
+        return json_response({"deployed": deployed, "object": data["object"]})
+
+    def _op_remove_fields(self, request: Request) -> Response:
+        data = self._body(request) if request.get_data() else {}
+        object_name = data.get("object") or request.args.get("object", "")
+        names = data.get("fields") or request.args.getlist("field")
+        names = [n["name"] if isinstance(n, dict) else str(n) for n in names]
+        removed = self.org.remove_fields(str(object_name), names)
+        return json_response({"removed": removed, "object": object_name})
+
+    def _op_duplicate_rules(self, request: Request) -> Response:
+        if request.method == "POST":
+            self.org.set_duplicate_rules(self._body(request))
+        return json_response({r["object"]: r for r in self.store.all(DUPLICATE_RULES)})
+
+    def _op_assignment_rules(self, request: Request) -> Response:
+        if request.method == "POST":
+            data = self._body(request)
+            for name in [data["object"]] if "object" in data else ["Lead", "Case"]:
+                self.org.set_assignment_rule(name, bool(data.get("active", True)), data.get("owner"))
+        return json_response({r["object"]: r for r in self.store.all(ASSIGNMENT_RULES)})
+
+    def _op_revoke(self, request: Request) -> Response:
+        return json_response({"revoked": self.auth.revoke_refresh_tokens()})
+
+    def _op_api_usage(self, request: Request) -> Response:
+        if request.method == "POST":
+            data = self._body(request)
+            self.usage.set(data.get("used"), data.get("max"))
+        return json_response({"used": self.usage.used, "max": self.usage.max})
+
+    def _op_credentials(self, request: Request) -> Response:
+        """What an administrator types into the connector wizard to try the sandbox."""
+        config = self.org.config
+        return json_response(
+            {
+                "username": config.username,
+                "password": config.password,
+                "security_token": config.security_token,
+                "client_id": config.client_id,
+                "client_secret": config.client_secret,
+                "login_url": request.host_url.rstrip("/"),
+            }
+        )
+
+
+class RestContext:
+    """Facts of one authenticated REST request."""
+
+    def __init__(self, request: Request, version: str, user_id: str) -> None:
+        self.request = request
+        self.version = version
+        self.user_id = user_id
+
+    def write_context(self) -> WriteContext:
+        headers = self.request.headers
+        return WriteContext(
+            user_id=self.user_id,
+            version=self.version,
+            auto_assign=parse_auto_assign(headers.get("Sforce-Auto-Assign")),
+            allow_duplicate_save=parse_duplicate_header(headers.get("Sforce-Duplicate-Rule-Header")),
+        )
+
+
+RestHandler = Callable[..., Response]
+
+
+class RestApi:
+    """Routing table and handlers of the Salesforce endpoints."""
+
+    def __init__(self, app: SalesforceSandbox) -> None:
+        self.app = app
+        self.org = app.org
+        self.auth = app.auth
+
+    def routes(self) -> Map:
+        rules = [
+            Rule("/services/oauth2/token", endpoint="token", methods=["POST"]),
+            Rule("/services/oauth2/authorize", endpoint="authorize", methods=["GET"]),
+            Rule("/services/Soap/u/<version>", endpoint="soap_login", methods=["POST"]),
+            Rule("/services/Soap/u/<version>/<org_id>", endpoint="soap_login", methods=["POST"]),
+            Rule("/id/<org_id>/<user_id>", endpoint="identity", methods=["GET"]),
+            Rule("/services/data/", endpoint="versions", methods=["GET"]),
+            Rule(f"{DATA}/", endpoint="resources", methods=["GET"]),
+            Rule(f"{DATA}/sobjects/", endpoint="global_describe", methods=["GET"]),
+            Rule(f"{DATA}/sobjects/<name>/", endpoint="sobject", methods=["GET", "POST"]),
+            Rule(f"{DATA}/sobjects/<name>/describe/", endpoint="describe", methods=["GET"]),
+            Rule(
+                f"{DATA}/sobjects/<name>/<record_id>", endpoint="record", methods=["GET", "PATCH", "DELETE"]
+            ),
+            Rule(f"{DATA}/query/", endpoint="query", methods=["GET"]),
+            Rule(f"{DATA}/queryAll/", endpoint="query", methods=["GET"]),
+            Rule(f"{DATA}/composite/", endpoint="composite", methods=["POST"]),
+            Rule(f"{DATA}/limits/", endpoint="limits", methods=["GET"]),
+        ]
+        return Map(rules, strict_slashes=False)
+
+    def handlers(self) -> dict[str, Callable[..., Response]]:
+        rest = {
+            "resources": self.resources,
+            "global_describe": self.global_describe,
+            "sobject": self.sobject,
+            "describe": self.describe,
+            "record": self.record,
+            "query": self.query,
+            "composite": self.composite,
+            "limits": self.limits,
+        }
+        return {
+            "token": self.token,
+            "authorize": self.authorize,
+            "soap_login": self.soap_login,
+            "identity": self.identity,
+            "versions": self.versions,
+            **{name: partial(self._rest, handler) for name, handler in rest.items()},
+        }
+
+    # ------------------------------------------------------------ plumbing
+    def _rest(self, handler: RestHandler, request: Request, version: str, **values: Any) -> Response:
+        """Authenticate, count the call against the daily limit, map ApiError to JSON."""
+        try:
+            context = self._begin(request, version)
+            return handler(context, **values)
+        except ApiError as error:
+            return error_response(error)
+
+    def _begin(self, request: Request, version: str) -> RestContext:
+        if version not in VERSIONS:
+            raise ApiError.one(404, "NOT_FOUND", NOT_FOUND_MESSAGE)
+        user_id = self.auth.session_user(request.headers.get("Authorization"))
+        if user_id is None:
+            raise ApiError(401, SESSION_INVALID)
+        if not request.environ.get("sandbox.subrequest") and not self.app.usage.consume():
+            raise ApiError(403, LIMIT_EXCEEDED)
+        return RestContext(request, version, user_id)
+
+    @staticmethod
+    def base_url(request: Request) -> str:
+        return request.host_url.rstrip("/")
+
+    # ------------------------------------------------------------ auth
+    def token(self, request: Request) -> Response:
+        try:
+            answer = self.auth.token(request.form.to_dict(), self.base_url(request))
+        except OAuthError as error:
+            return json_response(error.body(), status=error.status)
+        return json_response(answer)
+
+    def authorize(self, request: Request) -> Response:
+        try:
+            target, params = self.auth.authorize(request.args.to_dict())
+        except OAuthError as error:
+            return json_response(error.body(), status=error.status)
+        separator = "&" if "?" in target else "?"
+        response = Response(status=302)
+        response.headers["Location"] = f"{target}{separator}{urlencode(params)}"
+        return response
+
+    def soap_login(self, request: Request, version: str, org_id: str = "") -> Response:
+        status, xml = self.auth.soap_login(request.get_data(), self.base_url(request), version)
+        return Response(xml, status=status, content_type="text/xml; charset=utf-8")
+
+    def identity(self, request: Request, org_id: str, user_id: str) -> Response:
+        session_user = self.auth.session_user(request.headers.get("Authorization"))
+        if session_user is None:
+            return Response("Bad_OAuth_Token", status=403)
+        found = self.org.lookup(user_id)
+        if found is None or org_id != ORG_ID:
+            return Response("Bad_Id", status=404)
+        user = found[1]
+        base = self.base_url(request)
+        return json_response(
+            {
+                "id": f"{base}/id/{ORG_ID}/{user['Id']}",
+                "organization_id": ORG_ID,
+                "user_id": user["Id"],
+                "username": user["Username"],
+                "email": user["Email"],
+                "display_name": user["Name"],
+                "first_name": user["FirstName"],
+                "last_name": user["LastName"],
+                "active": user["IsActive"],
+                "user_type": "STANDARD",
+                "timezone": user["TimeZoneSidKey"],
+                "urls": {
+                    "rest": f"{base}/services/data/v{{version}}/",
+                    "sobjects": f"{base}/services/data/v{{version}}/sobjects/",
+                    "query": f"{base}/services/data/v{{version}}/query/",
+                },
+            }
+        )
+
+    def versions(self, request: Request) -> Response:
+        return json_response(
+            [{"label": version_label(v), "url": f"/services/data/v{v}", "version": v} for v in VERSIONS]
+        )
+
+    # ------------------------------------------------------------ REST
+    def resources(self, ctx: RestContext) -> Response:
+        base = f"/services/data/v{ctx.version}"
+        names = ["sobjects", "query", "queryAll", "composite", "limits"]
+        return json_response({name: f"{base}/{name}" for name in names})
+
+    def global_describe(self, ctx: RestContext) -> Response:
+        objects = [self.org.require_sobject(name).summary(ctx.version) for name in STANDARD_OBJECTS]
+        return json_response({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects})
+
+    def sobject(self, ctx: RestContext, name: str) -> Response:
+        sobject = self.org.require_sobject(name)
+        if ctx.request.method == "GET":
+            return json_response({"objectDescribe": sobject.summary(ctx.version), "recentItems": []})
+        record_id = self.org.create(sobject, read_json(ctx.request), ctx.write_context())
+        response = json_response({"id": record_id, "success": True, "errors": []}, status=201)
+        response.headers["Location"] = f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{record_id}"
+        return response
+
+    def describe(self, ctx: RestContext, name: str) -> Response:
+        return json_response(self.org.require_sobject(name).describe(ctx.version))
+
+    def record(self, ctx: RestContext, name: str, record_id: str) -> Response:
+        sobject = self.org.require_sobject(name)
+        method = ctx.request.method
+        if method == "GET":
+            fields = [f for f in ctx.request.args.get("fields", "").split(",") if f.strip()]
+            data = self.org.get(sobject, record_id, fields or None)
+            full_id = ids.normalize(record_id)
+            url = f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{full_id}"
+            return json_response({"attributes": {"type": sobject.name, "url": url}, **data})
+        if method == "PATCH":
+            self.org.update(sobject, record_id, read_json(ctx.request), ctx.write_context())
+        else:
+            self.org.delete(sobject, record_id)
+        return Response(status=204)
+
+    def query(self, ctx: RestContext) -> Response:
+        text = ctx.request.args.get("q")
+        if not text or not text.strip():
+            raise bad_request("MALFORMED_QUERY", "A query string has to be specified")
+        return json_response(Executor(self.org, ctx.version).run(text))
+
+    def limits(self, ctx: RestContext) -> Response:
+        usage = self.app.usage
+        fixed = {
+            "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+            "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+            "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+            "DailyStreamingApiEvents": {"Max": 1000000, "Remaining": 1000000},
+            "DataStorageMB": {"Max": 1024, "Remaining": 1024},
+            "FileStorageMB": {"Max": 1024, "Remaining": 1024},
+            "HourlyTimeBasedWorkflow": {"Max": 1000, "Remaining": 1000},
+            "SingleEmail": {"Max": 5000, "Remaining": 5000},
+        }
+        return json_response(
+            {
+                "DailyApiRequests": {"Max": usage.max, "Remaining": max(0, usage.max - usage.used)},
+                **fixed,
+            }
+        )
+
+    def composite(self, ctx: RestContext) -> Response:
+        body = read_json(ctx.request)
+        execute = partial(self._subrequest, ctx.request)
+        return json_response(composite.run(self.org, body, execute))
+
+    def _subrequest(
+        self, outer: Request, method: str, url: str, body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Run one composite subrequest through the normal routing (not counted, no faults)."""
+        inherited = {
+            name: value
+            for name, value in outer.headers.items()
+            if name.lower() in ("authorization", "sforce-auto-assign", "sforce-duplicate-rule-header")
+        }
+        builder = EnvironBuilder(
+            path=url,
+            method=method,
+            base_url=outer.host_url,
+            headers={**inherited, **headers},
+            data=json.dumps(body) if body is not None else None,
+            content_type="application/json",
+        )
+        environ = builder.get_environ()
+        environ["sandbox.subrequest"] = True
+        response = self.app.dispatch(Request(environ))
+        payload = response.get_data(as_text=True)
+        sub_headers = {"Location": response.headers["Location"]} if ("Location" in response.headers) else {}
+        return response.status_code, json.loads(payload) if payload else None, sub_headers
+
+
+def build_config(crm_options: dict[str, Any]) -> OrgConfig:
+    """OrgConfig from CLI/create_app options; None means "not given" (keep the default)."""
+    known = set(OrgConfig.__dataclass_fields__)
+    options = {key.replace("-", "_"): value for key, value in crm_options.items() if value is not None}
+    if "deploy_bookbridge_fields" in options:
+        options["bookbridge_fields"] = options.pop("deploy_bookbridge_fields")
+    unknown = set(options) - known
+    if unknown:
+        raise TypeError(f"unknown Salesforce sandbox options: {', '.join(sorted(unknown))}")
+    if "daily_api_limit" in options:
+        options["daily_api_limit"] = int(options["daily_api_limit"])
+    if "bookbridge_fields" in options:
+        options["bookbridge_fields"] = as_bool(options["bookbridge_fields"])
+    return OrgConfig(**options)
+
+
+def as_bool(value: Any) -> bool:
+    """CLI extras arrive as strings ("true" for a bare flag)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def create_app(
+    *, store_path: Path | None = None, faults: FaultConfig | None = None, **crm_options: Any
+) -> SandboxApp:
+    """Build the Salesforce sandbox (entry point used by ``python -m sandbox salesforce``).
+
+    ``crm_options``: ``username``, ``password``, ``security_token``, ``client_id``,
+    ``client_secret``, ``daily_api_limit``, ``assignment_owner`` (user id, username or e-mail),
+    ``bookbridge_fields`` (start with ``Booking_Status__c`` and
+    ``Cancel_Reschedule_Reason__c`` deployed on Event; default False).
+    """
+    config = build_config(crm_options)
+    org = Org(None, config)  # type: ignore[arg-type]  # the store needs org.seed first
+    store = Store(store_path, seed=org.seed)
+    org.store = store
+    auth = Auth(store, config)
+    return SalesforceSandbox(
+        store, FaultInjector(faults or FaultConfig()), org, auth, ApiUsage(config.daily_api_limit)
+    )
