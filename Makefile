@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench chaos install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ demo: $(STAMP)
 ## Run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, else SQLite).
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Benchmarks (throughput, latency, CRM calls per booking, quota use, memory) -> docs/benchmarks.md
+bench: $(STAMP)
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+## Fault harness: duplicated/reordered deliveries, CRM faults, killed workers, broker restart
+chaos: $(STAMP)
+	$(PY) chaos/run.py $(CHAOS_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
