@@ -67,6 +67,9 @@ def oncehub_webhook(request, account_slug: str):
         document = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         return json_error(400, "malformed_json", f"The body is not valid JSON: {exc}")
+    if "\x00" in text or "\\u0000" in text:
+        # PostgreSQL text/jsonb cannot hold NUL; no real booking carries one.
+        return json_error(400, "invalid_characters", "The body contains a NUL character (\\u0000).")
     try:
         envelope = validate_envelope(document)
     except EnvelopeError as exc:

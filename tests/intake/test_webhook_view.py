@@ -190,3 +190,9 @@ def test_signed_garbage_never_causes_a_500(account, client, body):
     response = post_raw(client, "acme", body)
     assert 400 <= response.status_code < 500 or response.status_code in (200, 202)
     assert response["Content-Type"] == "application/json"
+
+
+def test_nul_characters_are_refused_not_a_500(account, client):
+    envelope = official_example()
+    envelope["data"]["subject"] = "bad\u0000subject"
+    assert_rejected(post_raw(client, "acme", body_of(envelope)), 400, "invalid_characters")
