@@ -4,14 +4,24 @@
 SQLite (a file, so a worker process can share it) and the filesystem broker are used.
 """
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# One test database per test run, so parallel runs on one machine never share (or drop) one.
+# Child processes (workers, servers) are given the created database's name explicitly.
+TEST_RUN_ID = _run_id = env("BOOKBRIDGE_TEST_RUN_ID", default=str(os.getpid()))
+# Likewise one queue per run: parallel runs (and a demo) on one broker never take each other's work.
+CELERY_TASK_DEFAULT_QUEUE = f"bookbridge-test-{_run_id}"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # A file, not memory, so a worker process can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{_run_id}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run_id}"}
 # Set by .ci/run: a test that needs PostgreSQL/Redis/Chromium fails instead of skipping.
 REQUIRE_SERVICES = env.bool("BOOKBRIDGE_REQUIRE_SERVICES", default=False)
 
