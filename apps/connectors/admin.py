@@ -1,19 +1,110 @@
+import threading
+
+from django.apps import apps
 from django.contrib import admin
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.html import format_html
 
-from apps.accounts.admin_scope import ACCOUNT_FILTER, CHANGE, VIEW, AccountScopedAdmin
+from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
+from apps.console.actions import pause_connectors, resume_connectors
+from apps.console.admin_tools import CrmKindFilter, ScopedAccountFilter
 
+from . import registry
 from .models import Connector
+
+BACKLOG = ("pending", "running", "retrying")
+_current = threading.local()  # the request of the change view being rendered (for "reconnect")
+
+
+class KindFilter(CrmKindFilter):
+    kind_path = "kind"
 
 
 @admin.register(Connector)
 class ConnectorAdmin(AccountScopedAdmin):
-    """Staff read status; administrators change settings. Credentials are never shown."""
+    """Staff read status and health; administrators change settings, pause and resume.
 
-    list_display = ["name", "kind", "status", "is_active", "is_paused", "account", "updated_at"]
-    list_filter = ["kind", "status", "is_active", "is_paused", ACCOUNT_FILTER]
+    Credentials are never shown. Pausing and resuming are actions (not a checkbox) so that a
+    resume catches up on the queued work, in order.
+    """
+
+    list_display = ["name", "kind", "status", "is_active", "is_paused", "last_success", "backlog",
+                    "api_usage", "account", "updated_at"]
+    list_filter = [KindFilter, "status", "is_active", "is_paused", ScopedAccountFilter]
     search_fields = ["name"]
     list_select_related = ["account"]
-    fields = ["account", "kind", "name", "status", "status_detail", "is_active", "is_paused",
+    actions = [pause_connectors, resume_connectors]
+    fields = ["account", "kind", "name", "status", "status_detail", "reconnect", "is_active",
+              "is_paused", "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
               "created_at", "updated_at"]
-    readonly_fields = ["account", "kind", "status", "status_detail", "created_at", "updated_at"]
+    readonly_fields = ["account", "kind", "status", "status_detail", "reconnect", "is_paused",
+                       "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
+                       "created_at", "updated_at"]
     administrator_permissions = frozenset({VIEW, CHANGE})
+
+    def get_queryset(self, request):
+        jobs = apps.get_model("sync", "SyncJob").objects.filter(connector=OuterRef("pk"))
+        return super().get_queryset(request).annotate(
+            _last_success=Subquery(
+                jobs.filter(status="succeeded").order_by("-created_at").values("finished_at")[:1]
+            ),
+            _backlog=Coalesce(Subquery(
+                jobs.filter(status__in=BACKLOG).order_by().values("connector")
+                .annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ), 0),
+        )
+
+    @admin.display(description="last success", ordering="_last_success")
+    def last_success(self, obj):
+        return getattr(obj, "_last_success", None) or "—"
+
+    @admin.display(description="backlog", ordering="_backlog")
+    def backlog(self, obj):
+        count = getattr(obj, "_backlog", 0)
+        if not count:
+            return 0
+        url = (reverse("admin:sync_syncjob_changelist")
+               + f"?connector__id__exact={obj.pk}&status__in=pending,running,retrying")
+        return format_html('<a href="{}">{}</a>', url, count)
+
+    @admin.display(description="API usage")
+    def api_usage(self, obj):
+        from apps.console.dashboard import api_usage
+
+        return api_usage(obj)
+
+    @admin.display(description="Credentials")
+    def credentials_note(self, obj):
+        return "Stored encrypted; never shown." if obj.credentials else "None stored."
+
+    @admin.display(description="Reconnect")
+    def reconnect(self, obj):
+        kind = registry.get(obj.kind)
+        connect_url = getattr(kind, "connect_url", None) if kind else None
+        request = getattr(_current, "request", None)
+        if not connect_url or request is None:
+            return "—"
+        try:
+            url = connect_url(request, obj)
+        except Exception:  # noqa: BLE001 - a broken integration hook must not break the page
+            return "—"
+        return format_html('<a href="{}">Reconnect {}</a>', url, obj.kind_label) if url else "—"
+
+    @admin.display(description="Open incidents")
+    def open_incidents(self, obj):
+        incidents = obj.incidents.filter(resolved_at__isnull=True).order_by("opened_at")
+        rows = [f"{i.get_kind_display()} since {i.opened_at:%Y-%m-%d %H:%M}" for i in incidents]
+        return format_html("<br>".join(["{}"] * len(rows)), *rows) if rows else "None"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        _current.request = request
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # display methods run now, while the request is known
+            return response
+        finally:
+            _current.request = None

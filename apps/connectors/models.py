@@ -46,3 +46,48 @@ class Connector(models.Model):
 
         kind = registry.get(self.kind)
         return kind.label if kind else self.kind
+
+    @property
+    def setup_url(self) -> str:
+        """The wizard's URL when this kind has one (``ConnectorKind.setup_url``), else ""."""
+        from . import registry
+
+        kind = registry.get(self.kind)
+        return kind.setup_url(self) if kind and kind.setup_url else ""
+
+
+class OwnerMapping(models.Model):
+    """A scheduling user (booking page owner) ↔ a CRM user of one connector.
+
+    Rows are created by ``apps.connectors.owner_mapping.auto_match`` (by email, from the user
+    list the integration supplies) and edited by administrators in the wizard.
+    """
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="owner_mappings")
+    scheduling_user = models.ForeignKey(
+        "directory.SchedulingUser", on_delete=models.CASCADE, related_name="+"
+    )
+    crm_user_id = models.CharField("CRM user id", max_length=64, blank=True)
+    crm_user_label = models.CharField("CRM user", max_length=300, blank=True)
+    matched_by_email = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connector", "scheduling_user__external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "scheduling_user"], name="one_owner_mapping_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scheduling_user} → {self.crm_user_label or self.crm_user_id or '—'}"
+
+
+class ConnectorConfiguration(Connector):
+    """Admin entry point for settings as code (YAML export/import, ``settings_io``)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "connector configuration (YAML)"
+        verbose_name_plural = "connector configurations (YAML)"

@@ -31,6 +31,26 @@ class ConnectorKind:
     apply: Callable[[SyncContext, list[dict[str, Any]]], dict[str, Any]]
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # --- optional hooks of the shared wizard framework (all default to "not offered") -------
+    #: () -> list of ``apps.connectors.wizard.WizardStep``, in order. A callable so forms can
+    #: be imported lazily.
+    wizard_steps: Callable[[], list[Any]] | None = None
+    #: (connector) -> bool: the connection works, so the wizard may open.
+    is_connected: Callable[[Any], bool] | None = None
+    #: (request, connector) -> URL of the integration's own connect/reconnect page.
+    connect_url: Callable[[Any, Any], str] | None = None
+    #: (connector) -> [{"id": str, "email": str, "name": str}, ...]: the CRM's users, for owner
+    #: mapping (``apps.connectors.owner_mapping``). Reads only.
+    list_crm_users: Callable[[Any], list[dict[str, str]]] | None = None
+    #: (connector) -> dict of extra top-level YAML sections (e.g. ``{"connection": {...}}``),
+    #: without secrets. See ``apps.connectors.settings_io``.
+    export_settings: Callable[[Any], dict[str, Any]] | None = None
+    #: (connector, data: dict, secrets: dict[str, str], report: settings_io.Report, save: bool)
+    #: -> None. Validates the kind's extra sections (``report.error(path, message)``) and, when
+    #: ``save`` is true (second pass, no problem found), stores them.
+    import_settings: Callable[..., None] | None = None
+    #: (connector) -> str: the wizard's start URL, shown as "Setup" on the account page.
+    setup_url: Callable[[Any], str] | None = None
 
 
 _KINDS: dict[str, ConnectorKind] = {}

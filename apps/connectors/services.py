@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.accounts.models import Account
 
 from .models import Connector, ConnectorStatus
+from .signals import connector_disconnected
 
 
 @transaction.atomic
@@ -22,3 +23,21 @@ def set_paused(*, connector: Connector, paused: bool) -> Connector:
     Connector.objects.filter(pk=connector.pk).update(is_paused=paused)
     connector.is_paused = paused
     return connector
+
+
+def mark_disconnected(*, connector: Connector, reason: str) -> bool:
+    """Record that the CRM refused the credentials; tell subscribers once per disconnection.
+
+    Answers True when this call made the transition (so exactly one caller sends the signal,
+    however many jobs fail at the same moment).
+    """
+    with transaction.atomic():
+        row = Connector.objects.select_for_update().get(pk=connector.pk)
+        if row.status == ConnectorStatus.DISCONNECTED:
+            return False
+        row.status = ConnectorStatus.DISCONNECTED
+        row.status_detail = reason[:2000]
+        row.save(update_fields=["status", "status_detail", "updated_at"])
+    connector.status, connector.status_detail = row.status, row.status_detail
+    connector_disconnected.send(sender=Connector, connector=row, reason=reason)
+    return True

@@ -1,21 +1,73 @@
-"""Liveness/readiness endpoint for load balancers and operators."""
+"""Liveness/readiness endpoint for load balancers and operators.
+
+``/healthz`` checks the database, the broker (a real connection with a short timeout) and the
+worker heartbeat (a timestamp a periodic task writes to the cache). It answers JSON with each
+check's status and 503 when any of them fails.
+"""
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 
+def check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"status": "ok"}
+
+
+def check_broker() -> dict:
+    from kombu import Connection
+
+    timeout = settings.HEALTHZ_BROKER_TIMEOUT_SECONDS
+    options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {})
+    options.setdefault("socket_timeout", timeout)
+    options.setdefault("socket_connect_timeout", timeout)
+    options["max_retries"] = 0
+    started = time.monotonic()
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout,
+                    transport_options=options) as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+        conn.default_channel  # noqa: B018 - opens a channel: the broker answers, not only the socket
+    return {"status": "ok", "transport": conn.transport_cls if isinstance(conn.transport_cls, str)
+            else "custom", "ms": round((time.monotonic() - started) * 1000)}
+
+
+def check_worker_heartbeat() -> dict:
+    value = cache.get(settings.WORKER_HEARTBEAT_CACHE_KEY)
+    if not isinstance(value, dict) or "at" not in value:
+        return {"status": "error", "detail": "no worker heartbeat recorded"}
+    age = time.time() - float(value["at"])
+    limit = settings.WORKER_HEARTBEAT_MAX_AGE_SECONDS
+    result = {"age_seconds": round(age, 1), "max_age_seconds": limit, "host": value.get("host", "")}
+    if age > limit:
+        return {"status": "error", "detail": "worker heartbeat is stale", **result}
+    return {"status": "ok", **result}
+
+
+CHECKS = {
+    "database": check_database,
+    "broker": check_broker,
+    "worker_heartbeat": check_worker_heartbeat,
+}
+
+
+@never_cache
 @require_GET
 def healthz(request):
     checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure is "not healthy", reported as such
-        checks["database"] = f"error: {exc.__class__.__name__}"
-    healthy = all(value == "ok" for value in checks.values())
+    for name, check in CHECKS.items():
+        try:
+            checks[name] = check()
+        except Exception as exc:  # noqa: BLE001 - any failure is "not healthy", reported as such
+            checks[name] = {"status": "error", "detail": f"{exc.__class__.__name__}: {exc}"[:300]}
+    healthy = all(check["status"] == "ok" for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks},
                         status=200 if healthy else 503)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from apps.accounts.admin_scope import ACCOUNT_FILTER, CHANGE, VIEW, AccountScopedAdmin
+from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
+from apps.console.admin_tools import ScopedAccountFilter, recent_filter
 
 from .models import BookingPage, EventType, MasterPage, SchedulingUser
 
@@ -10,13 +11,14 @@ class DirectoryAdmin(AccountScopedAdmin):
 
     administrator_permissions = frozenset({VIEW, CHANGE})
     readonly_fields = ["account", "external_id", "first_seen_at", "updated_at"]
-    list_filter = [ACCOUNT_FILTER]
+    list_filter = [recent_filter("first_seen_at", "first seen"), ScopedAccountFilter]
     list_select_related = ["account"]
 
 
 @admin.register(SchedulingUser)
 class SchedulingUserAdmin(DirectoryAdmin):
     list_display = ["external_id", "first_name", "last_name", "email", "status", "account"]
+    list_filter = ["status", *DirectoryAdmin.list_filter]
     search_fields = ["external_id", "email", "first_name", "last_name"]
 
 

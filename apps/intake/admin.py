@@ -1,24 +1,98 @@
-from django.contrib import admin
+"""The inbox and bookings in admin: find a customer's booking, read what arrived, replay it."""
 
-from apps.accounts.admin_scope import ACCOUNT_FILTER, ReadOnlyScopedAdmin
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from apps.accounts.admin_scope import ReadOnlyScopedAdmin
+from apps.console.actions import replay_events
+from apps.console.admin_tools import (
+    ConsoleSearchMixin,
+    FastChangeListMixin,
+    ScopedAccountFilter,
+    recent_filter,
+    status_badge,
+)
 from apps.core.jsonview import pretty_json
 
+from .lifecycle import BOOKING_EVENT_TYPES
 from .models import Booking, BookingEvent
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """OnceHub event types, from the known list (no DISTINCT over the inbox)."""
+
+    title = "event type"
+    parameter_name = "event_type"
+
+    def lookups(self, request, model_admin):
+        return [(t, t) for t in sorted(BOOKING_EVENT_TYPES)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(event_type=self.value())
+        return queryset
+
+
+class ProcessedFilter(admin.SimpleListFilter):
+    title = "processing"
+    parameter_name = "processed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Processed"), ("no", "Not processed yet")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(processed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(processed_at__isnull=True)
+        return queryset
+
+
+def _jobs_table(jobs) -> str:
+    rows = [
+        (reverse("admin:sync_syncjob_change", args=[job.pk]), job.pk, job.connector.name,
+         status_badge(job.status, job.get_status_display()), job.attempts,
+         f"{job.error_code}: {job.error}"[:200] if job.error else "")
+        for job in jobs
+    ]
+    if not rows:
+        return "—"
+    return format_html(
+        "<table><tr><th>job</th><th>connector</th><th>status</th><th>attempts</th><th>error</th></tr>"
+        "{}</table>",
+        format_html_join("", '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td>'
+                         "<td>{}</td></tr>", rows),
+    )
+
+
 @admin.register(BookingEvent)
-class BookingEventAdmin(ReadOnlyScopedAdmin):
+class BookingEventAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
+    crm_search_booking_path = "booking_id"
     list_display = ["envelope_id", "event_type", "booking_id", "customer_email",
                     "lifecycle_action", "received_at", "processed_at", "account"]
-    list_filter = ["event_type", "lifecycle_action", ACCOUNT_FILTER, ("received_at", admin.DateFieldListFilter)]
-    search_fields = ["=envelope_id", "=booking_id", "customer_email"]
+    list_filter = [EventTypeFilter, "lifecycle_action", ProcessedFilter,
+                   recent_filter("received_at", "received"), ScopedAccountFilter]
+    search_fields = ["envelope_id__exact", "booking_id__exact", "customer_email__iexact"]
+    search_help_text = "Event id (EVNT-…), booking id (BKNG-…), customer email or CRM record id."
     list_select_related = ["account"]
-    show_full_result_count = False
-    date_hierarchy = None
-    fields = ["account", "envelope_id", "event_type", "booking_id", "customer_email",
+    actions = [replay_events]
+    fields = ["account", "envelope_id", "event_type", "booking_link", "customer_email",
               "lifecycle_action", "event_created_at", "received_at", "queued_at", "processed_at",
-              "hand_offs", "signature_timestamp", "payload_pretty"]
+              "hand_offs", "signature_timestamp", "sync_jobs", "payload_pretty"]
     readonly_fields = fields
+
+    @admin.display(description="Booking")
+    def booking_link(self, obj):
+        if not obj.booking_id:
+            return "—"
+        url = reverse("admin:intake_booking_changelist") + f"?q={obj.booking_id}"
+        return format_html('<a href="{}">{}</a>', url, obj.booking_id)
+
+    @admin.display(description="Sync jobs")
+    def sync_jobs(self, obj):
+        return _jobs_table(obj.sync_jobs.select_related("connector").order_by("connector__name"))
 
     @admin.display(description="Payload")
     def payload_pretty(self, obj):
@@ -26,11 +100,41 @@ class BookingEventAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyScopedAdmin):
-    list_display = ["booking_id", "customer_email", "lifecycle_action", "status", "starting_time",
-                    "owner_id", "events_seen", "updated_at", "account"]
-    list_filter = ["lifecycle_action", "status", ACCOUNT_FILTER]
-    search_fields = ["=booking_id", "customer_email", "=rescheduled_booking_id"]
+class BookingAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
+    crm_search_booking_path = "booking_id"
+    list_display = ["booking_id", "customer_email", "customer_name", "lifecycle_action", "status",
+                    "starting_time", "owner_id", "events_seen", "updated_at", "account"]
+    list_filter = ["lifecycle_action", recent_filter("updated_at", "updated"),
+                   recent_filter("starting_time", "starts"), ScopedAccountFilter]
+    search_fields = ["booking_id__exact", "customer_email__iexact", "rescheduled_booking_id__exact"]
+    search_help_text = "Booking id (BKNG-…), customer email or CRM record id."
     list_select_related = ["account"]
-    show_full_result_count = False
-    readonly_fields = [f.name for f in Booking._meta.fields]
+    readonly_fields = [f.name for f in Booking._meta.fields if f.name != "latest_event"] + [
+        "latest_event_link", "events", "sync_jobs"]
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    @admin.display(description="Latest event")
+    def latest_event_link(self, obj):
+        if not obj.latest_event_id:
+            return "—"
+        url = reverse("admin:intake_bookingevent_change", args=[obj.latest_event_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.latest_event_id)
+
+    @admin.display(description="Events")
+    def events(self, obj):
+        events = BookingEvent.objects.filter(account_id=obj.account_id, booking_id=obj.booking_id)
+        rows = [(reverse("admin:intake_bookingevent_change", args=[e.pk]), e.envelope_id, e.event_type,
+                 e.lifecycle_action, e.received_at) for e in events.order_by("received_at")]
+        if not rows:
+            return "—"
+        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a> {} · {} · {}', rows)
+
+    @admin.display(description="Sync jobs")
+    def sync_jobs(self, obj):
+        from django.apps import apps
+
+        job_model = apps.get_model("sync", "SyncJob")
+        jobs = job_model.objects.filter(account_id=obj.account_id, booking_id=obj.booking_id)
+        return _jobs_table(jobs.select_related("connector").order_by("created_at"))

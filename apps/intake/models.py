@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Upper
 
 from apps.accounts.models import Account
 
@@ -37,6 +38,9 @@ class BookingEvent(models.Model):
         indexes = [
             models.Index(fields=["processed_at", "received_at"], name="intake_unprocessed_idx"),
             models.Index(fields=["account", "booking_id"], name="intake_event_booking_idx"),
+            # Console: an account's newest events, and case-insensitive search by email.
+            models.Index(fields=["account", "received_at"], name="intake_event_account_idx"),
+            models.Index(Upper("customer_email"), name="intake_event_email_ci_idx"),
         ]
 
     def __str__(self) -> str:
@@ -80,6 +84,7 @@ class Booking(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "booking_id"], name="one_booking_per_id")
         ]
+        indexes = [models.Index(Upper("customer_email"), name="intake_booking_email_ci_idx")]
 
     def __str__(self) -> str:
         return self.booking_id

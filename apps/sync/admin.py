@@ -1,36 +1,144 @@
-from django.contrib import admin
+"""The sync log in admin: jobs (with their CRM calls), calls, record links.
 
-from apps.accounts.admin_scope import CONNECTOR_FILTER, ReadOnlyScopedAdmin
+Big tables: counts are capped (``CappedCountPaginator``), filters take their choices from
+small tables, search uses indexed exact lookups, and every list joins what it shows.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from apps.accounts.admin_scope import ReadOnlyScopedAdmin
+from apps.console.actions import export_jobs_csv, retry_jobs
+from apps.console.admin_tools import (
+    ConsoleSearchMixin,
+    CrmKindFilter,
+    FastChangeListMixin,
+    HasErrorFilter,
+    HttpStatusFilter,
+    ScopedAccountFilter,
+    ScopedConnectorFilter,
+    looks_like_oncehub_id,
+    recent_filter,
+    status_badge,
+)
 from apps.core.jsonview import pretty_json
 
 from .models import CrmCall, CrmRecordLink, SyncJob
 
 
-class CrmCallInline(admin.TabularInline):
+class CrmCallInline(admin.StackedInline):
+    """Each CRM call of the job: method, path, status, duration, request and response."""
+
     model = CrmCall
     extra = 0
     can_delete = False
-    fields = ["created_at", "method", "url", "status_code", "duration_ms", "crm_error_code"]
-    readonly_fields = fields
+    fields = [("created_at", "method", "status_code", "duration_ms", "crm_error_code"), "url",
+              "request_pretty", "response_pretty"]
+    readonly_fields = ["created_at", "method", "status_code", "duration_ms", "crm_error_code", "url",
+                       "request_pretty", "response_pretty"]
     show_change_link = True
+    ordering = ["created_at", "pk"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True  # shown inside a job the parent admin already let the user see
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Request")
+    def request_pretty(self, obj):
+        return pretty_json(obj.request_body)
+
+    @admin.display(description="Response")
+    def response_pretty(self, obj):
+        return pretty_json(obj.response_body)
+
+
+class FailureReasonFilter(admin.SimpleListFilter):
+    """The error codes seen among the (scoped) problem jobs of the last 7 days."""
+
+    title = "failure reason"
+    parameter_name = "error_code"
+
+    def lookups(self, request, model_admin):
+        from datetime import timedelta
+
+        from django.db.models import Count
+        from django.utils import timezone
+
+        rows = (
+            model_admin.get_queryset(request)
+            .filter(status__in=("failed", "dead", "retrying"),
+                    created_at__gte=timezone.now() - timedelta(days=7))
+            .exclude(error_code="")
+            .values("error_code").annotate(n=Count("pk")).order_by("-n")[:15]
+        )
+        return [(row["error_code"], f"{row['error_code']} ({row['n']})") for row in rows]
+
+    def queryset(self, request, queryset):
+        if self.value() is not None:
+            return queryset.filter(error_code=self.value())
+        return queryset
+
 
 @admin.register(SyncJob)
-class SyncJobAdmin(ReadOnlyScopedAdmin):
-    list_display = ["id", "booking_id", "lifecycle_action", "connector", "status", "attempts",
-                    "error_code", "created_at", "finished_at"]
-    list_filter = ["status", "lifecycle_action", "connector__kind", CONNECTOR_FILTER]
-    search_fields = ["=booking_id", "=event__envelope_id", "event__customer_email"]
+class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
+    crm_search_booking_path = "booking_id"
+    list_display = ["id", "booking_id", "customer_email", "lifecycle_action", "connector",
+                    "status_badge", "attempts", "last_error", "created_at", "finished_at"]
+    list_display_links = ["id", "booking_id"]
+    list_filter = ["status", "lifecycle_action", CrmKindFilter, ScopedConnectorFilter,
+                   FailureReasonFilter, recent_filter("created_at", "created"), ScopedAccountFilter]
+    search_fields = ["booking_id__exact", "event__envelope_id__exact", "event__customer_email__iexact"]
+    search_help_text = "Booking id (BKNG-…), event id (EVNT-…), customer email or CRM record id."
     list_select_related = ["connector", "event"]
-    show_full_result_count = False
+    actions = [retry_jobs, export_jobs_csv]
     inlines = [CrmCallInline]
-    fields = ["account", "event", "connector", "booking_id", "lifecycle_action", "status",
-              "attempts", "error", "error_code", "next_attempt_at", "created_at", "started_at",
-              "finished_at", "plan_pretty", "result_pretty"]
+    fields = ["account", "event_link", "booking_link", "connector", "lifecycle_action", "status",
+              "attempts", "error_pretty", "error_code", "next_attempt_at", "created_at", "started_at",
+              "finished_at", "plan_pretty", "result_pretty", "record_links"]
     readonly_fields = fields
+
+    @admin.display(description="customer email", ordering="event__customer_email")
+    def customer_email(self, obj):
+        return obj.event.customer_email
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="last error")
+    def last_error(self, obj):
+        if not obj.error:
+            return "—"
+        text = f"{obj.error_code}: {obj.error}" if obj.error_code else obj.error
+        return format_html('<span title="{}">{}</span>', obj.error, Truncator(text).chars(90))
+
+    @admin.display(description="Event")
+    def event_link(self, obj):
+        url = reverse("admin:intake_bookingevent_change", args=[obj.event_id])
+        return format_html('<a href="{}">{} ({})</a>', url, obj.event.envelope_id, obj.event.event_type)
+
+    @admin.display(description="Booking")
+    def booking_link(self, obj):
+        if not obj.booking_id:
+            return "—"
+        url = reverse("admin:intake_booking_changelist") + f"?q={obj.booking_id}"
+        jobs = reverse("admin:sync_syncjob_changelist") + f"?q={obj.booking_id}"
+        return format_html('<a href="{}">{}</a> · <a href="{}">all sync jobs of this booking</a> · {}',
+                           url, obj.booking_id, jobs, obj.event.customer_email or "no email")
+
+    @admin.display(description="Error")
+    def error_pretty(self, obj):
+        return format_html('<pre class="bb-json bb-error">{}</pre>', obj.error) if obj.error else "—"
 
     @admin.display(description="Plan")
     def plan_pretty(self, obj):
@@ -40,18 +148,45 @@ class SyncJobAdmin(ReadOnlyScopedAdmin):
     def result_pretty(self, obj):
         return pretty_json(obj.result)
 
+    @admin.display(description="CRM records of this booking")
+    def record_links(self, obj):
+        links = CrmRecordLink.objects.filter(connector_id=obj.connector_id, booking_id=obj.booking_id)
+        rows = [f"{link.record_type}: {link.crm_id}" for link in links.order_by("record_type")]
+        return format_html("<br>".join(["{}"] * len(rows)), *rows) if rows else "—"
+
 
 @admin.register(CrmCall)
-class CrmCallAdmin(ReadOnlyScopedAdmin):
-    list_display = ["created_at", "method", "url", "status_code", "duration_ms", "crm_error_code",
-                    "connector"]
-    list_filter = ["method", "status_code", "connector__kind"]
-    search_fields = ["crm_error_code", "=sync_job__booking_id"]
+class CrmCallAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
+    crm_search_booking_path = "sync_job__booking_id"
+    list_display = ["created_at", "method", "short_url", "status_code", "duration_ms", "crm_error_code",
+                    "connector", "job_link"]
+    list_filter = [HttpStatusFilter, HasErrorFilter, CrmKindFilter, ScopedConnectorFilter,
+                   recent_filter("created_at", "when"), ScopedAccountFilter]
+    search_fields = ["crm_error_code__exact", "sync_job__booking_id__exact", "url__contains"]
+    search_help_text = "Booking id, CRM error code, or a CRM record id / path in the URL."
     list_select_related = ["connector"]
-    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        """Booking ids go through the jobs' index (a subquery); anything else also scans URLs."""
+        terms = search_term.split()
+        if terms and all(looks_like_oncehub_id(t) for t in terms):
+            jobs = SyncJob.objects.filter(booking_id__in=[t.upper() for t in terms]).values("pk")
+            return queryset.filter(sync_job_id__in=jobs), False
+        return super().get_search_results(request, queryset, search_term)
     fields = ["account", "connector", "sync_job", "method", "url", "status_code", "duration_ms",
               "crm_error_code", "created_at", "request_pretty", "response_pretty"]
     readonly_fields = fields
+
+    @admin.display(description="URL")
+    def short_url(self, obj):
+        return Truncator(obj.url).chars(80)
+
+    @admin.display(description="job")
+    def job_link(self, obj):
+        if not obj.sync_job_id:
+            return "—"
+        url = reverse("admin:sync_syncjob_change", args=[obj.sync_job_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.sync_job_id)
 
     @admin.display(description="Request")
     def request_pretty(self, obj):
@@ -63,8 +198,12 @@ class CrmCallAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(CrmRecordLink)
-class CrmRecordLinkAdmin(ReadOnlyScopedAdmin):
-    list_display = ["booking_id", "record_type", "crm_id", "connector", "updated_at"]
-    list_filter = ["record_type", CONNECTOR_FILTER]
-    search_fields = ["=booking_id", "=crm_id"]
+class CrmRecordLinkAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
+    list_display = ["booking_id", "record_type", "crm_id", "connector", "created_at", "updated_at"]
+    list_filter = ["record_type", CrmKindFilter, ScopedConnectorFilter,
+                   recent_filter("updated_at", "updated"), ScopedAccountFilter]
+    search_fields = ["booking_id__exact", "crm_id__exact"]
+    search_help_text = "Booking id or CRM record id."
     list_select_related = ["connector"]
+    readonly_fields = ["account", "connector", "booking_id", "record_type", "crm_id", "created_at",
+                       "updated_at"]

@@ -38,6 +38,9 @@ class SyncJob(models.Model):
     error = models.TextField(blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    #: While running: the worker renews this lease on every CRM call; a running job whose
+    #: lease has expired belongs to a dead worker and is resumed by ``run_due_jobs``.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -47,7 +50,12 @@ class SyncJob(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "connector"], name="one_job_per_event_connector")
         ]
-        indexes = [models.Index(fields=["account", "status", "created_at"], name="sync_job_status_idx")]
+        indexes = [
+            models.Index(fields=["account", "status", "created_at"], name="sync_job_status_idx"),
+            # Console: a connector's backlog / jobs, and the failure-reason breakdown.
+            models.Index(fields=["connector", "status", "created_at"], name="sync_job_conn_status_idx"),
+            models.Index(fields=["account", "error_code"], name="sync_job_error_code_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Job {self.pk} {self.booking_id} → {self.connector_id} ({self.status})"
@@ -72,6 +80,11 @@ class CrmCall(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # Console: the newest calls of an account / a connector without scanning the table.
+            models.Index(fields=["account", "created_at"], name="sync_call_account_idx"),
+            models.Index(fields=["connector", "created_at"], name="sync_call_connector_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} → {self.status_code}"

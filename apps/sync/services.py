@@ -3,28 +3,58 @@
 Job outcomes by error type: transient → retrying with backoff (re-queued by a periodic task,
 never a countdown longer than the broker's visibility timeout), auth → connector disconnected,
 permanent → failed (retryable from admin once settings are fixed).
+
+Reliability rules (issue 7, ``docs/scale-out.md``):
+
+* **One attempt at a time.** ``_claim`` switches a job to running in a transaction that holds
+  the booking chain's row locks (``ordering``); a running job holds a *lease* that the worker
+  renews on every CRM call. A second delivery of the same job finds it running and leaves it.
+  A worker killed mid-job leaves the lease to expire; ``run_due_jobs`` then resumes the job and
+  the connector re-plans from the record links it saved (``context.save_link``) — no CRM
+  record is created twice. Every write of an attempt's outcome is fenced on
+  ``(status=running, attempts=n)`` so a stale worker can never overwrite a newer attempt.
+* **In order per booking** (``ordering``), in parallel across bookings.
+* **Rate limited and circuit broken per connector** (``ratelimit``, ``circuit``): being
+  throttled or finding the circuit open *defers* a job without counting an attempt; 429s from
+  the CRM are retried without counting against ``MAX_ATTEMPTS`` either.
+* **Long waits are persisted** in ``next_attempt_at``; a run_job countdown is sent only for
+  waits up to ``MAX_COUNTDOWN_SECONDS`` (well below the broker's visibility timeout).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
+from django import db
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.connectors import registry
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
-from apps.connectors.models import Connector, ConnectorStatus
+from apps.connectors.models import Connector
 from apps.connectors.selectors import active_connectors
+from apps.connectors.services import mark_disconnected
 from apps.intake import services as intake_services
 from apps.intake.lifecycle import is_booking_event
 from apps.intake.models import Booking, BookingEvent
 
+from . import ordering
+from .circuit import CircuitBreaker, CircuitOpen
 from .models import FINISHED_STATUSES, CrmRecordLink, JobStatus, SyncJob
+from .ratelimit import RateLimiter, Throttled
 from .recorder import CallRecorder
 
 logger = logging.getLogger(__name__)
@@ -32,6 +62,32 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 15 * 60
+RUN_JOB_TASK = "bookbridge.sync.run_job"
+#: Attempts that ended in a 429 or a deferral are not counted, up to this many in all.
+MAX_FREE_RETRIES = 200
+DEFER_CODES = ("throttled", "circuit_open", "waiting")
+#: Errors of our own services during a job: retried, never a permanent failure.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    db.OperationalError, db.InterfaceError, KombuOperationalError, RedisConnectionError, RedisTimeoutError,
+)
+
+
+def conf(name: str, default: float) -> float:
+    """A tunable: Django setting ``name``, else environment variable ``name``, else ``default``."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    return float(value) if value not in (None, "") else float(default)
+
+
+def lease_seconds() -> float:
+    """How long a running job's worker may stay silent before the job counts as abandoned."""
+    return conf("SYNC_JOB_LEASE_SECONDS", 90)
+
+
+def max_countdown_seconds() -> float:
+    visibility = float((settings.CELERY_BROKER_TRANSPORT_OPTIONS or {}).get("visibility_timeout", 3600))
+    return min(conf("SYNC_MAX_COUNTDOWN_SECONDS", 300), visibility / 4)
 
 
 @dataclass
@@ -39,6 +95,22 @@ class JobContext:
     """What an integration's planner and applier see for one job.
 
     Integrations never import this app: they use these attributes and methods only.
+
+    * ``find_link(record_type)`` / ``save_link(record_type, crm_id)``: the booking's CRM
+      records. **Save a link right after creating a record** (before the next CRM call): a job
+      interrupted after that point is resumed by re-planning, and the plan must find the link
+      to update instead of creating the record again.
+    * ``throttle(cost=1)``: call before each CRM request (clients holding only the recorder call
+      ``recorder.throttle()``, the same thing). It waits for a token of the connector's shared
+      rate limit, and raises a ``TransientCrmError`` (code ``throttled`` or ``circuit_open``)
+      when the wait is long or the CRM is known to be down: let it propagate, the engine
+      defers the job without counting an attempt. Calls made without ``throttle`` are charged
+      after the fact by the recorder, so the limit holds either way.
+    * ``observe_quota(headers)``: hand the CRM's response headers to the limiter (Keap's
+      ``x-keap-product-*``, Salesforce's ``Sforce-Limit-Info``); or pass
+      ``response_headers=`` to the recorder call, which does the same.
+    * ``recorder(...)``: report every HTTP exchange (it also renews the job's lease and feeds
+      the circuit breaker).
     """
 
     connector: Connector
@@ -46,6 +118,7 @@ class JobContext:
     booking: Booking | None
     job: SyncJob
     recorder: CallRecorder
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def booking_chain(self) -> list[str]:
         """This booking's id, then the bookings it rescheduled (``rescheduled_booking_id``)."""
@@ -59,6 +132,12 @@ class JobContext:
     def save_link(self, record_type: str, crm_id: str) -> None:
         save_link(connector=self.connector, booking_id=self.job.booking_id,
                   record_type=record_type, crm_id=crm_id)
+
+    def throttle(self, cost: int = 1) -> None:
+        self.recorder.throttle(cost)
+
+    def observe_quota(self, headers: Any) -> None:
+        self.recorder.observe_quota(headers)
 
 
 def booking_chain(booking: Booking, *, max_depth: int = 20) -> list[str]:
@@ -100,6 +179,12 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 def process_event(*, event_id: int) -> list[SyncJob]:
     """Everything that happens to one stored event; safe to run twice."""
     event = BookingEvent.objects.select_related("account").get(pk=event_id)
+    if event.processed_at is not None:
+        # A duplicate hand-off (re-queued while the first was still in a backlog): nothing to
+        # fold again; only jobs that are still unfinished may need a push.
+        jobs = list(SyncJob.objects.filter(event=event).select_related("connector"))
+        if all(job.status in FINISHED_STATUSES for job in jobs):
+            return jobs
     booking = intake_services.apply_event(event=event)
     jobs: list[SyncJob] = []
     if is_booking_event(event.event_type):
@@ -125,96 +210,230 @@ def ensure_job(*, event: BookingEvent, connector: Connector) -> SyncJob:
     return job
 
 
-def _claim(job: SyncJob) -> SyncJob | None:
-    """Mark the job running unless another worker finished it; returns the fresh row."""
+# --------------------------------------------------------------------------- queueing
+def queue_run(job_id: int, *, countdown: float | None = None) -> None:
+    """Send ``run_job`` after commit; a lost send is caught up by ``run_due_jobs``."""
+    if countdown is not None and countdown > max_countdown_seconds():
+        return  # persisted in next_attempt_at; the periodic task picks it up
+
+    def send() -> None:
+        try:
+            current_app.send_task(RUN_JOB_TASK, args=[job_id],
+                                  countdown=max(0.0, countdown) if countdown else None)
+        except Exception:  # noqa: BLE001 - broker down: the job is safe in the database
+            logger.warning("Could not queue sync job %s; run_due_jobs will", job_id, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+# --------------------------------------------------------------------------- claiming
+@dataclass
+class _Lease:
+    """Renews a running job's lease on CRM calls (at most every third of the lease)."""
+
+    job_id: int
+    attempt: int
+    renewed: float = field(default_factory=time.monotonic)
+
+    def __call__(self) -> None:
+        seconds = lease_seconds()
+        if time.monotonic() - self.renewed < seconds / 3:
+            return
+        self.renewed = time.monotonic()
+        SyncJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING, attempts=self.attempt).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=seconds)
+        )
+
+
+def _claim(job: SyncJob, booking: Booking | None = None) -> SyncJob | None:
+    """Mark the job running if it may run now; None when it must not (see module docstring)."""
+    chain = ordering.chain_ids(job, booking)
+    now = timezone.now()
     with transaction.atomic():
+        ordering.lock_chain(job.account_id, chain)
         job = SyncJob.objects.select_for_update().select_related("connector", "event").get(pk=job.pk)
         if job.status in FINISHED_STATUSES or job.status == JobStatus.DEAD:
             return None
+        if job.status == JobStatus.RUNNING and job.lease_expires_at and job.lease_expires_at > now:
+            return None  # another worker runs it right now
+        if (job.status == JobStatus.RETRYING and job.next_attempt_at
+                and job.next_attempt_at > now + timedelta(seconds=2)):
+            return None  # an early duplicate delivery: the retry time has not come
+        ahead = ordering.blocker(job, chain, now=now)
+        if ahead is not None:
+            job.next_attempt_at = now + timedelta(seconds=ordering.WAIT_RECHECK_SECONDS)
+            job.save(update_fields=["next_attempt_at"])
+            return None
         job.status = JobStatus.RUNNING
         job.attempts += 1
-        job.started_at = timezone.now()
+        job.started_at = now
+        job.lease_expires_at = now + timedelta(seconds=lease_seconds())
         job.next_attempt_at = None
-        job.save(update_fields=["status", "attempts", "started_at", "next_attempt_at"])
+        job.save(update_fields=["status", "attempts", "started_at", "next_attempt_at", "lease_expires_at"])
         return job
 
 
-def _finish(job: SyncJob, **fields: Any) -> SyncJob:
-    fields.setdefault("finished_at", timezone.now())
-    for name, value in fields.items():
-        setattr(job, name, value)
-    job.save(update_fields=list(fields))
-    return job
-
-
 def run_job(*, job: SyncJob, booking: Booking | None = None) -> SyncJob:
-    claimed = _claim(job)
+    if booking is None and job.booking_id:
+        booking = Booking.objects.filter(account_id=job.account_id, booking_id=job.booking_id).first()
+    claimed = _claim(job, booking)
     if claimed is None:
         return SyncJob.objects.get(pk=job.pk)
     job = claimed
+    if job.booking_id:  # the freshest folded state: a newer event may have arrived meanwhile
+        booking = Booking.objects.filter(account_id=job.account_id, booking_id=job.booking_id).first()
     connector = job.connector
     kind = registry.get(connector.kind)
     if kind is None:
-        return _finish(job, status=JobStatus.SKIPPED, error=f"Unknown connector kind '{connector.kind}'.")
-    if booking is None and job.booking_id:
-        booking = Booking.objects.filter(account_id=job.account_id, booking_id=job.booking_id).first()
-    context = JobContext(connector, job.event, booking, job, CallRecorder(connector, job))
+        return _end(job, booking, status=JobStatus.SKIPPED,
+                    error=f"Unknown connector kind '{connector.kind}'.")
+    recorder = CallRecorder(connector, job, limiter=RateLimiter(connector),
+                            circuit=CircuitBreaker(connector.pk), heartbeat=_Lease(job.pk, job.attempts))
+    context = JobContext(connector, job.event, booking, job, recorder)
     try:
+        recorder.throttle(1)  # the circuit, and a token for the first call (refunded if unused)
         plan = kind.plan(context)
         SyncJob.objects.filter(pk=job.pk).update(plan=plan)
         job.plan = plan
         result = kind.apply(context, plan)
+    except (Throttled, CircuitOpen) as exc:
+        return _defer(job, booking, exc)
     except TransientCrmError as exc:
-        return _retry_later(job, exc)
+        return _retry_later(job, booking, exc)
+    except INFRASTRUCTURE_ERRORS as exc:
+        # Our own database / cache / broker hiccuped (e.g. Redis restarting): not the CRM's
+        # fault and not a bug — try again later like any transient error.
+        logger.warning("Sync job %s: infrastructure error %r", job.pk, exc)
+        return _retry_later(job, booking, TransientCrmError(
+            f"Bookbridge infrastructure error: {exc.__class__.__name__}: {exc}", code="infrastructure"))
     except AuthCrmError as exc:
         mark_disconnected(connector=connector, reason=str(exc))
-        return _finish(job, status=JobStatus.FAILED, error=str(exc), error_code=exc.code or "auth")
+        return _end(job, booking, status=JobStatus.FAILED, error=str(exc), error_code=exc.code or "auth")
     except PermanentCrmError as exc:
-        return _finish(job, status=JobStatus.FAILED, error=str(exc), error_code=exc.code[:64])
+        return _end(job, booking, status=JobStatus.FAILED, error=str(exc), error_code=exc.code[:64])
     except Exception as exc:  # noqa: BLE001 - a bug must not lose the job: keep it retryable
         logger.exception("Sync job %s crashed", job.pk)
-        return _finish(job, status=JobStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}",
-                       error_code="internal_error")
-    return _finish(job, status=JobStatus.SUCCEEDED, result=result or {}, error="", error_code="")
+        return _end(job, booking, status=JobStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}",
+                    error_code="internal_error")
+    finally:
+        recorder.release()
+    return _end(job, booking, status=JobStatus.SUCCEEDED, result=result or {}, error="", error_code="")
 
 
-def _retry_later(job: SyncJob, exc: TransientCrmError) -> SyncJob:
-    if job.attempts >= MAX_ATTEMPTS:
-        return _finish(job, status=JobStatus.DEAD, error=str(exc), error_code=exc.code[:64])
-    delay = backoff_seconds(job.attempts, exc.retry_after)
-    return _finish(
-        job,
-        status=JobStatus.RETRYING,
-        error=str(exc),
-        error_code=exc.code[:64],
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        finished_at=None,
-    )
+def _outcome(job: SyncJob, **fields: Any) -> bool:
+    """Fenced write of an attempt's outcome: only while this attempt still owns the job."""
+    fields.setdefault("lease_expires_at", None)
+    owned = SyncJob.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts
+    ).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    if not owned:
+        logger.warning("Sync job %s: attempt %s lost its lease; its outcome is dropped", job.pk, job.attempts)
+    return bool(owned)
+
+
+def _end(job: SyncJob, booking: Booking | None, **fields: Any) -> SyncJob:
+    fields.setdefault("finished_at", timezone.now())
+    with transaction.atomic():
+        if not _outcome(job, **fields):
+            return SyncJob.objects.get(pk=job.pk)
+        _wake_next(job, booking)
+    return job
+
+
+def _wake_next(job: SyncJob, booking: Booking | None) -> None:
+    """Queue the chain's next job now that this one no longer blocks it."""
+    if job.status == JobStatus.RETRYING:
+        return  # still unfinished: later events keep waiting for it
+    for job_id in ordering.next_in_line(job, ordering.chain_ids(job, booking)):
+        queue_run(job_id)
+
+
+def _retry_later(job: SyncJob, booking: Booking | None, exc: TransientCrmError) -> SyncJob:
+    free = exc.status == 429 and job.attempts <= MAX_FREE_RETRIES
+    counted = job.attempts - 1 if free else job.attempts
+    if not free and job.attempts >= MAX_ATTEMPTS:
+        return _end(job, booking, status=JobStatus.DEAD, error=str(exc), error_code=exc.code[:64])
+    delay = backoff_seconds(max(1, counted), exc.retry_after)
+    if free:
+        delay = max(exc.retry_after or 0.0, random.uniform(0.5, 2.0))
+    return _reschedule(job, booking, delay, error=str(exc), error_code=exc.code[:64], refund=free)
+
+
+def _defer(job: SyncJob, booking: Booking | None, exc: TransientCrmError) -> SyncJob:
+    """Throttled or circuit open: try again when the token / probe is due; no attempt counted."""
+    delay = (exc.retry_after or 1.0) + random.uniform(0, 1.0)
+    return _reschedule(job, booking, delay, error=str(exc), error_code=exc.code, refund=True)
+
+
+def _reschedule(job: SyncJob, booking: Booking | None, delay: float, *, error: str, error_code: str,
+                refund: bool) -> SyncJob:
+    attempts = job.attempts
+    fields: dict[str, Any] = {
+        "status": JobStatus.RETRYING, "error": error, "error_code": error_code,
+        "next_attempt_at": timezone.now() + timedelta(seconds=delay), "finished_at": None,
+        "lease_expires_at": None,
+    }
+    if refund:
+        fields["attempts"] = max(0, attempts - 1)
+    with transaction.atomic():
+        owned = SyncJob.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, attempts=attempts
+        ).update(**fields)
+        if not owned:
+            return SyncJob.objects.get(pk=job.pk)
+        queue_run(job.pk, countdown=delay)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    return job
 
 
 @transaction.atomic
-def mark_disconnected(*, connector: Connector, reason: str) -> None:
-    Connector.objects.filter(pk=connector.pk).update(
-        status=ConnectorStatus.DISCONNECTED, status_detail=reason[:2000]
-    )
 
+def due_job_ids(*, limit: int = 500) -> list[int]:
+    """Jobs to (re)start now.
 
-def due_job_ids(*, limit: int = 200) -> list[int]:
-    """Jobs whose retry time has come, and pending jobs of connectors that are not paused."""
+    * retrying jobs whose time has come;
+    * pending jobs of connectors that are not paused, waiting their turn (``next_attempt_at``)
+      or never started although created over 30 s ago (a lost hand-off);
+    * running jobs whose lease has expired: their worker died (SIGKILL, OOM, lost machine).
+    """
     now = timezone.now()
-    retrying = SyncJob.objects.filter(status=JobStatus.RETRYING, next_attempt_at__lte=now)
-    pending = SyncJob.objects.filter(
-        status=JobStatus.PENDING, connector__is_paused=False,
-        created_at__lt=now - timedelta(seconds=30),
+    lease = timedelta(seconds=lease_seconds())
+    due = SyncJob.objects.filter(
+        Q(status=JobStatus.RETRYING, next_attempt_at__lte=now)
+        | Q(status=JobStatus.PENDING, connector__is_paused=False, next_attempt_at__lte=now)
+        | Q(status=JobStatus.PENDING, connector__is_paused=False, next_attempt_at__isnull=True,
+            created_at__lt=now - timedelta(seconds=30))
+        | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now)
+        | Q(status=JobStatus.RUNNING, lease_expires_at__isnull=True, started_at__lt=now - lease)
     )
-    return list((retrying | pending).order_by("created_at").values_list("pk", flat=True)[:limit])
+    return list(due.order_by("created_at").values_list("pk", flat=True)[:limit])
+
+
+def dispatch_due_jobs(*, limit: int = 500) -> int:
+    """Queue ``run_job`` for every due job, once per ``SYNC_DISPATCH_GRACE_SECONDS`` per job."""
+    grace = int(conf("SYNC_DISPATCH_GRACE_SECONDS", 60))
+    sent = 0
+    for job_id in due_job_ids(limit=limit):
+        if cache.add(f"bookbridge:sync:dispatched:{job_id}", 1, timeout=grace):
+            try:
+                current_app.send_task(RUN_JOB_TASK, args=[job_id])
+            except Exception:  # noqa: BLE001
+                cache.delete(f"bookbridge:sync:dispatched:{job_id}")
+                logger.warning("Could not queue due sync job %s", job_id, exc_info=True)
+                break
+            sent += 1
+    return sent
 
 
 @transaction.atomic
 def reset_for_retry(*, job: SyncJob) -> SyncJob:
     """Make a failed or dead job run again (admin action, after the settings are fixed)."""
     SyncJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.PENDING, next_attempt_at=None, error="", error_code="", attempts=0
+        status=JobStatus.PENDING, next_attempt_at=None, error="", error_code="", attempts=0,
+        lease_expires_at=None,
     )
     job.refresh_from_db()
     return job

@@ -13,13 +13,13 @@ def process_event(event_id: int) -> int:
 
 @shared_task(name="bookbridge.sync.run_job", acks_late=True)
 def run_job(job_id: int) -> str:
-    job = SyncJob.objects.get(pk=job_id)
+    job = SyncJob.objects.filter(pk=job_id).first()
+    if job is None:  # removed (retention, or a purged test database): nothing to do
+        return "missing"
     return services.run_job(job=job).status
 
 
 @shared_task(name="bookbridge.sync.run_due_jobs")
 def run_due_jobs() -> int:
-    job_ids = services.due_job_ids()
-    for job_id in job_ids:
-        run_job.delay(job_id)
-    return len(job_ids)
+    """Periodic: retries whose time has come, jobs waiting their turn, jobs of dead workers."""
+    return services.dispatch_due_jobs()

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.integrations.keap",
     "apps.integrations.salesforce",
     "apps.sync",
+    "apps.console",
     "apps.demo",
 ]
 
@@ -146,13 +147,14 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(_broker_dir / "queue"),
             "data_folder_out": str(_broker_dir / "queue"),
             "processed_folder": str(_broker_dir / "processed"),
+            "control_folder": str(_broker_dir / "control"),
             "store_processed": False,
         }
     )
@@ -175,7 +177,35 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookbridge.sync.run_due_jobs",
         "schedule": 10.0,
     },
+    "worker-heartbeat": {
+        "task": "bookbridge.console.heartbeat",
+        "schedule": 30.0,
+    },
+    "check-connector-alerts": {
+        "task": "bookbridge.console.check_alerts",
+        "schedule": 60.0,
+    },
+    "apply-data-retention": {
+        "task": "bookbridge.console.apply_retention",
+        "schedule": 3600.0,
+    },
 }
+
+# --- Operations console ----------------------------------------------------------------------
+# Data retention in days (0 keeps forever). Rows of jobs a retry still needs (pending, running,
+# retrying, failed, dead) and the event a booking's state points at are never removed.
+RETENTION_CRM_CALL_BODY_DAYS = env.int("RETENTION_CRM_CALL_BODY_DAYS", default=30)
+RETENTION_EVENT_DAYS = env.int("RETENTION_EVENT_DAYS", default=180)
+# Alerts: a connector's failure rate over the window (finished jobs) opens an incident.
+ALERT_FAILURE_RATE_THRESHOLD = env.float("ALERT_FAILURE_RATE_THRESHOLD", default=0.5)
+ALERT_FAILURE_WINDOW_MINUTES = env.int("ALERT_FAILURE_WINDOW_MINUTES", default=30)
+ALERT_MIN_JOBS = env.int("ALERT_MIN_JOBS", default=5)
+# Worker heartbeat, written to the cache by a periodic task and read by /healthz.
+WORKER_HEARTBEAT_CACHE_KEY = "bookbridge:worker-heartbeat"
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=120)
+HEALTHZ_BROKER_TIMEOUT_SECONDS = env.float("HEALTHZ_BROKER_TIMEOUT_SECONDS", default=2.0)
+# Admin changelists of big tables count at most this many rows ("10000+").
+ADMIN_COUNT_LIMIT = env.int("ADMIN_COUNT_LIMIT", default=10_000)
 
 LOGGING = {
     "version": 1,

@@ -5,3 +5,6 @@ class KeapConfig(AppConfig):
     name = "apps.integrations.keap"
     label = "keap"
     verbose_name = "Keap connector"
+
+    def ready(self) -> None:
+        from . import kind  # noqa: F401  (registers the "keap" connector kind)

@@ -5,3 +5,6 @@ class SalesforceConfig(AppConfig):
     name = "apps.integrations.salesforce"
     label = "salesforce"
     verbose_name = "Salesforce connector"
+
+    def ready(self) -> None:
+        from . import kind  # noqa: F401  (registers the "salesforce" connector kind)

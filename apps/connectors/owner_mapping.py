@@ -1,0 +1,141 @@
+"""Owner mapping: booking page owners (scheduling users) ↔ CRM users of one connector.
+
+Interface (used by the wizard, by planners and by settings_io)::
+
+    crm_users(connector) -> [{"id": str, "email": str, "name": str}]   # ConnectorKind.list_crm_users
+    auto_match(connector, users=None) -> int        # rows created/filled by email (case-insensitive);
+                                                    # never overwrites a mapping someone chose
+    crm_user_for(connector, scheduling_user_external_id) -> str | None   # planners call this
+    mapping_dict(connector) -> {"USR-…": "crm id"}                       # one query, for planners
+    set_mapping(connector, external_id, crm_user_id, label="", email="") -> OwnerMapping
+
+Scheduling users come from ``apps.directory`` (learned from webhooks, editable in admin).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import transaction
+
+from apps.directory.models import SchedulingUser
+
+from . import registry
+from .models import Connector, OwnerMapping
+
+
+def crm_users(connector: Connector) -> list[dict[str, str]]:
+    kind = registry.get(connector.kind)
+    if kind is None or kind.list_crm_users is None:
+        return []
+    return [
+        {"id": str(u.get("id", "")), "email": str(u.get("email") or ""), "name": str(u.get("name") or "")}
+        for u in kind.list_crm_users(connector)
+    ]
+
+
+def _label(user: dict[str, str]) -> str:
+    return f"{user['name']} <{user['email']}>" if user.get("email") else user.get("name", "")
+
+
+@transaction.atomic
+def auto_match(connector: Connector, users: list[dict[str, str]] | None = None) -> int:
+    """Create a mapping row for every scheduling user; fill empty ones by matching email."""
+    users = crm_users(connector) if users is None else users
+    by_email = {u["email"].lower(): u for u in users if u.get("email")}
+    changed = 0
+    for person in SchedulingUser.objects.filter(account_id=connector.account_id):
+        mapping, created = OwnerMapping.objects.get_or_create(connector=connector, scheduling_user=person)
+        if mapping.crm_user_id:
+            continue
+        match = by_email.get((person.email or "").lower())
+        if match:
+            mapping.crm_user_id = match["id"]
+            mapping.crm_user_label = _label(match)
+            mapping.matched_by_email = True
+            mapping.save()
+            changed += 1
+        elif created:
+            changed += 1
+    return changed
+
+
+def mapping_dict(connector: Connector) -> dict[str, str]:
+    return dict(
+        OwnerMapping.objects.filter(connector=connector)
+        .exclude(crm_user_id="")
+        .values_list("scheduling_user__external_id", "crm_user_id")
+    )
+
+
+def crm_user_for(connector: Connector, external_id: str) -> str | None:
+    return mapping_dict(connector).get(external_id) if external_id else None
+
+
+def set_mapping(
+    connector: Connector, external_id: str, crm_user_id: str, label: str = "", email: str = ""
+) -> OwnerMapping:
+    person, _ = SchedulingUser.objects.get_or_create(
+        account_id=connector.account_id, external_id=external_id, defaults={"email": email}
+    )
+    mapping, _ = OwnerMapping.objects.update_or_create(
+        connector=connector,
+        scheduling_user=person,
+        defaults={"crm_user_id": crm_user_id, "crm_user_label": label, "matched_by_email": False},
+    )
+    return mapping
+
+
+class OwnerMappingForm(forms.Form):
+    mapping_id = forms.IntegerField(widget=forms.HiddenInput)
+    crm_user_id = forms.ChoiceField(label="CRM user", required=False)
+
+    def __init__(self, *args, user_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["crm_user_id"].choices = [("", "— not mapped —"), *user_choices]
+
+
+OwnerMappingFormSet = forms.formset_factory(OwnerMappingForm, extra=0)
+
+
+def formset(connector: Connector, users: list[dict[str, str]], data=None):
+    rows = list(OwnerMapping.objects.filter(connector=connector).select_related("scheduling_user"))
+    choices = [(u["id"], _label(u)) for u in users]
+    known = {c[0] for c in choices}
+    for row in rows:  # keep a mapping to a user the CRM no longer lists visible
+        if row.crm_user_id and row.crm_user_id not in known:
+            choices.append((row.crm_user_id, row.crm_user_label or row.crm_user_id))
+            known.add(row.crm_user_id)
+    initial = [{"mapping_id": r.pk, "crm_user_id": r.crm_user_id} for r in rows]
+    fs = OwnerMappingFormSet(data, initial=initial, form_kwargs={"user_choices": choices})
+    for form, row in zip(fs.forms, rows, strict=False):
+        form.row = row
+    return fs
+
+
+@transaction.atomic
+def save_formset(connector: Connector, fs, users: list[dict[str, str]]) -> None:
+    labels = {u["id"]: _label(u) for u in users}
+    for form in fs.forms:
+        mapping = OwnerMapping.objects.filter(connector=connector, pk=form.cleaned_data["mapping_id"]).first()
+        if mapping is None:
+            continue
+        chosen = form.cleaned_data.get("crm_user_id") or ""
+        if chosen != mapping.crm_user_id:
+            mapping.crm_user_id = chosen
+            mapping.crm_user_label = labels.get(chosen, chosen)
+            mapping.matched_by_email = False
+            mapping.save()
+
+
+def export_rows(connector: Connector) -> list[dict[str, Any]]:
+    return [
+        {
+            "scheduling_user": m.scheduling_user.external_id,
+            "email": m.scheduling_user.email,
+            "crm_user_id": m.crm_user_id,
+        }
+        for m in OwnerMapping.objects.filter(connector=connector).select_related("scheduling_user")
+        if m.crm_user_id
+    ]

@@ -1,0 +1,109 @@
+"""Settings as code in Django admin: "Connector configurations (YAML)".
+
+An action exports the selected connectors' configurations as one YAML file (a document per
+connector); the "Import YAML" button (administrators) uploads a file into one of their accounts,
+with secrets typed in the form, and lists every problem with its path in the file.
+Registered on import (``apps.integrations.keap.admin`` imports this module).
+"""
+
+from __future__ import annotations
+
+import yaml
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from apps.accounts.admin_scope import ACCOUNT_FILTER, VIEW, AccountScopedAdmin
+from apps.accounts.models import Account
+from apps.accounts.selectors import administered_account_ids
+
+from .models import ConnectorConfiguration
+from .settings_io import export_connector, import_connector
+
+
+class ImportForm(forms.Form):
+    account = forms.ModelChoiceField(queryset=Account.objects.none())
+    file = forms.FileField(label="YAML file")
+    name = forms.CharField(required=False, help_text="Connector name (default: the one in the file)")
+    client_secret = forms.CharField(required=False, widget=forms.PasswordInput)
+    service_account_key = forms.CharField(required=False, widget=forms.PasswordInput)
+    refresh_token = forms.CharField(required=False, widget=forms.PasswordInput)
+    dry_run = forms.BooleanField(required=False, label="Only validate")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        accounts = Account.objects.all()
+        if not user.is_superuser:
+            accounts = accounts.filter(id__in=administered_account_ids(user))
+        self.fields["account"].queryset = accounts
+
+
+@admin.register(ConnectorConfiguration)
+class ConnectorConfigurationAdmin(AccountScopedAdmin):
+    list_display = ["name", "kind", "status", "account"]
+    list_filter = ["kind", ACCOUNT_FILTER]
+    actions = ["export_yaml"]
+    change_list_template = "connectors/settings_io_changelist.html"
+    administrator_permissions = frozenset({VIEW})
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Export configuration as YAML")
+    def export_yaml(self, request, queryset):
+        allowed = administered_account_ids(request.user)
+        docs = [export_connector(c) for c in queryset if request.user.is_superuser or c.account_id in allowed]
+        if not docs:
+            raise PermissionDenied("Only administrators can export configurations.")
+        body = yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True)
+        name = docs[0]["connector"]["name"] if len(docs) == 1 else "connectors"
+        response = HttpResponse(body, content_type="application/yaml; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name.replace(" ", "-").lower()}.yaml"'
+        return response
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="connectors_import_yaml"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not (request.user.is_superuser or administered_account_ids(request.user)):
+            raise PermissionDenied("Only administrators can import configurations.")
+        form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
+        problems = []
+        if request.method == "POST" and form.is_valid():
+            text = form.cleaned_data["file"].read().decode("utf-8", errors="replace")
+            secrets = {
+                k: form.cleaned_data[k]
+                for k in ("client_secret", "service_account_key", "refresh_token")
+                if form.cleaned_data.get(k)
+            }
+            result = import_connector(
+                form.cleaned_data["account"],
+                text,
+                secrets=secrets,
+                name=form.cleaned_data["name"] or None,
+                dry_run=form.cleaned_data["dry_run"],
+            )
+            if result.report.ok:
+                verb = "is valid" if form.cleaned_data["dry_run"] else "was imported"
+                messages.success(request, f"The configuration of “{result.connector.name}” {verb}.")
+                if not form.cleaned_data["dry_run"]:
+                    return redirect("admin:connectors_connectorconfiguration_changelist")
+            problems = result.report.problems
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "problems": problems,
+            "title": "Import a connector configuration (YAML)",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "connectors/settings_io_import.html", context)

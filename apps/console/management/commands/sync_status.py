@@ -1,0 +1,105 @@
+"""Print a summary table of the sync pipeline, per connector."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.connectors.models import Connector
+from apps.console.models import Incident
+from apps.intake.models import BookingEvent
+from apps.sync.models import JobStatus, SyncJob
+
+COLUMNS = ["account", "connector", "crm", "state", "pending", "running", "retrying", "failed", "dead",
+           "ok (window)", "last success", "oldest waiting", "incidents"]
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _age(moment, now) -> str:
+    if moment is None:
+        return "—"
+    seconds = int((now - moment).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+class Command(BaseCommand):
+    help = "Summary of sync jobs per connector: backlog, failures, last success, incidents."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", help="Account slug.")
+        parser.add_argument("--hours", type=int, default=24, help="Window for the 'ok' column (hours).")
+
+    def handle(self, *args, **options):
+        now = timezone.now()
+        connectors = Connector.objects.select_related("account").order_by("account__name", "name")
+        events = BookingEvent.objects.all()
+        if options["account"]:
+            account = Account.objects.filter(slug=options["account"]).first()
+            if account is None:
+                raise CommandError(f"No account with slug {options['account']!r}.")
+            connectors = connectors.filter(account=account)
+            events = events.filter(account=account)
+        since = now - timedelta(hours=options["hours"])
+        open_statuses = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING, JobStatus.FAILED,
+                         JobStatus.DEAD)
+        counts = {
+            (row["connector_id"], row["status"]): row["n"]
+            for row in SyncJob.objects.filter(connector__in=connectors, status__in=open_statuses)
+            .values("connector_id", "status").annotate(n=Count("pk")).order_by()
+        }
+        window = dict(
+            SyncJob.objects.filter(connector__in=connectors, status=JobStatus.SUCCEEDED,
+                                   created_at__gte=since)
+            .values("connector_id").annotate(n=Count("pk")).order_by().values_list("connector_id", "n")
+        )
+        last_success = dict(
+            SyncJob.objects.filter(connector__in=connectors, status=JobStatus.SUCCEEDED)
+            .values("connector_id").annotate(t=Max("finished_at")).order_by()
+            .values_list("connector_id", "t")
+        )
+        oldest = dict(
+            SyncJob.objects.filter(connector__in=connectors,
+                                   status__in=(JobStatus.PENDING, JobStatus.RETRYING))
+            .values("connector_id").annotate(t=Min("created_at")).order_by()
+            .values_list("connector_id", "t")
+        )
+        incidents = dict(
+            Incident.objects.filter(connector__in=connectors, resolved_at__isnull=True)
+            .values("connector_id").annotate(n=Count("pk")).order_by().values_list("connector_id", "n")
+        )
+        rows = []
+        for c in connectors:
+            state = ("inactive" if not c.is_active else "paused" if c.is_paused else c.status)
+            rows.append([
+                c.account.slug, c.name, c.kind, state,
+                *(counts.get((c.pk, s), 0) for s in open_statuses),
+                window.get(c.pk, 0), _age(last_success.get(c.pk), now), _age(oldest.get(c.pk), now),
+                incidents.get(c.pk, 0),
+            ])
+        columns = [*COLUMNS]
+        columns[9] = f"ok ({options['hours']}h)"
+        self.stdout.write(table(rows, columns) if rows else "No connectors.")
+        pending_events = events.filter(processed_at__isnull=True).aggregate(
+            n=Count("pk"), oldest=Min("received_at"))
+        recent_events = events.filter(received_at__gte=since).aggregate(
+            n=Count("pk", distinct=True),
+            failed=Count("pk", distinct=True,
+                         filter=Q(sync_jobs__status__in=(JobStatus.FAILED, JobStatus.DEAD))))
+        self.stdout.write("")
+        self.stdout.write(
+            f"Events received in the last {options['hours']}h: {recent_events['n']} "
+            f"({recent_events['failed']} with a failed sync); "
+            f"not processed yet: {pending_events['n']} (oldest {_age(pending_events['oldest'], now)})."
+        )

@@ -1,0 +1,280 @@
+"""The Keap API client: REST v1/v2 and XML-RPC over one ``requests.Session``.
+
+* Explicit timeouts on every call; every HTTP exchange (token refreshes included) goes through
+  ``_send``, the one hook that reports it to the recorder the sync engine gave us.
+* Typed errors (``apps.connectors.errors``): 429/5xx/timeouts/connection errors →
+  ``TransientCrmError`` (``retry_after`` from ``Retry-After`` or Keap's ``x-keap-*`` quota and
+  throttle headers); 401 → one token refresh (OAuth) and a retry, then ``AuthCrmError``;
+  other 4xx → ``PermanentCrmError`` with Keap's own message.
+* XML-RPC: bodies built and parsed with ``xmlrpc.client``; the first ``privateKey`` parameter is
+  the placeholder infusionsoft-php sends, authentication goes in the header.
+* In a preview (``context.preview``), anything but a read is refused before it is sent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import xmlrpc.client
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+
+from . import connection
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+XMLRPC_PLACEHOLDER_KEY = "backwards-compatability"
+
+
+def retry_after_from(headers: Any) -> float | None:
+    """Seconds to wait, from ``Retry-After`` or Keap's quota/throttle headers (reference §6)."""
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+    if headers.get("x-keap-product-quota-available") == "0":
+        expiry = headers.get("x-keap-product-quota-expiry-time")
+        if expiry and expiry.isdigit():
+            return max(1.0, int(expiry) / 1000 - time.time())
+    for prefix in ("x-keap-product-throttle", "x-keap-tenant-throttle"):
+        if headers.get(f"{prefix}-available") == "0":
+            unit = (headers.get(f"{prefix}-time-unit") or "second").lower()
+            interval = headers.get(f"{prefix}-interval") or "1"
+            seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}.get(unit, 1)
+            return seconds * (int(interval) if interval.isdigit() else 1)
+    return None
+
+
+def keap_message(response: requests.Response) -> tuple[str, str]:
+    """(message, code) from any of Keap's error bodies."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return (text[:500] or f"HTTP {response.status_code}"), str(response.status_code)
+    if isinstance(body, dict):
+        fault = body.get("fault")
+        if isinstance(fault, dict):
+            detail = fault.get("detail") or {}
+            return str(fault.get("faultstring") or "Keap gateway error"), str(detail.get("errorcode") or "")
+        if body.get("error"):
+            return str(body.get("error_description") or body["error"]), str(body["error"])
+        if body.get("message"):
+            return str(body["message"]), str(body.get("code") or response.status_code)
+    return f"HTTP {response.status_code}", str(response.status_code)
+
+
+class KeapClient:
+    def __init__(
+        self, connector, *, recorder=None, preview: bool = False, session: requests.Session | None = None
+    ):
+        self.connector = connector
+        self.recorder = recorder
+        self.preview = preview
+        self.session = session or requests.Session()
+        self.endpoints = connection.endpoints(connector)
+        self._headers_ok = (
+            recorder is not None and "response_headers" in inspect.signature(recorder.__call__).parameters
+        )
+
+    @classmethod
+    def for_context(cls, context) -> KeapClient:
+        return cls(context.connector, recorder=context.recorder, preview=getattr(context, "preview", False))
+
+    # ------------------------------------------------------------------ the one hook
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers=None,
+        params=None,
+        json=None,
+        data=None,
+        auth=None,
+        log_body: Any = None,
+    ) -> requests.Response:
+        if self.preview:
+            from apps.connectors.preview import PreviewRecorder
+
+            PreviewRecorder.check(method, data if isinstance(data, str | bytes) else None)
+        full_url = f"{url}?{urlencode(params)}" if params else url
+        throttle = getattr(self.recorder, "throttle", None)
+        if throttle is not None:
+            throttle(1)  # the shared rate limit and circuit breaker of the sync engine
+        started = time.monotonic()
+        response = None
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=headers,
+                params=params,
+                json=json,
+                data=data,
+                auth=auth,
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+            )
+        except requests.Timeout as exc:
+            self._record(
+                method, full_url, None, started, json if log_body is None else log_body, None, "timeout"
+            )
+            raise TransientCrmError(
+                f"Keap did not answer in time ({exc.__class__.__name__}).", code="timeout"
+            ) from exc
+        except requests.ConnectionError as exc:
+            self._record(
+                method,
+                full_url,
+                None,
+                started,
+                json if log_body is None else log_body,
+                None,
+                "connection_error",
+            )
+            raise TransientCrmError("Could not connect to Keap.", code="connection_error") from exc
+        body: Any
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text[:5000]
+        code = "" if response.ok else keap_message(response)[1]
+        self._record(
+            method,
+            full_url,
+            response.status_code,
+            started,
+            json if log_body is None else log_body,
+            body,
+            code,
+            response.headers,
+        )
+        return response
+
+    def _record(self, method, url, status, started, request_body, response_body, code, headers=None) -> None:
+        if self.recorder is None:
+            return
+        extra = {"response_headers": headers} if self._headers_ok else {}
+        self.recorder(
+            method=method,
+            url=url,
+            status_code=status,
+            duration_ms=(time.monotonic() - started) * 1000,
+            request_body=request_body,
+            response_body=response_body,
+            crm_error_code=code or "",
+            **extra,
+        )
+
+    # ---------------------------------------------------------------- auth
+    def _auth_headers(self) -> dict[str, str]:
+        creds = self.connector.credentials or {}
+        if connection.auth_method(self.connector) == connection.SERVICE_KEY:
+            return {"X-Keap-API-Key": creds.get("service_account_key", "")}
+        return {"Authorization": f"Bearer {creds.get('access_token', '')}"}
+
+    def _with_auth(self, send) -> requests.Response:
+        """Send; on 401 refresh the OAuth token once and resend; then give up as AuthCrmError."""
+        from . import oauth
+
+        response = send(self._auth_headers())
+        if response.status_code != 401:
+            return response
+        if connection.auth_method(self.connector) == connection.OAUTH:
+            stale = (self.connector.credentials or {}).get("access_token", "")
+            oauth.refresh(self.connector, stale_access_token=stale, client=self)
+            response = send(self._auth_headers())
+            if response.status_code != 401:
+                return response
+        message, code = keap_message(response)
+        raise AuthCrmError(f"Keap refused the credentials: {message}", code=code or "401", status=401)
+
+    # ---------------------------------------------------------------- REST
+    def request(self, method: str, path: str, *, api: str = "v1", params=None, json=None) -> Any:
+        base = self.endpoints["rest_v2"] if api == "v2" else self.endpoints["rest_v1"]
+        url = base + path
+
+        def send(auth_headers):
+            headers = {"Accept": "application/json", **auth_headers}
+            return self._send(method, url, headers=headers, params=params, json=json)
+
+        response = self._with_auth(send)
+        self._raise_for(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PermanentCrmError(
+                f"Keap answered {method} {path} with a non-JSON body.",
+                code="bad_response",
+                status=response.status_code,
+            ) from exc
+
+    def _raise_for(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        message, code = keap_message(response)
+        if status == 429 or status >= 500 or status == 408:
+            raise TransientCrmError(
+                f"Keap is busy ({status}): {message}",
+                code=code or str(status),
+                status=status,
+                retry_after=retry_after_from(response.headers),
+            )
+        raise PermanentCrmError(
+            f"Keap refused the request ({status}): {message}", code=code or str(status), status=status
+        )
+
+    def get(self, path: str, **kw) -> Any:
+        return self.request("GET", path, **kw)
+
+    # ---------------------------------------------------------------- XML-RPC
+    def xmlrpc(self, method: str, *params: Any) -> Any:
+        body = xmlrpc.client.dumps((XMLRPC_PLACEHOLDER_KEY, *params), methodname=method, allow_none=False)
+        url = self.endpoints["xmlrpc"]
+
+        def send(auth_headers):
+            headers = {"Content-Type": "text/xml", "Accept": "text/xml", **auth_headers}
+            return self._send(
+                "POST",
+                url,
+                headers=headers,
+                data=body,
+                log_body={"method": method, "params": _loggable(params)},
+            )
+
+        response = self._with_auth(send)
+        self._raise_for(response)
+        try:
+            result, _ = xmlrpc.client.loads(response.content, use_builtin_types=True)
+        except xmlrpc.client.Fault as fault:
+            text = str(fault.faultString)
+            category = text[1 : text.index("]")] if text.startswith("[") and "]" in text else ""
+            if category == "InvalidKey":
+                raise AuthCrmError(f"Keap refused the credentials: {text}", code="InvalidKey") from fault
+            raise PermanentCrmError(
+                f"Keap XML-RPC {method} failed: {text}", code=category or "xmlrpc_fault"
+            ) from fault
+        except Exception as exc:  # noqa: BLE001 - a garbled answer is worth a retry
+            raise TransientCrmError(f"Keap XML-RPC {method}: unreadable answer.", code="bad_xmlrpc") from exc
+        return result[0] if result else None
+
+
+def _loggable(params: tuple) -> list:
+    out = []
+    for p in params:
+        if isinstance(p, xmlrpc.client.DateTime):
+            out.append(p.value)
+        elif isinstance(p, dict):
+            out.append({k: (v.value if isinstance(v, xmlrpc.client.DateTime) else v) for k, v in p.items()})
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,309 @@
+"""The five wizard steps' forms (crispy-forms, Bootstrap 5) and the connect form.
+
+Choices are read live from the connected Keap app (contact types, action types, users, custom
+fields) through ``services`` (cached); when Keap cannot be reached the current values stay
+selectable so the page still works.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from django import forms
+
+from apps.connectors.errors import CrmError
+
+from . import connection
+from . import mapping as field_mapping
+from .models import (
+    ClassificationSettings,
+    CreationSettings,
+    MappingSettings,
+    TaggingSettings,
+    TrackingSettings,
+)
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+class StepForm(forms.ModelForm):
+    def __init__(self, *args, connector=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connector = connector
+        self.helper = _helper()
+
+
+class CreationForm(StepForm):
+    class Meta:
+        model = CreationSettings
+        fields = ["email_update_mode", "email_ownership", "id_update_mode", "id_ownership"]
+        widgets = {name: forms.RadioSelect for name in fields}
+        help_texts = {
+            "email_update_mode": "General links: the customer is recognised by email. New customers are "
+            "always created and assigned to the booking page owner.",
+            "id_update_mode": "Personalized links carry the Keap contact id (soisContactID); unknown ids "
+            "fall back to the email rules.",
+        }
+
+
+def _live(connector, loader, default: list[str]) -> list[str]:
+    if connector is None:
+        return default
+    try:
+        return loader(connector) or default
+    except CrmError:
+        return default
+
+
+class ClassificationForm(StepForm):
+    contact_type = forms.ChoiceField(label="Person type (Contact.ContactType)")
+    action_type = forms.ChoiceField(label="Appointment action type (ContactAction.ActionType)")
+
+    class Meta:
+        model = ClassificationSettings
+        fields = ["contact_type", "action_type", "priority", "lead_source_enabled", "lead_source_category"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from . import services
+
+        config = _live(self.connector, services.app_configuration, None) if self.connector else None
+        contact_types = (config or {}).get("contact_types") or ["Prospect"]
+        action_types = (config or {}).get("action_types") or ["Call"]
+        for name, values in (("contact_type", contact_types), ("action_type", action_types)):
+            current = getattr(self.instance, name)
+            if current and current not in values:
+                values = [*values, current]
+            self.fields[name].choices = [(v, v) for v in values]
+
+    def clean_lead_source_category(self) -> str:
+        value = self.cleaned_data["lead_source_category"].strip()
+        if self.cleaned_data.get("lead_source_enabled", True) and not value:
+            raise forms.ValidationError("Name the lead source category (for example “OnceHub”).")
+        return value
+
+
+class JSONListField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        if isinstance(value, list | dict):
+            return json.dumps(value, indent=1) if value else ""
+        return value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if isinstance(value, list | dict):
+            return value
+        if not (value or "").strip():
+            return []
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"This is not valid JSON (line {exc.lineno}).") from exc
+
+
+LIFECYCLE_NAMES = None
+
+
+class TaggingForm(StepForm):
+    extra_tags = JSONListField(
+        required=False,
+        label="Extra tags (optional)",
+        help_text='A list like [{"scope": "booking_page", "id": "BP-…", "action": "Scheduled", '
+        '"tags": ["VIP"]}]; scope is booking_page, event_type or master_page; action "*" means every action.',
+    )
+
+    class Meta:
+        model = TaggingSettings
+        fields = ["generic_tags", "appointment_tags", "tag_category", "extra_tags"]
+
+    def clean_tag_category(self) -> str:
+        value = self.cleaned_data["tag_category"].strip()
+        if not value:
+            raise forms.ValidationError("Name the tag category (for example “OnceHub”).")
+        return value
+
+    def clean_extra_tags(self):
+        from apps.intake.lifecycle import LifecycleAction
+
+        rules = self.cleaned_data.get("extra_tags") or []
+        if not isinstance(rules, list):
+            raise forms.ValidationError("Extra tags must be a list of rules.")
+        for index, rule in enumerate(rules, start=1):
+            if not isinstance(rule, dict):
+                raise forms.ValidationError(f"Rule {index} must be an object.")
+            if rule.get("scope") not in ("booking_page", "event_type", "master_page"):
+                raise forms.ValidationError(
+                    f"Rule {index}: scope must be booking_page, event_type or master_page."
+                )
+            if not rule.get("id"):
+                raise forms.ValidationError(f"Rule {index}: give the page or event type id (e.g. BP-…).")
+            if rule.get("action", "*") not in ["*", *LifecycleAction.values]:
+                raise forms.ValidationError(
+                    f"Rule {index}: “{rule.get('action')}” is not a lifecycle action."
+                )
+            if not isinstance(rule.get("tags"), list) or not rule["tags"]:
+                raise forms.ValidationError(f"Rule {index}: tags must be a non-empty list of tag names.")
+        return rules
+
+
+class MappingForm(StepForm):
+    overrides = JSONListField(
+        required=False,
+        label="Per event type overrides (optional)",
+        help_text='{"ET-…": {"email": "Email", "subject": "appointment.description", ...}} replaces '
+        "the mapping above for bookings of that event type.",
+    )
+
+    class Meta:
+        model = MappingSettings
+        fields = ["date_format", "overrides"]
+        widgets = {"date_format": forms.RadioSelect}
+        labels = {"date_format": "Date format of Keap date fields"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from . import services
+
+        self.custom_fields = _live(self.connector, services.custom_fields, []) if self.connector else []
+        choices = [("", "— not mapped —")] + [
+            (key, f"{label}") for key, (label, _kind) in field_mapping.targets(self.custom_fields).items()
+        ]
+        current = self.instance.mapping or {}
+        for source, label in field_mapping.SOURCES.items():
+            field = forms.ChoiceField(
+                label=label, required=False, choices=choices, initial=current.get(source, "")
+            )
+            self.fields[f"map_{source}"] = field
+        order = [f"map_{s}" for s in field_mapping.SOURCES] + ["date_format", "overrides"]
+        self.order_fields(order)
+
+    def clean(self):
+        data = super().clean()
+        chosen = {s: data.get(f"map_{s}") or "" for s in field_mapping.SOURCES}
+        for problem in field_mapping.validate({k: v for k, v in chosen.items() if v}, self.custom_fields):
+            self.add_error(None, problem)
+        overrides = data.get("overrides") or {}
+        if overrides in ([], ""):
+            overrides = {}
+        if not isinstance(overrides, dict):
+            self.add_error("overrides", "Overrides must be an object keyed by event type id (ET-…).")
+        else:
+            for event_type, rules in overrides.items():
+                if not isinstance(rules, dict):
+                    self.add_error(
+                        "overrides", f"{event_type}: must be an object of booking field → Keap field."
+                    )
+                    continue
+                for problem in field_mapping.validate(rules, self.custom_fields):
+                    self.add_error("overrides", f"{event_type}: {problem}")
+        data["overrides"] = overrides if isinstance(overrides, dict) else {}
+        data["mapping"] = {k: v for k, v in chosen.items() if v}
+        return data
+
+    def save(self, commit=True):
+        self.instance.mapping = self.cleaned_data["mapping"]
+        self.instance.overrides = self.cleaned_data["overrides"]
+        return super().save(commit)
+
+
+SNIPPET_SRC = re.compile(r"<script\b[^>]*\bsrc=[\"'](https://[^\"']+)[\"'][^>]*>\s*</script>", re.I)
+TRACKING_HOSTS = (".infusionsoft.com", ".infusionsoft.app", ".keap.com", ".keap.app")
+
+
+def validate_snippet(snippet: str) -> str:
+    snippet = snippet.strip()
+    sources = SNIPPET_SRC.findall(snippet)
+    if not sources:
+        raise forms.ValidationError(
+            'Paste the Keap web tracking code: a <script src="https://…infusionsoft…"></script> tag '
+            "(Keap: Marketing → Settings → Tracking Code)."
+        )
+    for src in sources:
+        host = re.sub(r"^https://([^/:]+).*$", r"\1", src).lower()
+        if not host.endswith(TRACKING_HOSTS):
+            raise forms.ValidationError(f"The script comes from {host}, which is not a Keap address.")
+    if SNIPPET_SRC.sub("", snippet).strip():
+        raise forms.ValidationError("Only the Keap <script> tag is allowed; remove anything else.")
+    return snippet
+
+
+class TrackingForm(StepForm):
+    class Meta:
+        model = TrackingSettings
+        fields = ["enabled", "snippet"]
+        widgets = {"snippet": forms.Textarea(attrs={"rows": 3})}
+
+    def clean(self):
+        data = super().clean()
+        snippet = data.get("snippet") or ""
+        if data.get("enabled") and not snippet.strip():
+            self.add_error("snippet", "Paste the tracking code, or switch tracking off.")
+        elif snippet.strip():
+            try:
+                data["snippet"] = validate_snippet(snippet)
+            except forms.ValidationError as exc:
+                self.add_error("snippet", exc)
+        return data
+
+
+class ConnectForm(forms.Form):
+    auth_method = forms.ChoiceField(
+        label="How to connect",
+        widget=forms.RadioSelect,
+        choices=[
+            (connection.OAUTH, "OAuth (sign in to Keap)"),
+            (connection.SERVICE_KEY, "Service Account Key (single Keap app)"),
+        ],
+    )
+    client_id = forms.CharField(label="OAuth client id", required=False)
+    client_secret = forms.CharField(
+        label="OAuth client secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the stored one.",
+    )
+    service_account_key = forms.CharField(
+        label="Service Account Key",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the stored one.",
+    )
+    api_base = forms.URLField(
+        assume_scheme="https", label="API base URL", help_text="Keap: https://api.infusionsoft.com/crm"
+    )
+    token_url = forms.URLField(assume_scheme="https", label="Token URL")
+    authorize_url = forms.URLField(assume_scheme="https", label="Authorize URL")
+
+    def __init__(self, *args, connector, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connector = connector
+        cfg = connection.config(connector)
+        for name in ("auth_method", "client_id", "api_base", "token_url", "authorize_url"):
+            self.fields[name].initial = cfg.get(name)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        creds = self.connector.credentials or {}
+        if data.get("auth_method") == connection.OAUTH:
+            if not data.get("client_id"):
+                self.add_error("client_id", "Enter the OAuth client id of your Keap developer app.")
+            if not data.get("client_secret") and not creds.get("client_secret"):
+                self.add_error("client_secret", "Enter the OAuth client secret.")
+        elif data.get("auth_method") == connection.SERVICE_KEY and not (
+            data.get("service_account_key") or creds.get("service_account_key")
+        ):
+            self.add_error("service_account_key", "Enter the Service Account Key.")
+        return data

@@ -1,0 +1,227 @@
+"""Field mapping (wizard step 4): booking form fields → Keap fields. Pure functions.
+
+Booking fields (``SOURCES``) are all text. Keap targets are the standard contact fields below,
+the appointment's description/notes, and the app's custom fields (``custom:<id>``), whose
+``field_type`` decides compatibility (SPEC §5): text may go to Text, TextArea, Name, Email,
+Phone, Website, Date, DateTime; never to numbers, currency, percent, yes/no, dropdown, list box,
+radio, drilldown, state, day-of-week/month/year, SSN, user fields.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+SOURCES: dict[str, str] = {
+    "email": "Email",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "subject": "Subject",
+    "description": "Description / note",
+    "company": "Company",
+    "phone": "Phone",
+    "mobile_phone": "Mobile phone",
+    "state": "State",
+    "country": "Country",
+    "booking_id": "Booking ID",
+    "starting_time": "Meeting date",
+    "location": "Location",
+}
+REQUIRED = {"email": "Email", "subject": "appointment.description"}
+
+# target -> (label, Keap type)
+STANDARD_TARGETS: dict[str, tuple[str, str]] = {
+    "Email": ("Email", "Email"),
+    "FirstName": ("First name", "Name"),
+    "LastName": ("Last name", "Name"),
+    "Phone1": ("Phone 1", "PhoneNumber"),
+    "Phone2": ("Phone 2", "PhoneNumber"),
+    "State": ("State (billing address)", "Text"),
+    "Country": ("Country (billing address)", "Text"),
+    "JobTitle": ("Job title", "Text"),
+    "Website": ("Website", "Website"),
+    "appointment.description": ("Appointment description", "Text"),
+    "appointment.notes": ("Appointment notes", "TextArea"),
+}
+TEXT_COMPATIBLE = {"Text", "TextArea", "Name", "Email", "PhoneNumber", "Phone", "Website", "Date", "DateTime"}
+
+COUNTRY_CODES = {
+    "united states": "USA",
+    "united states of america": "USA",
+    "usa": "USA",
+    "us": "USA",
+    "canada": "CAN",
+    "united kingdom": "GBR",
+    "uk": "GBR",
+    "great britain": "GBR",
+    "germany": "DEU",
+    "france": "FRA",
+    "australia": "AUS",
+    "israel": "ISR",
+    "india": "IND",
+    "spain": "ESP",
+    "italy": "ITA",
+    "netherlands": "NLD",
+    "ireland": "IRL",
+    "mexico": "MEX",
+    "brazil": "BRA",
+    "new zealand": "NZL",
+    "south africa": "ZAF",
+    "japan": "JPN",
+}
+
+
+def targets(custom_fields: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    out = dict(STANDARD_TARGETS)
+    for meta in custom_fields:
+        out[f"custom:{meta['id']}"] = (f"{meta.get('label')} (custom field)", str(meta.get("field_type")))
+    return out
+
+
+def validate(mapping: dict[str, str], custom_fields: list[dict[str, Any]]) -> list[str]:
+    """Problems in plain words (empty when the mapping is fine)."""
+    problems = []
+    known = targets(custom_fields)
+    for source, target in REQUIRED.items():
+        if mapping.get(source) != target:
+            problems.append(f"{SOURCES[source]} must stay mapped to {known[target][0]}.")
+    seen: dict[str, str] = {}
+    for source, target in mapping.items():
+        if not target:
+            continue
+        if source not in SOURCES:
+            problems.append(f"Unknown booking field “{source}”.")
+            continue
+        if target not in known:
+            problems.append(f"{SOURCES[source]}: Keap has no field “{target}”.")
+            continue
+        kind = known[target][1]
+        if kind not in TEXT_COMPATIBLE:
+            problems.append(f"{SOURCES[source]} is text and cannot go to {known[target][0]}, a {kind} field.")
+        if target in seen:
+            problems.append(
+                f"{known[target][0]} is mapped twice ({SOURCES[seen[target]]} and {SOURCES[source]}); "
+                "each Keap field takes one booking field."
+            )
+        seen[target] = source
+    return problems
+
+
+def parse_date(text: str, date_format: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    fmt = "%d/%m/%Y" if date_format == "dd/mm/yyyy" else "%m/%d/%Y"
+    try:
+        return datetime.strptime(text, fmt).date()
+    except ValueError:
+        return None
+
+
+def format_date(value: date, date_format: str) -> str:
+    return value.strftime("%d/%m/%Y" if date_format == "dd/mm/yyyy" else "%m/%d/%Y")
+
+
+def contact_body(
+    values: dict[str, str], mapping: dict[str, str], custom_fields: list[dict[str, Any]], date_format: str
+) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """(REST v1 contact body, appointment texts, notes) from booking values and a mapping."""
+    known = targets(custom_fields)
+    body: dict[str, Any] = {}
+    appointment: dict[str, str] = {}
+    notes: list[str] = []
+    address: dict[str, str] = {}
+    customs: list[dict[str, Any]] = []
+    for source, target in mapping.items():
+        value = (values.get(source) or "").strip()
+        if not target or not value or target not in known:
+            continue
+        kind = known[target][1]
+        if target == "Email":
+            body["email_addresses"] = [{"email": value, "field": "EMAIL1"}]
+        elif target == "FirstName":
+            body["given_name"] = value[:40]
+        elif target == "LastName":
+            body["family_name"] = value[:40]
+        elif target in ("Phone1", "Phone2"):
+            body.setdefault("phone_numbers", []).append(
+                {"number": value[:40], "field": "PHONE1" if target == "Phone1" else "PHONE2"}
+            )
+        elif target == "JobTitle":
+            body["job_title"] = value[:255]
+        elif target == "Website":
+            body["website"] = value[:100]
+        elif target == "State":
+            address["region"] = value
+        elif target == "Country":
+            code = value.upper() if len(value) == 3 and value.isalpha() else COUNTRY_CODES.get(value.lower())
+            if code:
+                address["country_code"] = code
+            else:
+                notes.append(f"Country “{value}” is not a known country; not written.")
+        elif target == "appointment.description":
+            appointment["ActionDescription"] = value
+        elif target == "appointment.notes":
+            appointment["CreationNotes"] = value
+        elif target.startswith("custom:"):
+            field_id = int(target.split(":", 1)[1])
+            if kind in ("Date", "DateTime"):
+                parsed = parse_date(value, date_format)
+                if parsed is None:
+                    notes.append(
+                        f"{SOURCES.get(source, source)} “{value}” is not a {date_format} date; not written."
+                    )
+                    continue
+                content: Any = parsed.isoformat()
+            elif kind in TEXT_COMPATIBLE:
+                content = value
+                if source == "starting_time":
+                    parsed = parse_date(value, date_format)
+                    content = format_date(parsed, date_format) if parsed else value
+            else:
+                notes.append(f"{known[target][0]} is a {kind} field; skipped.")
+                continue
+            customs.append({"id": field_id, "content": content})
+    if address:
+        if "region" in address and "country_code" not in address:
+            notes.append("State needs a country; the address was not written.")
+        else:
+            body["addresses"] = [{"field": "BILLING", **address}]
+    if customs:
+        body["custom_fields"] = customs
+    return body, appointment, notes
+
+
+def only_empty(body: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
+    """Keep only what fills an empty field of the existing contact (fill-empty update mode)."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "email_addresses":
+            if not existing.get("email_addresses"):
+                out[key] = value
+        elif key in ("phone_numbers", "addresses"):
+            slot = "field"
+            taken = {
+                e.get(slot)
+                for e in existing.get(key) or []
+                if e.get("number") or e.get("line1") or e.get("region") or e.get("country_code")
+            }
+            kept = [e for e in value if e.get(slot) not in taken]
+            if kept:
+                out[key] = kept
+        elif key == "custom_fields":
+            filled = {
+                str(c.get("id"))
+                for c in existing.get("custom_fields") or []
+                if c.get("content") not in (None, "")
+            }
+            kept = [c for c in value if str(c["id"]) not in filled]
+            if kept:
+                out[key] = kept
+        elif existing.get(key) in (None, "", [], 0):
+            out[key] = value
+    return out

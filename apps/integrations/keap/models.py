@@ -1,0 +1,192 @@
+"""Keap connector settings: one model per wizard step (SPEC §5), plus the CRM id cache.
+
+Every step model is one row per connector, created with the SPEC defaults on first use
+(``for_connector``), so skipping a step keeps exactly these defaults. Connection settings (auth
+method, base URLs, client id) live in ``Connector.settings["keap"]``; tokens and keys in the
+encrypted ``Connector.credentials``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.connectors.models import Connector
+
+SOURCE_NAME = "OnceHub"
+
+
+class StepSettings(models.Model):
+    connector = models.OneToOneField(Connector, on_delete=models.CASCADE, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} of {self.connector}"
+
+    @classmethod
+    def for_connector(cls, connector: Connector):
+        obj, _ = cls.objects.get_or_create(connector=connector)
+        return obj
+
+
+class UpdateMode(models.TextChoices):
+    OVERRIDE = "override", "Override the Keap data with the booking data"
+    FILL_EMPTY = "fill_empty", "Keep the Keap data and only fill empty fields"
+    CREATE_NEW = "create_new", "Create a new contact anyway"
+    DO_NOT_UPDATE = "do_not_update", "Do not update the contact (add the appointment only)"
+
+
+class Ownership(models.TextChoices):
+    PAGE_OWNER = "page_owner", "Assign the contact to the booking page owner"
+    KEEP = "keep", "Keep the Keap owner"
+
+
+EMAIL_MODES = [UpdateMode.OVERRIDE, UpdateMode.FILL_EMPTY, UpdateMode.CREATE_NEW]
+ID_MODES = [UpdateMode.OVERRIDE, UpdateMode.FILL_EMPTY, UpdateMode.DO_NOT_UPDATE]
+
+
+class CreationSettings(StepSettings):
+    """Step 1: how contacts are created, updated and assigned, per identification case."""
+
+    email_update_mode = models.CharField(
+        "Existing contact found by email",
+        max_length=16,
+        choices=[(m.value, m.label) for m in EMAIL_MODES],
+        default=UpdateMode.OVERRIDE,
+    )
+    email_ownership = models.CharField(
+        "Ownership of a contact found by email",
+        max_length=16,
+        choices=Ownership.choices,
+        default=Ownership.PAGE_OWNER,
+    )
+    id_update_mode = models.CharField(
+        "Existing contact found by Keap contact id (personalized links)",
+        max_length=16,
+        choices=[(m.value, m.label) for m in ID_MODES],
+        default=UpdateMode.OVERRIDE,
+    )
+    id_ownership = models.CharField(
+        "Ownership of a contact found by Keap contact id",
+        max_length=16,
+        choices=Ownership.choices,
+        default=Ownership.PAGE_OWNER,
+    )
+
+    class Meta:
+        verbose_name = "creation settings"
+        verbose_name_plural = "creation settings"
+
+
+class Priority(models.TextChoices):
+    CRITICAL = "Critical"
+    ESSENTIAL = "Essential"
+    NON_ESSENTIAL = "Non-Essential"
+
+
+#: XML-RPC ContactAction.Priority is an integer (order of the v2 task enum, reference §3.9).
+PRIORITY_NUMBERS = {Priority.CRITICAL: 1, Priority.ESSENTIAL: 2, Priority.NON_ESSENTIAL: 3}
+
+
+class ClassificationSettings(StepSettings):
+    """Step 2: picklist values written on create, and the lead source category."""
+
+    contact_type = models.CharField("Person type (Contact.ContactType)", max_length=100, default="Prospect")
+    action_type = models.CharField(
+        "Appointment action type (ContactAction.ActionType)", max_length=100, default="Call"
+    )
+    priority = models.CharField(
+        "Appointment priority (ContactAction.Priority)",
+        max_length=16,
+        choices=Priority.choices,
+        default=Priority.NON_ESSENTIAL,
+    )
+    lead_source_enabled = models.BooleanField(
+        "Set a lead source (Master page > Event type > Booking page)", default=True
+    )
+    lead_source_category = models.CharField("Lead source category", max_length=100, default=SOURCE_NAME)
+
+    class Meta:
+        verbose_name = "classification settings"
+        verbose_name_plural = "classification settings"
+
+
+class TaggingSettings(StepSettings):
+    """Step 3: lifecycle tags, generic (latest only) and appointment-specific (accumulate)."""
+
+    generic_tags = models.BooleanField("Generic lifecycle tags (only the latest status)", default=True)
+    appointment_tags = models.BooleanField(
+        "Appointment-specific lifecycle tags (with the booking id)", default=True
+    )
+    tag_category = models.CharField("Tag category", max_length=100, default=SOURCE_NAME)
+    #: [{"scope": "booking_page"|"event_type"|"master_page", "id": "BP-…",
+    #:   "action": "<lifecycle action>"|"*", "tags": ["VIP", ...]}]
+    extra_tags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "tagging settings"
+        verbose_name_plural = "tagging settings"
+
+
+class DateFormat(models.TextChoices):
+    MDY = "mm/dd/yyyy", "mm/dd/yyyy"
+    DMY = "dd/mm/yyyy", "dd/mm/yyyy"
+
+
+def default_mapping() -> dict[str, str]:
+    """SPEC §5 default: booking field → Keap field (see ``mapping.TARGETS``)."""
+    return {
+        "email": "Email",
+        "subject": "appointment.description",
+        "description": "appointment.notes",
+        "first_name": "FirstName",
+        "last_name": "LastName",
+        "phone": "Phone1",
+        "state": "State",
+        "country": "Country",
+    }
+
+
+class MappingSettings(StepSettings):
+    """Step 4: booking form fields → Keap contact fields; per-event-type overrides."""
+
+    mapping = models.JSONField(default=default_mapping, blank=True)
+    #: {"ET-…": {booking field: Keap field}} — replaces the account mapping for that event type.
+    overrides = models.JSONField(default=dict, blank=True)
+    date_format = models.CharField(max_length=10, choices=DateFormat.choices, default=DateFormat.MDY)
+
+    class Meta:
+        verbose_name = "mapping settings"
+        verbose_name_plural = "mapping settings"
+
+
+class TrackingSettings(StepSettings):
+    """Step 5: the Keap web-tracking snippet, served on booking forms. Off by default."""
+
+    enabled = models.BooleanField("Add the Keap tracking code to booking forms", default=False)
+    snippet = models.TextField("Keap web tracking code", blank=True)
+
+    class Meta:
+        verbose_name = "tracking settings"
+        verbose_name_plural = "tracking settings"
+
+
+class CrmCacheEntry(models.Model):
+    """Ids of things created or found in Keap once: tags, categories, lead sources."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)  # tag, tag_category, lead_source, lead_source_category
+    name = models.CharField(max_length=300)
+    crm_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "CRM cache entries"
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "kind", "name"], name="keap_cache_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} = {self.crm_id}"

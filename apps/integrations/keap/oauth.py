@@ -1,0 +1,131 @@
+"""OAuth2 for Keap: authorize URL with ``state``, code exchange, refresh with rotation.
+
+Refresh is safe under concurrency: the connector row is locked (``select_for_update``), its
+credentials re-read, and the token is refreshed only if the access token is still the one that
+failed; otherwise another worker already refreshed and its (rotated) tokens are used. The new
+refresh token is saved in the same transaction, so a rotation is never lost.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.models import Connector, ConnectorStatus
+
+from . import connection
+
+SESSION_STATE_KEY = "keap_oauth_state"
+
+
+def authorize_url(connector: Connector, *, redirect_uri: str, state: str) -> str:
+    cfg = connection.config(connector)
+    query = urlencode(
+        {
+            "client_id": cfg["client_id"],
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "full",
+            "state": state,
+        }
+    )
+    return f"{connection.endpoints(connector)['authorize']}?{query}"
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _token_request(connector: Connector, form: dict[str, str], client) -> dict[str, Any]:
+    cfg = connection.config(connector)
+    secret = (connector.credentials or {}).get("client_secret", "")
+    response = client._send(
+        "POST",
+        connection.endpoints(connector)["token"],
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        auth=(cfg["client_id"], secret),
+        log_body={k: v for k, v in form.items()},
+    )
+    from .client import keap_message, retry_after_from
+
+    if response.status_code == 429 or response.status_code >= 500:
+        message, code = keap_message(response)
+        raise TransientCrmError(
+            f"Keap token endpoint busy: {message}", code=code, retry_after=retry_after_from(response.headers)
+        )
+    if response.status_code in (400, 401):
+        message, code = keap_message(response)
+        raise AuthCrmError(
+            f"Keap refused the token request: {message}",
+            code=code or "invalid_grant",
+            status=response.status_code,
+        )
+    if not response.ok:
+        message, code = keap_message(response)
+        raise PermanentCrmError(f"Keap token endpoint: {message}", code=code)
+    body = response.json()
+    if not body.get("access_token"):
+        raise AuthCrmError("Keap's token answer has no access token.", code="invalid_token_response")
+    return body
+
+
+def _credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **previous,
+        "access_token": body["access_token"],
+        "refresh_token": body.get("refresh_token") or previous.get("refresh_token", ""),
+        "expires_at": time.time() + float(body.get("expires_in") or 0),
+        "scope": body.get("scope", ""),
+    }
+
+
+def exchange_code(connector: Connector, *, code: str, redirect_uri: str) -> None:
+    from .client import KeapClient
+
+    client = KeapClient(connector)
+    cfg = connection.config(connector)
+    body = _token_request(
+        connector,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": cfg["client_id"],
+            "client_secret": (connector.credentials or {}).get("client_secret", ""),
+        },
+        client,
+    )
+    connector.credentials = _credentials_from(body, connector.credentials or {})
+    connector.status = ConnectorStatus.CONNECTED
+    connector.status_detail = ""
+    connector.save(update_fields=["credentials", "status", "status_detail", "settings", "updated_at"])
+
+
+def refresh(connector: Connector, *, stale_access_token: str, client) -> dict[str, Any]:
+    """Refresh once (or adopt another worker's refresh); updates ``connector.credentials``."""
+    with transaction.atomic():
+        # Take the row's write lock first: select_for_update on PostgreSQL; on SQLite (no row
+        # locks) this write takes the database's write lock, which serialises refreshes too.
+        Connector.objects.filter(pk=connector.pk).update(updated_at=timezone.now())
+        row = Connector.objects.select_for_update().get(pk=connector.pk)
+        creds = dict(row.credentials or {})
+        if creds.get("access_token") and creds.get("access_token") != stale_access_token:
+            connector.credentials = creds  # someone refreshed meanwhile: use theirs
+            return creds
+        if not creds.get("refresh_token"):
+            raise AuthCrmError("No refresh token: reconnect Keap.", code="no_refresh_token")
+        body = _token_request(
+            row, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client
+        )
+        creds = _credentials_from(body, creds)
+        row.credentials = creds
+        row.save(update_fields=["credentials", "updated_at"])
+    connector.credentials = creds
+    return creds

@@ -1,0 +1,280 @@
+"""The Keap planner: pure. ``build_plan(PlanInput) -> list[operation dicts]``.
+
+Everything it needs (settings, booking values, record links, cached ids, looked-up contact) is
+gathered beforehand by ``services.gather`` — the planner itself does no I/O, so it is unit-
+testable and is what the wizard's preview shows. Operations (each has ``op`` and ``summary``):
+
+``ensure_lead_source``  {name, category}            create-or-find, then cached
+``ensure_tags``         {category, names}            create-or-find each, then cached
+``upsert_contact``      {body, duplicate_option}     REST v1 PUT /contacts (override + owner)
+``create_contact``      {body}                       REST v1 POST /contacts
+``patch_contact``       {contact_id, body}           REST v1 PATCH /contacts/{id}
+``use_contact``         {contact_id}                 no call: the contact is already known
+``create_appointment``  {values}                     XML-RPC DataService.add ContactAction
+``update_appointment``  {appointment_id, values}     XML-RPC DataService.update ContactAction
+``remove_tags``         {names, only_if_present}     REST v1 DELETE /contacts/{id}/tags?ids=
+``apply_tags``          {names}                      REST v1 POST /contacts/{id}/tags
+Bodies may hold the placeholders ``{"$lead_source": name}`` (lead_source_id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from apps.intake.lifecycle import LifecycleAction
+
+from . import mapping as field_mapping
+from .models import PRIORITY_NUMBERS, Ownership, UpdateMode
+
+GENERIC_TAGS = [a.value for a in LifecycleAction]
+APPOINTMENT_MOVES = {
+    LifecycleAction.RESCHEDULED_BY_CUSTOMER,
+    LifecycleAction.RESCHEDULED_BY_OWNER,
+    LifecycleAction.SCHEDULED_REASSIGNED,
+    LifecycleAction.RESCHEDULED_REASSIGNED,
+}
+
+
+def specific_tag(action: str, booking_id: str) -> str:
+    return f"{action} (Booking ID: {booking_id})"
+
+
+@dataclass
+class PlanInput:
+    action: str
+    booking_id: str
+    values: dict[str, str]  # booking field -> text (mapping.SOURCES)
+    start: datetime | None
+    duration_minutes: int | None
+    creation: dict[str, Any]
+    classification: dict[str, Any]
+    tagging: dict[str, Any]
+    mapping: dict[str, str]
+    date_format: str = "mm/dd/yyyy"
+    custom_fields: list[dict[str, Any]] = field(default_factory=list)
+    lead_source_name: str = ""
+    owner_crm_id: int | None = None
+    contact_link: str | None = None
+    appointment_link: str | None = None
+    crm_contact_id: int | None = None  # from a personalized link
+    existing_contact: dict[str, Any] | None = None  # looked up (by id or by email) when needed
+    looked_up: bool = False
+    actions_seen: list[str] = field(default_factory=list)
+    extra_tags: list[str] = field(default_factory=list)
+    cached: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) known ids
+
+
+def needs_lookup(creation: dict[str, Any], *, has_crm_id: bool) -> str | None:
+    """Which contact lookup the creation rules need before planning: "id", "email" or None."""
+    if has_crm_id:
+        return "id"
+    mode, ownership = creation["email_update_mode"], creation["email_ownership"]
+    if mode == UpdateMode.OVERRIDE and ownership == Ownership.PAGE_OWNER:
+        return None  # one PUT upsert does it
+    if mode == UpdateMode.CREATE_NEW:
+        return None
+    return "email"
+
+
+def _classification(p: PlanInput) -> dict[str, Any]:
+    body: dict[str, Any] = {"contact_type": p.classification["contact_type"]}
+    if p.classification.get("lead_source_enabled") and p.lead_source_name:
+        body["lead_source_id"] = {"$lead_source": p.lead_source_name}
+    return body
+
+
+def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
+    owner = {"owner_id": p.owner_crm_id} if p.owner_crm_id else {}
+    new_body = {**body, **_classification(p), **owner, "source_type": "APPOINTMENT"}
+    email = p.values.get("email", "")
+    if p.contact_link:
+        return [
+            {
+                "op": "use_contact",
+                "contact_id": int(p.contact_link),
+                "summary": f"contact {p.contact_link} (already linked to this booking)",
+            }
+        ]
+    existing = p.existing_contact
+    if p.crm_contact_id and existing:
+        mode, ownership = p.creation["id_update_mode"], p.creation["id_ownership"]
+        assign = owner if ownership == Ownership.PAGE_OWNER else {}
+        cid = int(existing["id"])
+        if mode == UpdateMode.OVERRIDE:
+            patch = {**body, **_classification(p), **assign}
+        elif mode == UpdateMode.FILL_EMPTY:
+            patch = {**field_mapping.only_empty({**body, **_classification(p)}, existing), **assign}
+        else:
+            patch = dict(assign)
+        if not patch:
+            return [
+                {
+                    "op": "use_contact",
+                    "contact_id": cid,
+                    "summary": f"contact {cid} found by Keap id, not updated",
+                }
+            ]
+        return [
+            {
+                "op": "patch_contact",
+                "contact_id": cid,
+                "body": patch,
+                "summary": f"update contact {cid} found by Keap id ({mode}, {ownership})",
+            }
+        ]
+    mode, ownership = p.creation["email_update_mode"], p.creation["email_ownership"]
+    if mode == UpdateMode.CREATE_NEW:
+        return [{"op": "create_contact", "body": new_body, "summary": f"create a new contact for {email}"}]
+    if mode == UpdateMode.OVERRIDE and ownership == Ownership.PAGE_OWNER:
+        return [
+            {
+                "op": "upsert_contact",
+                "duplicate_option": "Email",
+                "body": new_body,
+                "summary": f"create or update the contact with email {email}, owner {p.owner_crm_id or '—'}",
+            }
+        ]
+    if existing is None:
+        return [{"op": "create_contact", "body": new_body, "summary": f"create contact {email} (no match)"}]
+    cid = int(existing["id"])
+    assign = owner if ownership == Ownership.PAGE_OWNER else {}
+    if mode == UpdateMode.OVERRIDE:
+        patch = {**body, **_classification(p), **assign}
+    else:
+        patch = {**field_mapping.only_empty({**body, **_classification(p)}, existing), **assign}
+    if not patch:
+        return [
+            {
+                "op": "use_contact",
+                "contact_id": cid,
+                "summary": f"contact {cid} found by email, nothing to fill",
+            }
+        ]
+    return [
+        {
+            "op": "patch_contact",
+            "contact_id": cid,
+            "body": patch,
+            "summary": f"update contact {cid} found by email ({mode}, {ownership})",
+        }
+    ]
+
+
+def _appointment_values(p: PlanInput, texts: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "IsAppointment": 1,
+        "ObjectType": "Appointment",
+        "ActionType": p.classification["action_type"],
+        "Priority": PRIORITY_NUMBERS.get(p.classification["priority"], 3),
+        "ActionDescription": (texts.get("ActionDescription") or p.values.get("subject") or "Booking")[:255],
+    }
+    if texts.get("CreationNotes"):
+        values["CreationNotes"] = texts["CreationNotes"]
+    values.update(_times(p))
+    if p.owner_crm_id:
+        values["UserID"] = p.owner_crm_id
+    return values
+
+
+def _times(p: PlanInput) -> dict[str, Any]:
+    if p.start is None:
+        return {}
+    end = p.start + timedelta(minutes=p.duration_minutes or 0)
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    return {"ActionDate": p.start.strftime(fmt), "EndDate": end.strftime(fmt)}
+
+
+def build_plan(p: PlanInput) -> list[dict[str, Any]]:
+    if not p.action:
+        return []
+    plan: list[dict[str, Any]] = []
+    body, texts, notes = field_mapping.contact_body(p.values, p.mapping, p.custom_fields, p.date_format)
+    writes_contact = not p.contact_link
+
+    if (
+        writes_contact
+        and p.classification.get("lead_source_enabled")
+        and p.lead_source_name
+        and ("lead_source", p.lead_source_name) not in p.cached
+    ):
+        plan.append(
+            {
+                "op": "ensure_lead_source",
+                "name": p.lead_source_name,
+                "category": p.classification["lead_source_category"],
+                "summary": f"find or create lead source “{p.lead_source_name}” "
+                f"in “{p.classification['lead_source_category']}”",
+            }
+        )
+
+    generic_on = p.tagging.get("generic_tags", True)
+    specific_on = p.tagging.get("appointment_tags", True)
+    apply_names: list[str] = []
+    if generic_on:
+        apply_names.append(p.action)
+    if specific_on:
+        for action in [*p.actions_seen, p.action]:
+            name = specific_tag(action, p.booking_id)
+            if name not in apply_names:
+                apply_names.append(name)
+    for name in p.extra_tags:
+        if name not in apply_names:
+            apply_names.append(name)
+    remove_names = [n for n in GENERIC_TAGS if n != p.action] if generic_on else []
+    category = p.tagging.get("tag_category") or "OnceHub"
+    # The ten generic tags are created together the first time, so later actions find them warm.
+    wanted = apply_names + ([n for n in GENERIC_TAGS if n not in apply_names] if generic_on else [])
+    missing = [n for n in wanted if ("tag", n) not in p.cached]
+    if missing:
+        plan.append(
+            {
+                "op": "ensure_tags",
+                "category": category,
+                "names": missing,
+                "summary": f"find or create {len(missing)} tag(s) in “{category}”: {', '.join(missing)}",
+            }
+        )
+
+    plan.extend(_contact_ops(p, body))
+
+    if p.appointment_link:
+        aid = int(p.appointment_link)
+        if p.action in APPOINTMENT_MOVES:
+            values = _times(p)
+            if p.owner_crm_id:
+                values["UserID"] = p.owner_crm_id
+            if texts.get("ActionDescription"):
+                values["ActionDescription"] = texts["ActionDescription"][:255]
+            plan.append(
+                {
+                    "op": "update_appointment",
+                    "appointment_id": aid,
+                    "values": values,
+                    "summary": f"move/reassign appointment {aid} ({p.action})",
+                }
+            )
+    else:
+        plan.append(
+            {
+                "op": "create_appointment",
+                "values": _appointment_values(p, texts),
+                "summary": f"add appointment “{_appointment_values(p, texts)['ActionDescription']}”",
+            }
+        )
+
+    if remove_names:
+        plan.append(
+            {
+                "op": "remove_tags",
+                "names": remove_names,
+                "only_if_present": writes_contact,
+                "summary": "remove the other generic lifecycle tags",
+            }
+        )
+    if apply_names:
+        plan.append({"op": "apply_tags", "names": apply_names, "summary": "apply " + ", ".join(apply_names)})
+    for note in notes:
+        plan.append({"op": "note", "summary": note})
+    return plan

@@ -1,0 +1,299 @@
+"""The sync engine's entry points for Salesforce: ``plan(context)`` and ``apply(context, plan)``.
+
+``plan`` reads (settings, caches, at most one lookup call for a booking's first sync) and runs
+the pure planner; ``apply`` writes the plan in one request — a single sObject call, or one
+composite request with ``allOrNone: true`` when several records belong together — and
+remembers the record ids for the booking. Budgets with warm caches: a new booking costs the
+lookup + the composite (2 calls), a lifecycle update one PATCH of the Event (1 call).
+
+Jobs of one customer (or booking) are serialised by a short lock in the shared cache, so two
+workers never both create the Lead/Event of the same booking; a job that cannot get the lock
+is retried later.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from apps.connectors import owner_mapping
+from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+
+from . import metadata, planner, selectors, services
+from .client import DuplicatesDetected, SalesforceClient, classify, error_code_of, soql, valid_record_id
+from .facts import booking_facts
+from .models import SalesforceConnection
+
+LOCK_SECONDS = 120
+LOCK_WAIT_SECONDS = 20.0
+CREATE_OBJECTS = ("Lead", "Contact", "Account", "Case", "Event")
+KEY_PREFIXES = {"Lead": "00Q", "Contact": "003", "Account": "001", "Case": "500", "Event": "00U"}
+
+
+# ------------------------------------------------------------------------- helpers
+def client_for(context) -> SalesforceClient:
+    client = getattr(context, "_salesforce_client", None)
+    if client is None:
+        client = SalesforceClient(context.connector, recorder=context.recorder)
+        client.preview = bool(getattr(context, "preview", False))
+        context._salesforce_client = client
+    return client
+
+
+def facts_for(context) -> dict[str, Any]:
+    booking = context.booking
+    latest = getattr(booking, "latest_event", None) if booking is not None else None
+    data = (latest or context.event).booking_data
+    action = (booking.lifecycle_action if booking is not None else "") or context.event.lifecycle_action
+    booking_id = booking.booking_id if booking is not None else context.event.booking_id
+    return booking_facts(data, lifecycle_action=action or "", booking_id=booking_id)
+
+
+def owner_user_id(context, client: SalesforceClient, facts: dict[str, Any]) -> str | None:
+    """The booking owner's Salesforce user: owner mapping first, then the same email."""
+    mapped = owner_mapping.crm_user_for(context.connector, facts.get("owner_id") or "")
+    if mapped:
+        return mapped
+    email = (facts.get("owner_email") or "").lower()
+    if not email:
+        from apps.directory.models import SchedulingUser
+
+        email = (SchedulingUser.objects.filter(account_id=context.connector.account_id,
+                                               external_id=facts.get("owner_id") or "")
+                 .values_list("email", flat=True).first() or "").lower()
+    if not email:
+        return None
+    return next((u["Id"] for u in metadata.users(client) if (u.get("Email") or "").lower() == email), None)
+
+
+def describes_for(client: SalesforceClient, objects: list[str], *, fetch: bool) -> dict[str, Any]:
+    result = {}
+    for name in objects:
+        described = metadata.cached_describe(client, name)
+        if described is None and fetch:
+            described = metadata.describe(client, name)
+        if described is not None:
+            result[name] = described
+    return result
+
+
+def _lock_key(context, facts: dict[str, Any]) -> str:
+    subject = (facts.get("customer_email") or "").lower() or context.booking_chain()[-1]
+    return f"salesforce:lock:{context.connector.pk}:{subject}"
+
+
+def _acquire(context, facts: dict[str, Any]) -> None:
+    if getattr(context, "preview", False) or getattr(context, "_salesforce_lock", None):
+        return
+    key = _lock_key(context, facts)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while not cache.add(key, "1", LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            raise TransientCrmError("Another sync of this customer is still running.",
+                                    code="busy", retry_after=5)
+        time.sleep(0.05)
+    context._salesforce_lock = key
+
+
+def _release(context) -> None:
+    key = getattr(context, "_salesforce_lock", None)
+    if key:
+        cache.delete(key)
+        context._salesforce_lock = None
+
+
+# ------------------------------------------------------------------------- lookups
+def _lookup_soql(item: dict[str, Any]) -> str | None:
+    fields = ", ".join(dict.fromkeys(item["fields"]))
+    obj = item["object"]
+    if item["by"] == "Id":
+        record_id = valid_record_id(item["value"], KEY_PREFIXES.get(obj))
+        if record_id is None:
+            return None
+        return soql(f"SELECT {fields} FROM {obj} WHERE Id = {{}}", record_id)
+    extra = " AND IsConverted = false" if obj == "Lead" else ""
+    return soql(f"SELECT {fields} FROM {obj} WHERE {item['by']} = {{}}{extra} "
+                "ORDER BY CreatedDate ASC LIMIT 1", item["value"])
+
+
+def run_lookups(context, client: SalesforceClient, wanted: list[dict[str, Any]]) -> dict[str, Any]:
+    """Find the records a first sync needs: one query, or one composite of queries."""
+    queries = [(item["ref"], q) for item in wanted if (q := _lookup_soql(item))]
+    found: dict[str, Any] = {item["ref"]: None for item in wanted}
+    if not queries:
+        return found
+    if len(queries) == 1 or getattr(context, "preview", False):
+        for ref, query in queries:
+            records = client.query(query)
+            found[ref] = _clean(records[0]) if records else None
+        return found
+    subrequests = [{"method": "GET", "referenceId": ref,
+                    "url": client.data_url("query/?" + _q(query))} for ref, query in queries]
+    by_id = {item["ref"] for item in wanted if item["by"] == "Id"}
+    for item in client.composite(subrequests, all_or_none=False):
+        body = item.get("body")
+        if item.get("httpStatusCode", 500) >= 400 and item.get("referenceId") in by_id \
+                and error_code_of(body) in ("MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR"):
+            continue  # a personalized id Salesforce does not know: the email decides
+        if item.get("httpStatusCode", 500) >= 400:
+            raise classify(item.get("httpStatusCode"), body, what=f"Lookup {item.get('referenceId')}")
+        records = (body or {}).get("records") or []
+        found[item["referenceId"]] = _clean(records[0]) if records else None
+    return found
+
+
+def _q(query: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"q": query})
+
+
+def _clean(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "attributes"}
+
+
+# ------------------------------------------------------------------------- plan
+def gather(context, client: SalesforceClient) -> planner.Inputs:
+    facts = facts_for(context)
+    settings = selectors.snapshot(context.connector)
+    event_id = context.find_link("event")
+    creating = event_id is None
+    return planner.Inputs(
+        facts=facts, settings=settings, event_id=event_id,
+        owner_user_id=owner_user_id(context, client, facts),
+        describes=describes_for(client, list(CREATE_OBJECTS) if creating else ["Event"],
+                                fetch=creating and not getattr(context, "preview", False)),
+        today=timezone.localdate(), now=timezone.now(),
+    )
+
+
+def plan(context) -> list[dict[str, Any]]:
+    client = client_for(context)
+    try:
+        facts = facts_for(context)
+        _acquire(context, facts)
+        inputs = gather(context, client)
+        if inputs.event_id is None:
+            inputs.found = run_lookups(context, client, planner.lookups(inputs.facts, inputs.settings))
+        context._salesforce_inputs = inputs
+        return planner.plan(inputs)
+    except AuthCrmError as exc:
+        _release(context)
+        services.connection_lost(context.connector, str(exc))
+        raise
+    except Exception:
+        _release(context)
+        raise
+    finally:
+        services.remember_limits(context.connector, client.limit_info)
+
+
+# ------------------------------------------------------------------------- apply
+def _auto_assign(flag: bool | None) -> str:
+    return "TRUE" if flag else "FALSE"
+
+
+def _subrequest(client: SalesforceClient, op: dict[str, Any]) -> dict[str, Any]:
+    if op["op"] == "create":
+        url, method = client.data_url(f"sobjects/{op['object']}"), "POST"
+    else:
+        url, method = client.data_url(f"sobjects/{op['object']}/{op['id']}"), "PATCH"
+    return {"method": method, "url": url, "referenceId": op["ref"], "body": op["body"],
+            "httpHeaders": {"Sforce-Auto-Assign": _auto_assign(op.get("auto_assign"))}}
+
+
+def write(client: SalesforceClient, ops: list[dict[str, Any]]) -> dict[str, str]:
+    """Send the writes; returns {ref: record id}. One API call whatever the number of ops."""
+    if len(ops) == 1 and "@{" not in str(ops[0]["body"]):
+        op = ops[0]
+        headers = {"Sforce-Auto-Assign": _auto_assign(op.get("auto_assign"))}
+        if op["op"] == "create":
+            return {op["ref"]: client.create(op["object"], op["body"], headers=headers)}
+        client.update(op["object"], op["id"], op["body"], headers=headers)
+        return {op["ref"]: op["id"]}
+    items = client.composite([_subrequest(client, op) for op in ops], all_or_none=True,
+                             headers={"Sforce-Auto-Assign": "FALSE"})
+    failures = [i for i in items if i.get("httpStatusCode", 500) >= 400]
+    if failures:
+        primary = next((i for i in failures if error_code_of(i.get("body")) != "PROCESSING_HALTED"),
+                       failures[0])
+        error = classify(primary.get("httpStatusCode"), primary.get("body"),
+                         what=f"{primary.get('referenceId')}")
+        error.reference = primary.get("referenceId")  # type: ignore[attr-defined]
+        raise error
+    ids = {}
+    for op, item in zip(ops, items, strict=True):
+        ids[op["ref"]] = (item.get("body") or {}).get("id") or op.get("id")
+    return ids
+
+
+def _matched_record(client: SalesforceClient, inputs: planner.Inputs, error: DuplicatesDetected,
+                    ops: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    ref = getattr(error, "reference", None) or next(
+        (o["ref"] for o in ops if o["op"] == "create" and o["object"] == error.object_name), None)
+    op = next((o for o in ops if o["ref"] == ref), None)
+    if op is None or op["object"] not in ("Lead", "Contact") or not error.matches:
+        return None
+    fields = planner.lookup_fields(op["object"], inputs.settings)
+    records = client.query(soql(f"SELECT {', '.join(fields)} FROM {op['object']} WHERE Id = {{}}",
+                                error.matches[0]))
+    return (f"{op['object'].lower()}_by_id", _clean(records[0])) if records else None
+
+
+def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
+    client = client_for(context)
+    inputs: planner.Inputs | None = getattr(context, "_salesforce_inputs", None)
+    try:
+        ops = plan_ops
+        for _attempt in range(3):
+            writes = [o for o in ops if o["op"] in ("create", "update")]
+            try:
+                ids = write(client, writes) if writes else {}
+            except DuplicatesDetected as exc:
+                matched = _matched_record(client, inputs, exc, writes) if inputs else None
+                if matched is None:
+                    raise
+                inputs.found[matched[0]] = matched[1]  # use the record the duplicate rule found
+                ops = planner.plan(inputs)
+                continue
+            except PermanentCrmError as exc:
+                gone = exc.code in ("ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY")
+                if not (gone and inputs and inputs.event_id):
+                    raise
+                inputs.event_id = None  # the Event was deleted in Salesforce: create a new one
+                inputs.describes = describes_for(client, list(CREATE_OBJECTS), fetch=True)
+                inputs.found = run_lookups(context, client, planner.lookups(inputs.facts, inputs.settings))
+                ops = planner.plan(inputs)
+                continue
+            return _remember(context, ops, ids, client)
+        raise PermanentCrmError("Salesforce kept refusing the booking's records.", code="gave_up")
+    except AuthCrmError as exc:
+        services.connection_lost(context.connector, str(exc))
+        raise
+    finally:
+        _release(context)
+        services.remember_limits(context.connector, client.limit_info)
+
+
+def _remember(context, ops: list[dict[str, Any]], ids: dict[str, str], client) -> dict[str, Any]:
+    result: dict[str, Any] = {"records": {}, "api_calls": client.calls}
+    skipped = [o["reason"] for o in ops if o["op"] == "skip"]
+    if skipped:
+        result["skipped"] = skipped[0]
+    for op in ops:
+        if op["op"] == "link":
+            record_type, crm_id = op["record_type"], op["id"]
+        elif op["op"] in ("create", "update") and ids.get(op["ref"]):
+            record_type, crm_id = op["link"], ids[op["ref"]]
+        else:
+            continue
+        context.save_link(record_type, crm_id)
+        result["records"][record_type] = crm_id
+    return result
+
+
+def connection_for(connector) -> SalesforceConnection:
+    return SalesforceConnection.for_connector(connector)

@@ -1,0 +1,187 @@
+"""Booking fields, Salesforce field types, typed fallbacks and describe-based checks (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from apps.intake.lifecycle import LifecycleAction
+
+
+@dataclass(frozen=True)
+class BookingField:
+    key: str
+    label: str
+    kind: str  # text, textarea, email, phone, url, number, datetime, date, status
+    max_length: int = 255
+
+
+BOOKING_FIELDS: tuple[BookingField, ...] = (
+    BookingField("customer_first_name", "Customer first name", "text", 40),
+    BookingField("customer_last_name", "Customer last name", "text", 80),
+    BookingField("customer_name", "Customer full name", "text", 121),
+    BookingField("customer_email", "Customer email", "email", 80),
+    BookingField("customer_phone", "Customer phone", "phone", 40),
+    BookingField("customer_mobile_phone", "Customer mobile phone", "phone", 40),
+    BookingField("customer_company", "Customer company", "text", 255),
+    BookingField("customer_note", "Customer note", "textarea", 32000),
+    BookingField("customer_timezone", "Customer time zone", "text", 80),
+    BookingField("subject", "Booking subject", "text", 255),
+    BookingField("booking_id", "Booking ID", "text", 64),
+    BookingField("status", "Booking status (lifecycle action)", "status", 64),
+    BookingField("starting_time", "Start date and time (UTC)", "datetime"),
+    BookingField("creation_time", "Creation date and time (UTC)", "datetime"),
+    BookingField("duration_minutes", "Duration (minutes)", "number"),
+    BookingField("location", "Location", "text", 255),
+    BookingField("web_conferencing_link", "Web conferencing link", "url", 2000),
+    BookingField("cancel_reschedule_reason", "Cancel/reschedule reason", "textarea", 32000),
+    BookingField("booking_page", "Booking page", "text", 200),
+    BookingField("owner_name", "Booking owner name", "text", 300),
+    BookingField("owner_email", "Booking owner email", "email", 80),
+)
+BOOKING_FIELD_MAP = {f.key: f for f in BOOKING_FIELDS}
+
+#: Booking field kinds → the Salesforce field types they may be written to.
+COMPATIBLE = {
+    "text": {"string", "textarea", "picklist", "combobox"},
+    "textarea": {"textarea", "string"},
+    "email": {"email", "string", "textarea"},
+    "phone": {"phone", "string"},
+    "url": {"url", "string", "textarea"},
+    "number": {"double", "int", "currency", "percent", "string"},
+    "datetime": {"datetime", "date", "string"},
+    "date": {"date", "string"},
+    "status": {"string", "picklist", "combobox", "textarea"},
+}
+SUPPORTED_TYPES = {"currency", "date", "datetime", "email", "double", "int", "percent", "phone",
+                   "picklist", "combobox", "string", "textarea", "url"}
+REFUSED_TYPES = {"reference": "a lookup relationship", "boolean": "a checkbox",
+                 "multipicklist": "a multi-select picklist", "encryptedstring": "encrypted text",
+                 "id": "a record id", "address": "a compound address",
+                 "location": "a geolocation", "base64": "a file"}
+NOT_MAPPABLE = {("Event", "StartDateTime"), ("Event", "EndDateTime"),
+                ("Event", "ActivityDateTime"), ("Event", "ActivityDate"),
+                ("Event", "DurationInMinutes"), ("Event", "IsAllDayEvent")}
+#: Set by the connector itself on every write.
+CONNECTOR_OWNED = {"OwnerId", "WhoId", "WhatId", "AccountId", "ContactId"}
+TEXT_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "combobox"}
+STATUS_VALUES = [action.value for action in LifecycleAction]
+
+
+def fallback_value(field_type: str, *, today: date, now: datetime) -> Any:
+    """SPEC §6: what an unmapped required field gets, by its type."""
+    return {
+        "currency": 0, "double": 0, "int": 0, "percent": 0,
+        "date": today.isoformat(),
+        "datetime": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "email": "email@example.com",
+        "phone": "1234567890",
+        "url": "http://NA",
+    }.get(field_type, "Unspecified")
+
+
+def required_on_create(describe: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fields the org requires on insert: createable, not nillable, not defaulted on create."""
+    return [
+        f for f in describe.get("fields", [])
+        if f.get("createable") and not f.get("nillable") and not f.get("defaultedOnCreate")
+        and f.get("type") != "boolean"
+    ]
+
+
+def field_by_name(describe: dict[str, Any], name: str) -> dict[str, Any] | None:
+    lowered = name.lower()
+    return next((f for f in describe.get("fields", []) if f["name"].lower() == lowered), None)
+
+
+def active_picklist_values(field: dict[str, Any]) -> list[str]:
+    return [p["value"] for p in field.get("picklistValues") or [] if p.get("active", True)]
+
+
+def check_static_value(field: dict[str, Any], value: str) -> str | None:
+    """A problem (plain words) with sending ``value`` to ``field``, or None."""
+    kind = field.get("type")
+    length = field.get("length") or 0
+    if kind in TEXT_TYPES and length and len(value) > length:
+        return (f"“{value[:40]}…” is {len(value)} characters long; {field['label']} accepts at "
+                f"most {length}.")
+    if kind == "picklist" and field.get("restrictedPicklist") and value not in active_picklist_values(field):
+        return (f"“{value}” is not a value of the {field['label']} picklist "
+                f"({', '.join(active_picklist_values(field))}).")
+    if kind in ("double", "int", "currency", "percent"):
+        try:
+            float(value)
+        except ValueError:
+            return f"{field['label']} needs a number."
+    if kind == "date":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return f"{field['label']} needs a date (YYYY-MM-DD)."
+    if kind == "datetime" and parse_datetime(value) is None:
+        return f"{field['label']} needs a date and time (YYYY-MM-DDTHH:MM:SSZ)."
+    if kind == "email" and "@" not in value:
+        return f"{field['label']} needs an email address."
+    return None
+
+
+def check_mapping(object_name: str, field: dict[str, Any] | None, booking_key: str) -> str | None:
+    """Why ``booking_key`` cannot be mapped to ``field`` (plain words), or None."""
+    if field is None:
+        return f"{object_name} has no such field."
+    label = f"{object_name} {field['label']}"
+    if (object_name, field["name"]) in NOT_MAPPABLE:
+        return f"{label} is set by the connector from the booking times and cannot be mapped."
+    if field["name"] in CONNECTOR_OWNED:
+        return f"{label} is set by the connector's creation rules and cannot be mapped."
+    kind = field.get("type", "")
+    if kind in REFUSED_TYPES:
+        return f"{label} is {REFUSED_TYPES[kind]}; that field type is not supported."
+    if kind not in SUPPORTED_TYPES:
+        return f"{label} has the unsupported type {kind}."
+    if not (field.get("createable") or field.get("updateable")):
+        return f"{label} is read-only for the API user."
+    booking = BOOKING_FIELD_MAP.get(booking_key) or custom_booking_field(booking_key)
+    if booking is None:
+        return f"Unknown booking field {booking_key}."
+    if kind not in COMPATIBLE[booking.kind]:
+        return f"{booking.label} cannot be written to {label} ({kind})."
+    length = field.get("length") or 0
+    if (kind in TEXT_TYPES and length and booking.max_length > length and kind != "picklist"
+            and (booking.kind in ("textarea", "url", "email") or kind in ("email", "url"))):
+        # cutting notes, links or addresses would make them wrong; short text is cut to fit
+        return (f"{booking.label} can be up to {booking.max_length} characters; {label} holds "
+                f"only {length}. Choose a longer field.")
+    if kind == "picklist" and field.get("restrictedPicklist"):
+        allowed = set(active_picklist_values(field))
+        if booking.kind != "status":
+            return (f"{label} is a restricted picklist; free text from {booking.label} would be "
+                    "refused by Salesforce. Map it with a picklist value in Field validation.")
+        missing = [v for v in STATUS_VALUES if v not in allowed]
+        if missing:
+            return f"The {label} picklist lacks the values: {', '.join(missing)}."
+    return None
+
+
+def custom_booking_field(key: str) -> BookingField | None:
+    if key.startswith("form:") and len(key) > 5:
+        return BookingField(key, f"Booking form: {key[5:]}", "text", 255)
+    return None
+
+
+def coerce_for(field: dict[str, Any] | None, value: Any) -> Any:
+    """A booking value shaped for a Salesforce field: text truncated to the describe length."""
+    if value is None or field is None:
+        return value
+    kind = field.get("type")
+    if kind == "date" and isinstance(value, str) and "T" in value:
+        return value[:10]
+    if kind in TEXT_TYPES and not isinstance(value, str):
+        value = str(value)
+    length = field.get("length") or 0
+    if isinstance(value, str) and kind in TEXT_TYPES and length and len(value) > length:
+        return value[:length]
+    return value

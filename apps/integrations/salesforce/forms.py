@@ -1,0 +1,423 @@
+"""The five setup steps as forms. Every check that can be made against describe is made here,
+so an administrator hears about an over-long value or a wrong picklist value in the wizard, not
+from a failed sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.db import transaction
+
+from apps.connectors.errors import CrmError
+from apps.connectors.models import Connector
+from apps.directory.models import BookingPage
+
+from . import metadata, services
+from .client import SalesforceClient, login_url_for
+from .fields import (
+    BOOKING_FIELDS,
+    COMPATIBLE,
+    active_picklist_values,
+    check_mapping,
+    check_static_value,
+    field_by_name,
+)
+from .models import (
+    SETUP_OBJECTS,
+    AuthMethod,
+    BookingPageRule,
+    CreationRules,
+    EventCreation,
+    FieldMapping,
+    GeneralLink,
+    RequiredFieldRule,
+    SalesforceConnection,
+    WriteMode,
+)
+
+SECRET_FIELDS = ("password", "security_token", "client_secret")
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+def _client(connector: Connector) -> SalesforceClient:
+    return SalesforceClient(connector)
+
+
+# --------------------------------------------------------------------------- step 1
+class ConnectionForm(forms.ModelForm):
+    """Step 1 — API connection. Saving logs in and checks the API user's permissions."""
+
+    name = forms.CharField(max_length=200, initial="Salesforce", required=False,
+                           help_text="A name for this connection in Bookbridge.")
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
+                               help_text="Leave empty to keep the stored password.")
+    security_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
+                                     help_text="Leave empty to keep the stored token (or if the "
+                                               "API user logs in from a trusted IP range).")
+    client_secret = forms.CharField(label="Consumer secret", required=False,
+                                    widget=forms.PasswordInput(render_value=False),
+                                    help_text="Of the connected app; leave empty to keep it.")
+
+    class Meta:
+        model = SalesforceConnection
+        fields = ["auth_method", "environment", "custom_login_url", "username", "client_id", "api_version"]
+        widgets = {"auth_method": forms.RadioSelect, "environment": forms.RadioSelect}
+
+    def __init__(self, *args, connector: Connector | None = None, allow_authorize: bool = False,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound and "auth_method" not in self.data and self.instance.pk:
+            # an import that leaves the connection section to the kind's hook: keep it as it is
+            self.data = self.data.copy()
+            for name in self._meta.fields:
+                self.data[name] = getattr(self.instance, name)
+        self.connector = connector
+        self.allow_authorize = allow_authorize
+        self.helper = _helper()
+        if connector is not None:
+            self.fields["name"].initial = connector.name
+        self.missing: list[str] = []
+        self.trial: SalesforceClient | None = None
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            login_url_for(data["environment"], data.get("custom_login_url", ""))
+        except ValueError as exc:
+            self.add_error("custom_login_url", str(exc))
+            return data
+        stored = dict(self.connector.credentials or {}) if self.connector else {}
+        secrets = {k: data.get(k) or stored.get(k, "") for k in SECRET_FIELDS}
+        if data["auth_method"] == AuthMethod.PASSWORD:
+            if not data.get("username"):
+                self.add_error("username", "Enter the API user's username.")
+            if not secrets["password"]:
+                self.add_error("password", "Enter the API user's password.")
+        else:
+            if not data.get("client_id"):
+                self.add_error("client_id", "Enter the connected app's consumer key.")
+            if not secrets["client_secret"]:
+                self.add_error("client_secret", "Enter the connected app's consumer secret.")
+        if self.errors:
+            return data
+        self.secrets = secrets
+        if data["auth_method"] == AuthMethod.OAUTH and not stored.get("refresh_token"):
+            if self.allow_authorize:
+                return data  # the connect view sends the browser to Salesforce to authorize
+            raise forms.ValidationError("Authorize Bookbridge in Salesforce first: use “Connect with "
+                                        "Salesforce” on the connection page.")
+        connection = self.instance
+        for name in self._meta.fields:
+            setattr(connection, name, data.get(name))
+        trial_credentials = {**stored, **secrets, "access_token": ""}
+        client = SalesforceClient(self.connector, connection=connection, credentials=trial_credentials)
+        try:
+            client.login()
+            missing = [f"The API user cannot create {name} records."
+                       for name in services.PERMISSION_OBJECTS
+                       if not client.describe(name).get("createable")]
+        except CrmError as exc:
+            raise forms.ValidationError(f"Salesforce did not accept the connection: {exc.message}") from exc
+        if missing:
+            raise forms.ValidationError(
+                ["The API user is connected but lacks permissions the connector needs:", *missing,
+                 "Give its profile or permission set “Create” on these objects, then save again."])
+        self.trial = client
+        return data
+
+    @property
+    def needs_authorization(self) -> bool:
+        return self.trial is None and self.cleaned_data.get("auth_method") == AuthMethod.OAUTH
+
+    @transaction.atomic
+    def save(self, commit: bool = True) -> SalesforceConnection:
+        connector = self.connector
+        connection = super().save(commit=False)
+        connection.connector = connector
+        credentials = dict(connector.credentials or {})
+        credentials.update({k: v for k, v in self.secrets.items() if v})
+        if self.trial is not None:
+            credentials["access_token"] = self.trial.trial_credentials.get("access_token", "")
+            connection.instance_url = self.trial.connection.instance_url
+        if self.cleaned_data.get("name"):
+            connector.name = self.cleaned_data["name"]
+        connector.credentials = credentials
+        connector.save()
+        connection.save()
+        if self.trial is not None:
+            client = SalesforceClient(connector)
+            metadata.forget(client)
+            services.verify_connection(client)
+            services.mark_connected(connector)
+        return connection
+
+
+# --------------------------------------------------------------------------- step 2
+class InstallationForm(forms.Form):
+    """Step 2 — checks (describe, fresh) that the two custom Event fields exist."""
+
+    def __init__(self, *args, connector: Connector | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connector = connector
+        self.helper = _helper()
+
+    def clean(self):
+        try:
+            check = services.check_installation(_client(self.connector))
+        except CrmError as exc:
+            raise forms.ValidationError(f"Could not read the Event object: {exc.message}") from exc
+        if check.missing_fields:
+            raise forms.ValidationError(
+                "Salesforce's Event object is missing the custom fields "
+                f"{', '.join(check.missing_fields)}. Download the metadata package, deploy it to "
+                "your org, give the API user access to the fields, then check again.")
+        return super().clean()
+
+    def save(self) -> None:
+        return None
+
+
+# --------------------------------------------------------------------------- step 3
+def _source_choices(field: dict[str, Any]) -> list[tuple[str, str]]:
+    choices: list[tuple[str, str]] = [("", "— not mapped: the typed fallback is sent —")]
+    kind = field.get("type")
+    booking = [(f"booking_field:{b.key}", f"Booking: {b.label}") for b in BOOKING_FIELDS
+               if kind in COMPATIBLE[b.kind]]
+    if field.get("restrictedPicklist"):
+        booking = []  # free text would be refused; choose one of the org's values
+    picklist = [(f"picklist:{v}", f"Salesforce value: {v}") for v in active_picklist_values(field)]
+    choices += booking + picklist + [("static", "A static value (below)")]
+    return choices
+
+
+class RequiredFieldsForm(forms.Form):
+    """Step 3 — the fields the org requires on create, each mapped to a booking field, a static
+    value or a picklist value (left unmapped: the SPEC §6 typed fallback)."""
+
+    def __init__(self, *args, connector: Connector | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connector = connector
+        self.helper = _helper()
+        self.rows: list[tuple[RequiredFieldRule, dict[str, Any]]] = []
+        self.crm_error = ""
+        client = _client(connector)
+        try:
+            services.sync_required_rules(client)
+            describes = {name: metadata.describe(client, name) for name in SETUP_OBJECTS}
+        except CrmError as exc:
+            self.crm_error = f"Could not read the required fields from Salesforce: {exc.message}"
+            describes = {}
+        for rule in RequiredFieldRule.objects.filter(connector=connector):
+            described = field_by_name(describes.get(rule.object_name) or {}, rule.field_name) or {
+                "name": rule.field_name, "label": rule.field_label, "type": rule.field_type}
+            key = f"{rule.object_name}__{rule.field_name}"
+            if rule.source == "static":
+                initial = "static"
+            else:
+                initial = f"{rule.source}:{rule.value}" if rule.source else ""
+            self.fields[f"{key}__source"] = forms.ChoiceField(
+                label=f"{rule.object_name} · {described.get('label') or rule.field_name} "
+                      f"({described.get('type')})",
+                choices=_source_choices(described), required=False, initial=initial)
+            self.fields[f"{key}__static"] = forms.CharField(
+                label="Static value", required=False,
+                initial=rule.value if rule.source == "static" else "")
+            self.rows.append((rule, described))
+
+    def clean(self):
+        data = super().clean()
+        if self.crm_error:
+            raise forms.ValidationError(self.crm_error)
+        for rule, described in self.rows:
+            key = f"{rule.object_name}__{rule.field_name}"
+            source = data.get(f"{key}__source") or ""
+            if source == "static":
+                value = data.get(f"{key}__static") or ""
+                if not value:
+                    self.add_error(f"{key}__static", "Enter the static value.")
+                    continue
+                problem = check_static_value(described, value)
+                if problem:
+                    self.add_error(f"{key}__static", problem)
+            elif source.startswith("picklist:") and source[9:] not in active_picklist_values(described):
+                self.add_error(f"{key}__source", "That value is not in the Salesforce picklist.")
+        return data
+
+    @transaction.atomic
+    def save(self) -> None:
+        for rule, _described in self.rows:
+            key = f"{rule.object_name}__{rule.field_name}"
+            source = self.cleaned_data.get(f"{key}__source") or ""
+            if source == "static":
+                rule.source, rule.value = "static", self.cleaned_data.get(f"{key}__static") or ""
+            elif source:
+                rule.source, _, rule.value = source.partition(":")
+            else:
+                rule.source, rule.value = "", ""
+            rule.save(update_fields=["source", "value"])
+
+
+# --------------------------------------------------------------------------- step 4
+MAPPING_SLOTS_FREE = 3
+
+
+def mapping_targets(connector: Connector) -> list[tuple[str, str]]:
+    client = _client(connector)
+    choices = [("", "—")]
+    for obj in SETUP_OBJECTS:
+        for f in metadata.describe(client, obj).get("fields", []):
+            if f.get("createable") or f.get("updateable"):
+                choices.append((f"{obj}.{f['name']}", f"{obj} · {f['label']} ({f['type']})"))
+    return choices
+
+
+class FieldMappingForm(forms.Form):
+    """Step 4 — optional booking fields to Salesforce fields, checked against describe."""
+
+    def __init__(self, *args, connector: Connector | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connector = connector
+        self.helper = _helper()
+        from .selectors import mappings
+
+        current = [(obj, m) for obj, items in mappings(connector).items() for m in items]
+        self.crm_error = ""
+        try:
+            targets = mapping_targets(connector)
+        except CrmError as exc:
+            self.crm_error = f"Could not read the Salesforce fields: {exc.message}"
+            targets = [("", "—"), *[(f"{obj}.{m['field']}", f"{obj}.{m['field']}") for obj, m in current]]
+        sources = [("", "—"), *[(b.key, b.label) for b in BOOKING_FIELDS]]
+        self.slots = len(current) + MAPPING_SLOTS_FREE
+        if self.is_bound:
+            bound = {k.split("_", 1)[0] for k in self.data if k.startswith("m") and k.endswith("_target")}
+            self.slots = max(self.slots, len(bound))
+        for index in range(self.slots):
+            obj, mapping = current[index] if index < len(current) else ("", {})
+            self.fields[f"m{index}_target"] = forms.ChoiceField(
+                label="Salesforce field", choices=targets, required=False,
+                initial=f"{obj}.{mapping['field']}" if mapping else "")
+            self.fields[f"m{index}_source"] = forms.ChoiceField(
+                label="Booking field", choices=sources, required=False,
+                initial=mapping.get("booking_field", ""))
+            self.fields[f"m{index}_mode"] = forms.ChoiceField(
+                label="When the record exists", choices=WriteMode.choices, required=False,
+                initial=mapping.get("mode", WriteMode.OVERWRITE.value))
+
+    def clean(self):
+        data = super().clean()
+        if self.crm_error:
+            raise forms.ValidationError(self.crm_error)
+        client = _client(self.connector)
+        self.rows: list[tuple[str, str, str, str]] = []
+        seen: set[str] = set()
+        for index in range(self.slots):
+            target = data.get(f"m{index}_target") or ""
+            source = data.get(f"m{index}_source") or ""
+            if not target and not source:
+                continue
+            if not target or not source:
+                self.add_error(f"m{index}_target" if not target else f"m{index}_source",
+                               "Choose both a Salesforce field and a booking field.")
+                continue
+            obj, _, name = target.partition(".")
+            if target in seen:
+                self.add_error(f"m{index}_target", f"{target} is mapped twice.")
+                continue
+            seen.add(target)
+            problem = check_mapping(obj, field_by_name(metadata.describe(client, obj), name), source)
+            if problem:
+                self.add_error(f"m{index}_target", problem)
+                continue
+            self.rows.append((obj, name, source, data.get(f"m{index}_mode") or WriteMode.OVERWRITE.value))
+        return data
+
+    @transaction.atomic
+    def save(self) -> None:
+        FieldMapping.objects.filter(connector=self.connector).delete()
+        FieldMapping.objects.bulk_create([
+            FieldMapping(connector=self.connector, object_name=obj, field_name=name, booking_field=source,
+                         write_mode=mode) for obj, name, source, mode in self.rows])
+        settings = dict(self.connector.settings or {})
+        settings["salesforce_mappings_saved"] = True
+        Connector.objects.filter(pk=self.connector.pk).update(settings=settings)
+        self.connector.settings = settings
+
+
+# --------------------------------------------------------------------------- step 5
+class CreationRulesForm(forms.ModelForm):
+    """Step 5 — creation, update and assignment rules, and what each booking page creates."""
+
+    class Meta:
+        model = CreationRules
+        fields = ["existing_lead_update", "existing_lead_owner", "new_lead_owner",
+                  "existing_contact_update", "existing_contact_owner", "existing_case_update",
+                  "existing_case_owner", "new_case_owner", "general_link_creates", "event_creation"]
+        labels = {
+            "existing_lead_update": "Existing Leads: record update",
+            "existing_lead_owner": "Existing Leads: ownership",
+            "new_lead_owner": "New Leads: owner",
+            "existing_contact_update": "Existing Contacts: record update",
+            "existing_contact_owner": "Existing Contacts: ownership",
+            "existing_case_update": "Existing Cases: record update",
+            "existing_case_owner": "Existing Cases: ownership",
+            "new_case_owner": "New Cases: owner",
+            "general_link_creates": "General links create (default for booking pages)",
+            "event_creation": "Salesforce Event (default for booking pages)",
+        }
+
+    def __init__(self, *args, connector: Connector | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connector = connector
+        self.helper = _helper()
+        self.pages = list(BookingPage.objects.filter(account_id=connector.account_id)) if connector else []
+        current = {r.booking_page_id: r for r in BookingPageRule.objects.filter(connector=connector)}
+        for page in self.pages:
+            rule = current.get(page.external_id)
+            self.fields[f"page_{page.external_id}_creates"] = forms.ChoiceField(
+                label=f"{page.display_name} ({page.external_id}): general links create",
+                choices=[("", "— account default —"), *GeneralLink.choices], required=False,
+                initial=rule.general_link_creates if rule else "")
+            self.fields[f"page_{page.external_id}_event"] = forms.ChoiceField(
+                label=f"{page.display_name}: Salesforce Event",
+                choices=[("", "— account default —"), *EventCreation.choices], required=False,
+                initial=rule.event_creation if rule else "")
+
+    @transaction.atomic
+    def save(self, commit: bool = True) -> CreationRules:
+        rules = super().save(commit=False)
+        rules.connector = self.connector
+        rules.save()
+        for page in self.pages:
+            creates = self.cleaned_data.get(f"page_{page.external_id}_creates") or ""
+            event = self.cleaned_data.get(f"page_{page.external_id}_event") or ""
+            if not creates and not event:
+                BookingPageRule.objects.filter(connector=self.connector,
+                                               booking_page_id=page.external_id).delete()
+                continue
+            BookingPageRule.objects.update_or_create(
+                connector=self.connector, booking_page_id=page.external_id,
+                defaults={"general_link_creates": creates or rules.general_link_creates,
+                          "event_creation": event or rules.event_creation})
+        return rules
+
+
+def creation_rules_instance(connector: Connector) -> CreationRules:
+    rules, created = CreationRules.objects.get_or_create(connector=connector)
+    if created:
+        rules.refresh_from_db()  # plain strings, not the choices' enum members
+    return rules
+
+
+def connection_instance(connector: Connector) -> SalesforceConnection:
+    return SalesforceConnection.for_connector(connector)

@@ -1,0 +1,76 @@
+"""Registers the ``salesforce`` connector kind (sync entry points and wizard hooks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from apps.connectors import registry
+from apps.connectors.models import ConnectorStatus
+
+from . import applier
+
+
+def is_connected(connector) -> bool:
+    from .models import SalesforceConnection
+
+    if connector.status != ConnectorStatus.CONNECTED:
+        return False
+    connection = SalesforceConnection.objects.filter(connector=connector).first()
+    return bool(connection and connection.verified_at)
+
+
+def connect_url(request, connector) -> str:
+    return reverse("salesforce:connect", args=[connector.account.slug, connector.pk])
+
+
+def setup_url(connector) -> str:
+    if is_connected(connector):
+        return reverse("salesforce:wizard", args=[connector.account.slug, connector.pk])
+    return reverse("salesforce:connect", args=[connector.account.slug, connector.pk])
+
+
+def list_crm_users(connector) -> list[dict[str, str]]:
+    from . import metadata
+    from .client import SalesforceClient
+
+    client = SalesforceClient(connector)
+    return [{"id": u["Id"], "email": u.get("Email") or "", "name": u.get("Name") or ""}
+            for u in metadata.users(client)]
+
+
+def wizard_steps() -> list[Any]:
+    from .wizard_steps import steps
+
+    return steps()
+
+
+def export_settings(connector) -> dict[str, Any]:
+    from .settings_hooks import export_connection
+
+    return export_connection(connector)
+
+
+def import_settings(connector, data, secrets, report, save) -> None:
+    from .settings_hooks import import_connection
+
+    import_connection(connector, data, secrets, report, save)
+
+
+SALESFORCE = registry.register(
+    registry.ConnectorKind(
+        key="salesforce",
+        label="Salesforce",
+        plan=applier.plan,
+        apply=applier.apply,
+        description="Leads, Contacts, Cases and one Event per booking, updated through its life.",
+        wizard_steps=wizard_steps,
+        is_connected=is_connected,
+        connect_url=connect_url,
+        list_crm_users=list_crm_users,
+        export_settings=export_settings,
+        import_settings=import_settings,
+        setup_url=setup_url,
+    )
+)

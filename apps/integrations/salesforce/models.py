@@ -1,0 +1,222 @@
+"""The Salesforce connector's settings: one model per wizard step, all hanging off a Connector.
+
+Secrets (password, security token, client secret, access and refresh tokens) live in the
+connector's encrypted ``credentials``; everything here is configuration an administrator may
+read, export and import.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.connectors.models import Connector
+
+SETUP_OBJECTS = ("Lead", "Contact", "Account", "Event", "Case")
+REQUIRED_EVENT_FIELDS = ("Booking_Status__c", "Cancel_Reschedule_Reason__c")
+
+
+class Environment(models.TextChoices):
+    PRODUCTION = "production", "Production (login.salesforce.com)"
+    SANDBOX = "sandbox", "Sandbox (test.salesforce.com)"
+    CUSTOM = "custom", "Custom My Domain login URL"
+
+
+class AuthMethod(models.TextChoices):
+    OAUTH = "oauth", "OAuth 2.0 (connect the API user in Salesforce)"
+    PASSWORD = "password", "Username, password and security token"
+
+
+class SalesforceConnection(models.Model):
+    """Step 1 — API connection (secrets are in ``connector.credentials``)."""
+
+    connector = models.OneToOneField(Connector, on_delete=models.CASCADE,
+                                     related_name="salesforce_connection")
+    auth_method = models.CharField(max_length=16, choices=AuthMethod.choices,
+                                   default=AuthMethod.PASSWORD)
+    environment = models.CharField(max_length=16, choices=Environment.choices,
+                                   default=Environment.PRODUCTION)
+    custom_login_url = models.CharField(
+        max_length=300, blank=True,
+        help_text="My Domain login URL, e.g. https://acme.my.salesforce.com")
+    api_version = models.CharField(max_length=8, default="62.0")
+    username = models.CharField(max_length=254, blank=True)
+    client_id = models.CharField("consumer key", max_length=300, blank=True)
+    instance_url = models.CharField(max_length=300, blank=True,
+                                    help_text="Taken from Salesforce's login answer.")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    missing_permissions = models.JSONField(default=list, blank=True)
+    completed_steps = models.JSONField(default=list, blank=True)
+    api_usage_used = models.PositiveIntegerField(null=True, blank=True)
+    api_usage_max = models.PositiveIntegerField(null=True, blank=True)
+    api_usage_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Salesforce connection"
+
+    def __str__(self) -> str:
+        return f"Salesforce connection of {self.connector}"
+
+    @classmethod
+    def for_connector(cls, connector: Connector) -> SalesforceConnection:
+        connection, created = cls.objects.get_or_create(connector=connector)
+        if created:
+            connection.refresh_from_db()  # plain strings, not the choices' enum members
+        return connection
+
+    @property
+    def api_usage(self) -> str:
+        if self.api_usage_max is None:
+            return ""
+        return f"{self.api_usage_used}/{self.api_usage_max} API requests in the last 24 h"
+
+
+class SalesforceInstallation(models.Model):
+    """Step 2 — whether the two custom Event fields exist in the org."""
+
+    connector = models.OneToOneField(Connector, on_delete=models.CASCADE,
+                                     related_name="salesforce_installation")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    present_fields = models.JSONField(default=list, blank=True)
+    missing_fields = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Installation check of {self.connector}"
+
+    @property
+    def installed(self) -> bool:
+        return self.checked_at is not None and not self.missing_fields
+
+
+class ValueSource(models.TextChoices):
+    BOOKING_FIELD = "booking_field", "A booking field"
+    STATIC = "static", "A static value"
+    PICKLIST = "picklist", "A value of the Salesforce picklist"
+
+
+class RequiredFieldRule(models.Model):
+    """Step 3 — what to send for a field the org requires on create."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE,
+                                  related_name="salesforce_required_fields")
+    object_name = models.CharField(max_length=40)
+    field_name = models.CharField(max_length=80)
+    field_label = models.CharField(max_length=200, blank=True)
+    field_type = models.CharField(max_length=40, blank=True)
+    source = models.CharField(max_length=16, choices=ValueSource.choices, blank=True,
+                              help_text="Empty: the typed fallback is sent.")
+    value = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["object_name", "field_name"]
+        constraints = [models.UniqueConstraint(fields=["connector", "object_name", "field_name"],
+                                               name="sf_one_required_rule_per_field")]
+
+    def __str__(self) -> str:
+        return f"{self.object_name}.{self.field_name}"
+
+
+class WriteMode(models.TextChoices):
+    OVERWRITE = "overwrite", "Overwrite"
+    FILL_EMPTY = "fill_empty", "Only fill when empty"
+
+
+class FieldMapping(models.Model):
+    """Step 4 — an optional booking field written to a field of a Salesforce object."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE,
+                                  related_name="salesforce_field_mappings")
+    object_name = models.CharField(max_length=40)
+    field_name = models.CharField(max_length=80)
+    booking_field = models.CharField(max_length=120)
+    write_mode = models.CharField(max_length=16, choices=WriteMode.choices,
+                                  default=WriteMode.OVERWRITE)
+
+    class Meta:
+        ordering = ["object_name", "field_name"]
+        constraints = [models.UniqueConstraint(fields=["connector", "object_name", "field_name"],
+                                               name="sf_one_mapping_per_field")]
+
+    def __str__(self) -> str:
+        return f"{self.booking_field} → {self.object_name}.{self.field_name}"
+
+
+class UpdateMode(models.TextChoices):
+    OVERRIDE = "override", "Override Salesforce data with booking data"
+    FILL_EMPTY = "fill_empty", "Keep existing Salesforce data; only update empty fields"
+
+
+class Ownership(models.TextChoices):
+    KEEP = "keep", "Keep existing Salesforce ownership"
+    PAGE_OWNER = "page_owner", "Assign to the booking page owner"
+    ASSIGNMENT_RULES = "assignment_rules", "Assign using Salesforce active assignment rules"
+
+
+class NewOwner(models.TextChoices):
+    PAGE_OWNER = "page_owner", "Assign to the booking page owner"
+    ASSIGNMENT_RULES = "assignment_rules", "Assign using Salesforce active assignment rules"
+
+
+class GeneralLink(models.TextChoices):
+    LEAD = "lead", "Create or update Leads"
+    CONTACT = "contact", "Create or update Contacts"
+    CASE = "case", "Create or update Cases"
+    NOTHING = "nothing", "Do not create or update Salesforce records"
+
+
+class EventCreation(models.TextChoices):
+    ALWAYS = "always", "Always create a Salesforce Event"
+    NEVER = "never", "Do not create a Salesforce Event"
+
+
+class CreationRules(models.Model):
+    """Step 5 — the creation, update and assignment rules (SPEC §6 table)."""
+
+    connector = models.OneToOneField(Connector, on_delete=models.CASCADE,
+                                     related_name="salesforce_creation_rules")
+    existing_lead_update = models.CharField(max_length=16, choices=UpdateMode.choices,
+                                            default=UpdateMode.OVERRIDE)
+    existing_lead_owner = models.CharField(max_length=20, choices=Ownership.choices,
+                                           default=Ownership.KEEP)
+    new_lead_owner = models.CharField(max_length=20, choices=NewOwner.choices,
+                                      default=NewOwner.PAGE_OWNER)
+    existing_contact_update = models.CharField(max_length=16, choices=UpdateMode.choices,
+                                               default=UpdateMode.OVERRIDE)
+    existing_contact_owner = models.CharField(
+        max_length=20, default=Ownership.KEEP,
+        choices=[(Ownership.KEEP.value, Ownership.KEEP.label),
+                 (Ownership.PAGE_OWNER.value, Ownership.PAGE_OWNER.label)])
+    existing_case_update = models.CharField(max_length=16, choices=UpdateMode.choices,
+                                            default=UpdateMode.OVERRIDE)
+    existing_case_owner = models.CharField(max_length=20, choices=Ownership.choices,
+                                           default=Ownership.KEEP)
+    new_case_owner = models.CharField(max_length=20, choices=NewOwner.choices,
+                                      default=NewOwner.PAGE_OWNER)
+    general_link_creates = models.CharField(
+        max_length=16, choices=GeneralLink.choices, default=GeneralLink.LEAD,
+        help_text="Default for booking pages without their own setting.")
+    event_creation = models.CharField(max_length=16, choices=EventCreation.choices,
+                                      default=EventCreation.ALWAYS,
+                                      help_text="Default for booking pages without their own setting.")
+
+    def __str__(self) -> str:
+        return f"Creation rules of {self.connector}"
+
+
+class BookingPageRule(models.Model):
+    """Step 5, per booking page: what a general link creates, and whether an Event is created."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE,
+                                  related_name="salesforce_page_rules")
+    booking_page_id = models.CharField("booking page (BP-…)", max_length=64)
+    general_link_creates = models.CharField(max_length=16, choices=GeneralLink.choices,
+                                            default=GeneralLink.LEAD)
+    event_creation = models.CharField(max_length=16, choices=EventCreation.choices,
+                                      default=EventCreation.ALWAYS)
+
+    class Meta:
+        ordering = ["booking_page_id"]
+        constraints = [models.UniqueConstraint(fields=["connector", "booking_page_id"],
+                                               name="sf_one_rule_per_booking_page")]
+
+    def __str__(self) -> str:
+        return f"{self.booking_page_id}: {self.general_link_creates}, event {self.event_creation}"

@@ -1,0 +1,101 @@
+"""A circuit breaker per connector, shared by every worker through the Django cache.
+
+closed → (``SYNC_CIRCUIT_THRESHOLD`` consecutive transient failures: 5xx, timeouts, connection
+errors) → open for ``pause`` seconds: jobs are not started and calls are refused without
+touching the CRM → half-open: exactly one caller (``cache.add``) may probe; a success closes the
+circuit, a failure opens it again with the pause doubled (up to ``SYNC_CIRCUIT_MAX_PAUSE``).
+
+429s are not failures here: the CRM is up, just busy, and the rate limiter deals with them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.connectors.errors import TransientCrmError
+
+
+def _conf(name: str, default: float) -> float:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name) or None
+    return float(default if value is None else value)
+
+
+class CircuitOpen(TransientCrmError):
+    def __init__(self, wait: float):
+        super().__init__(f"CRM circuit open: not calling it for {wait:.1f}s", retry_after=wait,
+                         code="circuit_open")
+
+
+class CircuitBreaker:
+    def __init__(self, connector_id: int, *, threshold: int | None = None,
+                 pause: float | None = None, max_pause: float | None = None):
+        self.connector_id = connector_id
+        self.threshold = int(threshold or _conf("SYNC_CIRCUIT_THRESHOLD", 5))
+        self.pause = pause if pause is not None else _conf("SYNC_CIRCUIT_PAUSE", 15.0)
+        self.max_pause = max_pause or _conf("SYNC_CIRCUIT_MAX_PAUSE", 300.0)
+        prefix = f"bookbridge:circuit:{connector_id}"
+        self._failures, self._opened, self._probe = f"{prefix}:failures", f"{prefix}:open", f"{prefix}:probe"
+        self.probing = False
+
+    # state: the open record is {"until": epoch, "pause": seconds}
+    def state(self) -> str:
+        opened = cache.get(self._opened)
+        if not opened:
+            return "closed"
+        return "open" if opened["until"] > time.time() else "half-open"
+
+    def before_call(self) -> None:
+        """Raise ``CircuitOpen`` unless a call may go to the CRM now."""
+        if self.probing:
+            return
+        opened = cache.get(self._opened)
+        if not opened:
+            return
+        wait = opened["until"] - time.time()
+        if wait > 0:
+            raise CircuitOpen(wait)
+        # Half-open: one probe at a time, for as long as a call may take.
+        if cache.add(self._probe, 1, timeout=max(30, int(self.pause))):
+            self.probing = True
+            return
+        raise CircuitOpen(max(1.0, self.pause / 4))
+
+    def record_success(self) -> None:
+        if self.probing or cache.get(self._opened):
+            cache.delete_many([self._opened, self._probe])
+            self.probing = False
+        cache.delete(self._failures)
+
+    def record_failure(self) -> None:
+        opened = cache.get(self._opened)
+        if self.probing or (opened and opened["until"] <= time.time()):
+            pause = min(self.max_pause, (opened or {}).get("pause", self.pause) * 2)
+            self._open(pause)
+            return
+        cache.add(self._failures, 0, timeout=3600)
+        try:
+            failures = cache.incr(self._failures)
+        except ValueError:
+            cache.set(self._failures, 1, timeout=3600)
+            failures = 1
+        if failures >= self.threshold and not opened:
+            self._open(self.pause)
+
+    def _open(self, pause: float) -> None:
+        cache.set(self._opened, {"until": time.time() + pause, "pause": pause}, timeout=int(pause) + 3600)
+        cache.delete_many([self._probe, self._failures])
+        self.probing = False
+
+    def reset(self) -> None:
+        cache.delete_many([self._opened, self._probe, self._failures])
+
+
+def is_failure(status_code: int | None) -> bool:
+    """What counts against the circuit: no answer at all, or a server error."""
+    return status_code is None or status_code >= 500

@@ -1,0 +1,113 @@
+"""Events of one booking are applied to a CRM strictly in order, across all workers.
+
+The choice: a **"next in line" gate checked under a per-booking row lock** (DB-serialized
+drain, engineering-patterns §3.8 pattern 1, combined with pattern 2's stale-event guard that
+``apps.intake.services.apply_event`` already provides):
+
+* A job may start only when, for the same connector and the same booking chain (the booking
+  and the bookings it rescheduled), no other job is running and no *earlier* job is
+  unfinished. "Earlier" is the events' own order — OnceHub's ``creation_time`` (then our id) —
+  not the order the deliveries happened to arrive in.
+* The check and the switch to ``running`` happen in one transaction that first locks the
+  chain's ``Booking`` rows (``SELECT … FOR UPDATE``, in primary-key order so two claims can
+  never deadlock). On PostgreSQL two workers claiming two jobs of one booking therefore
+  serialize on that lock; on SQLite every write transaction is already serialized
+  (``transaction_mode=IMMEDIATE``).
+* A job that must wait stays pending/retrying with ``next_attempt_at`` set a little later (the
+  periodic ``run_due_jobs`` picks it up if nothing else does); when a job ends, the engine
+  queues the next job of its chain at once (``next_in_line``), so in steady state nothing
+  waits for the periodic task.
+* Events delivered out of order: a later event's job may already have run when an earlier
+  event arrives. Its job then runs after it, and because connectors plan from the booking's
+  folded state (newest ``last_updated_time`` wins), the CRM still converges to the newest state.
+
+Jobs that failed or died do not block the chain (an operator retries them from the console;
+the booking's next event carries the full state anyway).
+
+Why not a Redis lock per booking (``SET NX EX``)? A lock with a TTL is unsafe once a job runs
+longer than the TTL, and it would not give *order*; the row lock is released by the database
+when a worker dies, and the order lives in the rows themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.intake.models import Booking
+
+from .models import JobStatus, SyncJob
+
+UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
+#: Re-check a waiting job this often even if no one wakes it (safety net).
+WAIT_RECHECK_SECONDS = 15
+
+
+def chain_ids(job: SyncJob, booking: Booking | None) -> list[str]:
+    from .services import booking_chain
+
+    if booking is not None:
+        return booking_chain(booking)
+    return [job.booking_id] if job.booking_id else []
+
+
+def lock_chain(account_id: int, booking_ids: list[str]) -> None:
+    """Lock the chain's booking rows for the rest of the current transaction."""
+    if booking_ids:
+        list(
+            Booking.objects.select_for_update()
+            .filter(account_id=account_id, booking_id__in=booking_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
+def _ahead(job: SyncJob, booking_ids: list[str]):
+    return (
+        SyncJob.objects.filter(connector_id=job.connector_id, booking_id__in=booking_ids)
+        .exclude(pk=job.pk)
+        .filter(status__in=UNFINISHED)
+    )
+
+
+def blocker(job: SyncJob, booking_ids: list[str], *, now=None) -> SyncJob | None:
+    """The job that must finish before ``job`` may start, or None.
+
+    Call inside the claim transaction, after ``lock_chain``. ``job.event`` must be loaded.
+    """
+    if not booking_ids:
+        return None
+    now = now or timezone.now()
+    created = job.event.event_created_at
+    earlier = Q(event__event_created_at__lt=created) | Q(
+        event__event_created_at=created, event_id__lt=job.event_id
+    )
+    live_running = Q(status=JobStatus.RUNNING) & (
+        Q(lease_expires_at__gt=now) | Q(lease_expires_at__isnull=True)
+    )
+    return _ahead(job, booking_ids).filter(earlier | live_running).order_by(
+        "event__event_created_at", "event_id"
+    ).first()
+
+
+def next_in_line(job: SyncJob, booking_ids: list[str]) -> list[int]:
+    """The chain's next job if it may start now that ``job`` has ended (0 or 1 id).
+
+    Only the earliest unfinished job is a candidate; one in a real backoff is left to its time.
+    """
+    first = (
+        _ahead(job, booking_ids)
+        .filter(connector__is_paused=False)
+        .order_by("event__event_created_at", "event_id")
+        .values_list("pk", "status", "next_attempt_at")
+        .first()
+    )
+    if first is None:
+        return []
+    pk, status, due = first
+    soon = timezone.now() + timedelta(seconds=WAIT_RECHECK_SECONDS)
+    if status == JobStatus.PENDING or (status == JobStatus.RETRYING and (due is None or due <= soon)):
+        return [pk]
+    return []

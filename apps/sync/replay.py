@@ -1,0 +1,135 @@
+"""Replay a stored booking event through all its account's connectors, idempotently.
+
+Jobs that already succeeded (or were skipped) are left alone: a replay never writes the same
+thing to a CRM twice. Failed, dead and retrying jobs are reset and run again; connectors that
+are paused keep the job pending until they are resumed. Running jobs are left to their worker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from apps.connectors.models import Connector
+from apps.connectors.selectors import active_connectors
+from apps.intake import services as intake_services
+from apps.intake.lifecycle import is_booking_event
+from apps.intake.models import BookingEvent
+
+from . import services
+from .models import FINISHED_STATUSES, JobStatus, SyncJob
+
+RUN_JOB_TASK = "bookbridge.sync.run_job"
+
+#: Outcomes of one (event, connector) in a replay.
+ALREADY_SYNCED = "already synced"
+QUEUED = "queued"
+RAN = "ran"
+PAUSED = "waiting (connector paused)"
+IN_PROGRESS = "in progress"
+WOULD_RUN = "would run"
+NOT_A_BOOKING = "not a booking event"
+
+
+@dataclass
+class ReplayReport:
+    outcomes: Counter = field(default_factory=Counter)
+    jobs: list[int] = field(default_factory=list)
+
+    def add(self, outcome: str, job: SyncJob | None = None) -> None:
+        self.outcomes[outcome] += 1
+        if job is not None:
+            self.jobs.append(job.pk)
+
+    def merge(self, other: ReplayReport) -> None:
+        self.outcomes.update(other.outcomes)
+        self.jobs.extend(other.jobs)
+
+    def summary(self) -> str:
+        if not self.outcomes:
+            return "nothing to do"
+        return ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items()))
+
+
+def queue_job(job_id: int) -> None:
+    """Hand a job to the workers once the surrounding transaction commits."""
+    services.queue_run(job_id)
+
+
+def replay_event(
+    event: BookingEvent,
+    *,
+    connectors: Iterable[Connector] | None = None,
+    dry_run: bool = False,
+    run: Callable[[SyncJob], None] | None = None,
+) -> ReplayReport:
+    """Re-run ``event`` for each active connector of its account (or the given ones).
+
+    ``run`` decides how a job runs: by default it is queued for the workers after commit;
+    the ``replay_events`` command may run it in-process instead.
+    """
+    report = ReplayReport()
+    if not is_booking_event(event.event_type):
+        report.add(NOT_A_BOOKING)
+        return report
+    chosen = list(connectors) if connectors is not None else list(active_connectors(event.account_id))
+    chosen = [c for c in chosen if c.account_id == event.account_id and c.is_active]
+    if dry_run:
+        existing = dict(SyncJob.objects.filter(event=event).values_list("connector_id", "status"))
+        for connector in chosen:
+            status = existing.get(connector.pk)
+            if status in FINISHED_STATUSES:
+                report.add(ALREADY_SYNCED)
+            elif status == JobStatus.RUNNING:
+                report.add(IN_PROGRESS)
+            elif connector.is_paused:
+                report.add(PAUSED)
+            else:
+                report.add(WOULD_RUN)
+        return report
+
+    intake_services.apply_event(event=event)  # convergent: re-folding changes nothing twice
+    event.refresh_from_db(fields=["lifecycle_action"])
+    for connector in chosen:
+        job = services.ensure_job(event=event, connector=connector)
+        with transaction.atomic():
+            job = SyncJob.objects.select_for_update().get(pk=job.pk)
+            if job.status in FINISHED_STATUSES:
+                report.add(ALREADY_SYNCED, job)
+                continue
+            if job.status == JobStatus.RUNNING:
+                report.add(IN_PROGRESS, job)
+                continue
+            if job.status in (JobStatus.FAILED, JobStatus.DEAD, JobStatus.RETRYING):
+                job = services.reset_for_retry(job=job)
+            if connector.is_paused:
+                report.add(PAUSED, job)
+                continue
+        if run is None:
+            queue_job(job.pk)
+            report.add(QUEUED, job)
+        else:
+            run(job)
+            report.add(RAN, job)
+    if event.processed_at is None:
+        intake_services.mark_processed(event)
+    return report
+
+
+def retry_job(job: SyncJob, *, run: Callable[[SyncJob], None] | None = None) -> bool:
+    """Reset a failed or dead job and run it again; False when the job is not retryable."""
+    with transaction.atomic():
+        job = SyncJob.objects.select_for_update().select_related("connector").get(pk=job.pk)
+        if job.status not in (JobStatus.FAILED, JobStatus.DEAD):
+            return False
+        job = services.reset_for_retry(job=job)
+    if job.connector.is_paused:
+        return True  # stays pending; runs when the connector is resumed
+    if run is None:
+        queue_job(job.pk)
+    else:
+        run(job)
+    return True

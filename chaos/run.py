@@ -1,0 +1,361 @@
+"""The fault harness: many booking events through the whole product while everything breaks.
+
+    .venv/bin/python chaos/run.py                    # 2000 events, 3 worker kills (make chaos)
+    .venv/bin/python chaos/run.py --events 300 --kills 1 --timeout 150   # the CI short run
+
+A private stack (``chaos.stack``: fresh database, private redis-server, both CRM sandboxes,
+gunicorn, Celery workers) receives signed OnceHub webhooks over HTTP: mixed lifecycle sequences
+over many bookings, 10% of deliveries duplicated and 5% reordered. Meanwhile the sandboxes
+inject 5xx, 429 (a per-second quota), dropped connections and timeouts; every access token is
+expired mid-run; workers are SIGKILLed (and replaced, as a supervisor would) several times; the
+broker is stopped and started once, losing every queued message. The harness plays Celery beat
+(``requeue_stalled`` + ``run_due_jobs`` every 2 s, with short thresholds).
+
+At the end it compares each sandbox's records with the state the events imply — one contact per
+booking, carrying the customer's email and the booking's final lifecycle action — and prints
+lost / duplicated / wrong (all must be 0) and the time the system took to converge. Exit code 0
+only when all are 0.
+
+The CRM writes go through the harness connector kinds (``chaos.kinds``, one per sandbox), which
+follow the same rules as the real integrations (throttle, typed errors, intent + link). Their
+expected state is simple and exact; the real ``keap`` / ``salesforce`` kinds map bookings to
+many objects whose expected shape is theirs to define.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests  # noqa: E402
+
+from chaos.stack import Stack, elapsed  # noqa: E402
+
+SECRET = "whsec-chaos-0123456789abcdef"
+HARNESS_ENV = {
+    "SYNC_JOB_LEASE_SECONDS": "20",
+    "SYNC_DISPATCH_GRACE_SECONDS": "8",
+    "SYNC_CIRCUIT_PAUSE": "3",
+    "SYNC_THROTTLE_MAX_INLINE_WAIT": "5",
+    "INTAKE_REQUEUE_AFTER_SECONDS": "20",
+}
+FAULTS = {"error_rate": 0.05, "drop_rate": 0.01, "timeout_rate": 0.01, "timeout_seconds": 11,
+          "quota_rps": 40}
+
+
+@dataclass
+class Plan:
+    deliveries: list[dict] = field(default_factory=list)
+    expected: dict[str, tuple[str, str]] = field(default_factory=dict)
+    events: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    bookings: int = 0
+
+
+def make_plan(n_events: int, rng: random.Random, run_id: str) -> Plan:
+    """Lifecycle sequences over many bookings, interleaved, with duplicates and reorders."""
+    from apps.demo.samples import BookingStory
+    from apps.intake.lifecycle import derive_action
+
+    plan = Plan()
+    per_booking: list[list[dict]] = []
+    while plan.events < n_events:
+        index = len(per_booking)
+        story = BookingStory(email=f"chaos-{run_id}-{index}@example.test", name=f"Chaos {index}")
+        events = [story.scheduled()]
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            events.append(rng.choice([story.rescheduled, story.rescheduled, story.reassigned])())
+        final = rng.choice([None, story.canceled, story.completed, story.no_show])
+        if final is not None:
+            events.append(final())
+        last = events[-1]
+        plan.expected[story.booking_id] = (story.email, str(derive_action(last["type"], last["data"])))
+        per_booking.append(events)
+        plan.events += len(events)
+    plan.bookings = len(per_booking)
+    # Interleave the bookings' sequences at random, each in its own order.
+    slots = [i for i, events in enumerate(per_booking) for _ in events]
+    rng.shuffle(slots)
+    cursors = [0] * len(per_booking)
+    sequence: list[tuple[int, dict]] = []
+    for booking in slots:
+        sequence.append((booking, per_booking[booking][cursors[booking]]))
+        cursors[booking] += 1
+    # 5% reordered: a later event of a booking is delivered before the one preceding it.
+    last_seen: dict[int, int] = {}
+    for position, (booking, _) in enumerate(sequence):
+        if booking in last_seen and rng.random() < 0.05 * 2:  # ~half the events have a predecessor
+            earlier = last_seen[booking]
+            sequence[earlier], sequence[position] = sequence[position], sequence[earlier]
+            plan.reordered += 1
+            last_seen.pop(booking)
+            continue
+        last_seen[booking] = position
+    deliveries = [envelope for _, envelope in sequence]
+    # 10% duplicate deliveries, a little later (OnceHub retrying a delivery it thinks failed).
+    for envelope in list(deliveries):
+        if rng.random() < 0.10:
+            deliveries.insert(min(len(deliveries), deliveries.index(envelope) + rng.randint(1, 50)), envelope)
+            plan.duplicates += 1
+    plan.deliveries = deliveries
+    return plan
+
+
+def deliver(url: str, envelope: dict) -> int:
+    from apps.demo.samples import sign
+
+    for attempt in range(8):  # OnceHub retries failed deliveries
+        body, headers = sign(envelope, SECRET)
+        try:
+            status = requests.post(url, data=body, headers=headers, timeout=10).status_code
+        except requests.RequestException:
+            status = 0
+        if status in (200, 202):
+            return attempt
+        time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"delivery of {envelope['id']} kept failing (last status {status})")
+
+
+class Beat(threading.Thread):
+    """What celery beat does, every 2 s, with the harness's short thresholds."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stopped = threading.Event()
+        self.rounds = 0
+
+    def run(self) -> None:
+        from django.db import close_old_connections
+
+        from apps.intake.services import requeue_stalled
+        from apps.sync.services import dispatch_due_jobs
+
+        while not self.stopped.wait(2.0):
+            try:
+                close_old_connections()
+                # Shorter than production's 60 s to converge sooner; duplicates of events still in a
+                # backlog are cheap (process_event returns at once for a processed event).
+                requeue_stalled(older_than=timedelta(seconds=20))
+                dispatch_due_jobs()
+                self.rounds += 1
+            except Exception as exc:  # noqa: BLE001 - the broker may be down right now
+                print(f"  beat: {exc.__class__.__name__}: {str(exc)[:100]}", flush=True)
+
+
+def compare(kind: str, state: dict, expected: dict[str, tuple[str, str]]) -> dict[str, int]:
+    from chaos.kinds import crm_state
+
+    found = crm_state(kind, state)
+    lost = sum(1 for booking in expected if not found.get(booking))
+    duplicated = sum(len(found[b]) - 1 for b in expected if len(found.get(b, [])) > 1)
+    wrong = sum(1 for b, records in found.items() if b in expected and any(r != expected[b] for r in records))
+    wrong += sum(1 for b in found if b not in expected)
+    return {"records": sum(len(v) for v in found.values()), "lost": lost, "duplicated": duplicated,
+            "wrong": wrong}
+
+
+def _connect_real(stack: Stack, account, faults: dict) -> dict:
+    """The real integrations, each on a sandbox of its own (they match contacts by email)."""
+    from apps.connectors import registry
+
+    out = {}
+    if registry.get("keap") is not None:
+        from apps.integrations.keap.demo import connect_demo_keap
+
+        sandbox = stack.sandbox("keap", **faults)
+        sandbox.set_faults(error_rate=0, drop_rate=0, timeout_rate=0, quota_rps=None)  # while connecting
+        connect_demo_keap(account=account, sandbox_url=sandbox.url)
+        sandbox.set_faults(**faults)
+        out["keap"] = sandbox
+    if registry.get("salesforce") is not None:
+        from apps.integrations.salesforce.demo import connect_demo_salesforce
+
+        sandbox = stack.sandbox("salesforce", **faults)
+        sandbox.set_faults(error_rate=0, drop_rate=0, timeout_rate=0, quota_rps=None)
+        connect_demo_salesforce(account=account, sandbox_url=sandbox.url)
+        sandbox.set_faults(**faults)
+        out["salesforce"] = sandbox
+    return out
+
+
+def compare_by_email(kind: str, state: dict, expected: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """Real integrations: one person record per booking's email (Keap contact; Salesforce Lead or
+    Contact). Their other records and fields follow each integration's own mapping."""
+    emails: Counter = Counter()
+    if kind == "keap":
+        for contact in state.get("contacts", []):
+            for entry in contact.get("email_addresses") or []:
+                if entry.get("field") == "EMAIL1":
+                    emails[(entry.get("email") or "").lower()] += 1
+    else:
+        for obj in ("Lead", "Contact"):
+            for record in state.get(obj, []):
+                emails[(record.get("Email") or "").lower()] += 1
+    wanted = {email.lower() for email, _ in expected.values()}
+    return {"records": sum(emails[e] for e in wanted), "lost": sum(1 for e in wanted if not emails[e]),
+            "duplicated": sum(emails[e] - 1 for e in wanted if emails[e] > 1)}
+
+
+def run(args: argparse.Namespace) -> int:
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    with Stack(name="chaos", extra_env=HARNESS_ENV, echo=args.verbose) as stack:
+        stack.setup_django()
+        from apps.accounts.models import Account, WebhookSecret
+        from apps.connectors.models import Connector, ConnectorStatus
+        from apps.intake.models import BookingEvent
+        from apps.sync.models import CrmCall, JobStatus, SyncJob
+
+        faults = {**(FAULTS if not args.no_faults else {}), "seed": args.seed}
+        keap = stack.sandbox("keap", **faults)
+        salesforce = stack.sandbox("salesforce", **faults)
+        account = Account.objects.create(slug="chaos", name="Chaos")
+        WebhookSecret.objects.create(account=account, secret=SECRET)
+        sandboxes = {"sandbox_keap": keap, "sandbox_salesforce": salesforce}
+        for kind, sandbox in sandboxes.items():
+            Connector.objects.create(account=account, kind=kind, name=kind, status=ConnectorStatus.CONNECTED,
+                                     settings={"base_url": sandbox.url})
+        real = {}
+        if args.real:
+            real = _connect_real(stack, account, faults)
+        web = stack.web(workers=2, threads=2)
+        for _ in range(args.workers):
+            stack.worker(concurrency=args.concurrency)
+        plan = make_plan(args.events, rng, run_id=f"{args.seed}")
+        print(f"Bookbridge fault harness — {stack.database}, broker: {stack.broker} "
+              f"(stack up in {elapsed(started):.1f}s)", flush=True)
+        print(f"  {plan.events} events over {plan.bookings} bookings → {len(plan.deliveries)} deliveries "
+              f"({plan.duplicates} duplicates, {plan.reordered} reordered); "
+              f"{args.workers} workers × {args.concurrency} threads", flush=True)
+        print(f"  sandbox faults: {FAULTS}", flush=True)
+
+        beat = Beat()
+        beat.start()
+        url = f"{web}/webhooks/oncehub/chaos/"
+        total = len(plan.deliveries)
+        kill_at = {int(total * (i + 1) / (args.kills + 1)) for i in range(args.kills)}
+        expire_at, restart_at = int(total * 0.4), int(total * 0.6)
+        actions: list[str] = []
+        redeliveries = 0
+        starting: list[threading.Thread] = []
+        chunk = 25
+        delivery_started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for offset in range(0, total, chunk):
+                batch = plan.deliveries[offset:offset + chunk]
+                redeliveries += sum(pool.map(lambda e: deliver(url, e), batch))
+                for point in range(offset, offset + len(batch)):
+                    if point in kill_at:
+                        victim = rng.choice(stack.workers)
+                        stack.kill_worker(victim)
+                        # A supervisor restarts it; deliveries go on meanwhile.
+                        replacement = threading.Thread(target=stack.worker,
+                                                       kwargs={"concurrency": args.concurrency})
+                        replacement.start()
+                        starting.append(replacement)
+                        actions.append(f"SIGKILL worker pid {victim.popen.pid} at delivery {point}")
+                    if point == expire_at:
+                        for sandbox in [keap, salesforce, *real.values()]:
+                            sandbox.expire_tokens()
+                        actions.append(f"expired every access token at delivery {point}")
+                    if point == restart_at and not args.no_broker_restart:
+                        if stack.can_restart_broker:
+                            stack.restart_broker()
+                            actions.append(f"restarted the broker (queued messages lost) at delivery {point}")
+                        else:
+                            actions.append("broker restart skipped: no private redis-server")
+                if args.pace:
+                    time.sleep(args.pace)
+        delivered_in = elapsed(delivery_started)
+        for thread in starting:
+            thread.join()
+        for action in actions:
+            print(f"  fault: {action}", flush=True)
+        print(f"  delivered in {delivered_in:.1f}s ({redeliveries} webhook re-deliveries after errors)",
+              flush=True)
+
+        last_delivery = time.monotonic()
+        deadline = last_delivery + args.timeout
+        unfinished = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
+        progress_at = 0.0
+        while True:
+            open_events = BookingEvent.objects.filter(processed_at__isnull=True).count()
+            open_jobs = SyncJob.objects.filter(status__in=unfinished).count()
+            if open_events == 0 and open_jobs == 0:
+                break
+            if time.monotonic() > deadline:
+                print(f"  NOT CONVERGED within {args.timeout}s: {open_events} events unprocessed, "
+                      f"{open_jobs} jobs unfinished", flush=True)
+                break
+            if time.monotonic() - progress_at > 10:
+                progress_at = time.monotonic()
+                print(f"  … {open_events} events unprocessed, {open_jobs} jobs unfinished "
+                      f"({elapsed(last_delivery):.0f}s)", flush=True)
+            time.sleep(0.5)
+        converged_in = elapsed(last_delivery)
+        beat.stopped.set()
+
+        statuses = Counter(SyncJob.objects.values_list("status", flat=True))
+        calls = CrmCall.objects.all()
+        call_stats = Counter()
+        for status_code in calls.values_list("status_code", flat=True):
+            key = ("no answer" if status_code is None else "429" if status_code == 429
+                   else "5xx" if status_code >= 500 else "401" if status_code == 401 else "ok")
+            call_stats[key] += 1
+        print()
+        print(f"{'CRM':22} {'bookings':>8} {'records':>8} {'lost':>6} {'duplicated':>10} {'wrong':>6}")
+        bad = 0
+        for kind, sandbox in sandboxes.items():
+            result = compare(kind, sandbox.state(), plan.expected)
+            bad += result["lost"] + result["duplicated"] + result["wrong"]
+            print(f"{kind:22} {plan.bookings:>8} {result['records']:>8} {result['lost']:>6} "
+                  f"{result['duplicated']:>10} {result['wrong']:>6}")
+        for kind, sandbox in real.items():
+            result = compare_by_email(kind, sandbox.state(), plan.expected)
+            bad += result["lost"] + result["duplicated"]
+            print(f"{kind + ' (real)':22} {plan.bookings:>8} {result['records']:>8} {result['lost']:>6} "
+                  f"{result['duplicated']:>10} {'n/a':>6}")
+        failed = statuses.get(JobStatus.FAILED, 0) + statuses.get(JobStatus.DEAD, 0)
+        print()
+        print(f"jobs: {dict(statuses)}; CRM calls: {sum(call_stats.values())} {dict(call_stats)}")
+        print(f"converged {converged_in:.1f}s after the last delivery; whole run {elapsed(started):.1f}s")
+        for job in SyncJob.objects.filter(status__in=(JobStatus.FAILED, JobStatus.DEAD))[:5]:
+            print(f"  {job.status} job {job.pk} ({job.connector.kind}, {job.booking_id}, "
+                  f"{job.attempts} attempts): {job.error_code} {job.error[:300]}")
+        ok = bad == 0 and failed == 0 and statuses.get(JobStatus.PENDING, 0) == 0
+        print(f"RESULT: {'PASS' if ok else 'FAIL'} — lost/duplicated/wrong all zero: {bad == 0}, "
+              f"failed or dead jobs: {failed}")
+        return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--kills", type=int, default=3, help="worker SIGKILLs during the run")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=4, help="threads per worker")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed to converge")
+    parser.add_argument("--pace", type=float, default=0.0, help="pause between delivery batches (s)")
+    parser.add_argument("--no-broker-restart", action="store_true")
+    parser.add_argument("--no-faults", action="store_true", help="healthy sandboxes (a baseline)")
+    parser.add_argument("--real", action="store_true",
+                        help="also sync through the real keap/salesforce integrations (own sandboxes)")
+    parser.add_argument("--verbose", action="store_true", help="echo every process's output")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
