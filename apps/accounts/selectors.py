@@ -58,3 +58,20 @@ def valid_webhook_secrets(account_id: int) -> list[str]:
         .valid_at(timezone.now())
         .values_list("secret", flat=True)
     )
+
+
+def account_and_webhook_secrets(slug: str) -> tuple[Account | None, list[str]]:
+    """The account of a webhook URL and the secrets that may sign a delivery now.
+
+    One query on the hot path (the intake endpoint); a second only when the account has no
+    valid secret, to tell an unknown account (404) from one that cannot verify (401).
+    """
+    rows = list(
+        WebhookSecret.objects.filter(account__slug=slug)
+        .valid_at(timezone.now())
+        .select_related("account")
+        .only("secret", "account__id", "account__slug", "account__name")
+    )
+    if rows:
+        return rows[0].account, [row.secret for row in rows]
+    return Account.objects.filter(slug=slug).first(), []

@@ -14,8 +14,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import Account
-from apps.accounts.selectors import valid_webhook_secrets
+from apps.accounts.selectors import account_and_webhook_secrets
 from apps.core.jsonview import json_error
 
 from .envelope import EnvelopeError, validate_envelope
@@ -33,7 +32,7 @@ def _content_length(request) -> int | None:
 @csrf_exempt
 @require_POST
 def oncehub_webhook(request, account_slug: str):
-    account = Account.objects.filter(slug=account_slug).only("id", "slug").first()
+    account, secrets = account_and_webhook_secrets(account_slug)
     if account is None:
         return json_error(404, "unknown_account", f"No account '{account_slug}'.")
 
@@ -55,7 +54,7 @@ def oncehub_webhook(request, account_slug: str):
         signature = verify(
             request.headers.get("Oncehub-Signature"),
             body,
-            valid_webhook_secrets(account.id),
+            secrets,
             now=time.time(),
             tolerance_seconds=settings.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS,
         )
