@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     keap.add_argument("--client-secret", default=None)
     keap.add_argument("--service-account-key", default=None)
     keap.add_argument("--token-ttl", type=int, default=None, help="access-token lifetime in seconds")
+    keap.add_argument("--limit-scale", type=float, default=None,
+                      help="multiply the advertised spike/throttle/quota limits (an app with higher limits)")
     return parser
 
 
@@ -65,7 +67,7 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
 
 def crm_options(args: argparse.Namespace, unknown: Sequence[str]) -> dict[str, Any]:
     """Named CRM flags that were given, plus ``--key value`` pairs we do not know (for CRMs)."""
-    names = ("client_id", "client_secret", "service_account_key", "token_ttl")
+    names = ("client_id", "client_secret", "service_account_key", "token_ttl", "limit_scale")
     options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     options.update(_parse_extra(unknown))
     return options

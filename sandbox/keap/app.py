@@ -1,7 +1,10 @@
 """The Keap sandbox application: routes, authentication gate, Keap headers and error bodies.
 
 ``create_app(store_path=..., faults=..., client_id=..., client_secret=...,
-service_account_key=..., token_ttl=...)`` is what ``python -m sandbox keap`` calls.
+service_account_key=..., token_ttl=..., limit_scale=...)`` is what ``python -m sandbox keap``
+calls. ``limit_scale`` multiplies the published limits the sandbox advertises in its
+``x-keap-product-*`` headers (a Keap app granted higher limits): the end-to-end benchmark uses it so
+that it measures Bookbridge, not Keap's 25 req/s spike limit.
 
 Paths are the real ones on one host: ``/app/oauth/authorize`` and ``/token`` (OAuth),
 ``/crm/rest/v1/...``, ``/crm/rest/v2/...``, ``/crm/xmlrpc/v1`` (and ``/crm/xmlrpc``).
@@ -32,13 +35,16 @@ XMLRPC_PATHS = ("/crm/xmlrpc/v1", "/crm/xmlrpc")
 DAILY_QUOTA = {"oauth": 150_000, "key": 30_000}
 THROTTLE = {"oauth": (1500, "minute"), "key": (240, "minute")}
 TENANT_THROTTLE = 10_000
+SPIKE_LIMIT = {"oauth": 25, "key": 10}
 
 
 class KeapSandbox(SandboxApp):
     """``SandboxApp`` with Keap's auth gate, ``x-keap-*`` headers and error bodies."""
 
-    def __init__(self, store: Store, faults: FaultInjector, settings: AuthSettings) -> None:
+    def __init__(self, store: Store, faults: FaultInjector, settings: AuthSettings,
+                 limit_scale: float = 1.0) -> None:
         self.auth = KeapAuth(store, settings)
+        self.limit_scale = limit_scale
         v1, v2 = rest_v1.RestV1(store), rest_v2.RestV2(store)
         self.xmlrpc = DataService(store, self.auth.is_valid_credential)
         rules = [
@@ -111,10 +117,13 @@ class KeapSandbox(SandboxApp):
         with self._used_lock:
             used = next(self._used)
         headers = response.headers
-        headers.update(_quota_headers(DAILY_QUOTA[kind], used))
-        headers.update(_throttle_headers("x-keap-product-throttle", *THROTTLE[kind], decision))
-        headers.update(_throttle_headers("x-keap-tenant-throttle", TENANT_THROTTLE, "minute", decision))
-        headers["x-keap-product-spike-limit"] = "10ps" if kind == "key" else "25ps"
+        scale = self.limit_scale
+        throttle, unit = THROTTLE[kind]
+        headers.update(_quota_headers(int(DAILY_QUOTA[kind] * scale), used))
+        headers.update(_throttle_headers("x-keap-product-throttle", int(throttle * scale), unit, decision))
+        headers.update(_throttle_headers("x-keap-tenant-throttle", int(TENANT_THROTTLE * scale), "minute",
+                                         decision))
+        headers["x-keap-product-spike-limit"] = f"{int(SPIKE_LIMIT[kind] * scale)}ps"
         headers["x-keap-tenant-id"] = TENANT
         headers["x-request-id"] = str(uuid.uuid4())
 
@@ -150,15 +159,18 @@ def _throttle_headers(prefix: str, limit: int, unit: str, decision: FaultDecisio
 
 def create_app(*, store_path: Path | None, faults: FaultConfig, **crm_options: Any) -> KeapSandbox:
     """Build the Keap sandbox (see module docstring for ``crm_options``)."""
-    known = {"client_id", "client_secret", "service_account_key", "token_ttl"}
+    known = {"client_id", "client_secret", "service_account_key", "token_ttl", "limit_scale"}
     unknown = set(crm_options) - known
     if unknown:
         raise ValueError(f"unknown Keap sandbox options: {', '.join(sorted(unknown))}")
     options = {k: v for k, v in crm_options.items() if v is not None}
     if "token_ttl" in options:
         options["token_ttl"] = int(options["token_ttl"])
+    limit_scale = float(options.pop("limit_scale", 1.0))
+    if limit_scale <= 0:
+        raise ValueError("limit_scale must be positive")
     store = Store(path=store_path, seed=seed)
-    return KeapSandbox(store, FaultInjector(faults), AuthSettings(**options))
+    return KeapSandbox(store, FaultInjector(faults), AuthSettings(**options), limit_scale=limit_scale)
 
 
 __all__ = ["KeapSandbox", "create_app"]

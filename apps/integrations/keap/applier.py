@@ -18,6 +18,9 @@ from apps.connectors.errors import PermanentCrmError, TransientCrmError
 from .client import KeapClient
 from .models import CrmCacheEntry
 
+#: Cache kind for Keap ids from personalized links that name no contact (they use the email rules).
+UNKNOWN_CONTACT_ID = "unknown_contact_id"
+
 
 class Resolver:
     """name → Keap id for tags, lead sources and their categories (cached per connector)."""
@@ -51,6 +54,9 @@ class Resolver:
             pass
         self._memo[(kind, name)] = crm_id
         return crm_id
+
+    def remember_unknown_contact(self, contact_id: int) -> None:
+        self._put(UNKNOWN_CONTACT_ID, str(contact_id), "")
 
     def forget(self, kind: str, names: list[str]) -> None:
         CrmCacheEntry.objects.filter(connector=self.connector, kind=kind, name__in=names).delete()
@@ -203,7 +209,7 @@ def apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
             elif op == "create_contact":
                 answer = client.request("POST", "/contacts", json=body)
             else:
-                answer = client.request("PATCH", f"/contacts/{step['contact_id']}", json=body)
+                answer = _patch_contact(client, resolver, step, body)
             contact_id = int(answer["id"])
             present_tags = {int(t) for t in answer.get("tag_ids") or []}
             context.save_link("contact", str(contact_id))
@@ -265,6 +271,20 @@ def apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
     if contact_id is not None:
         result["contact_id"] = contact_id
     return result
+
+
+class PersonalizedIdUnknown(Exception):
+    """The Keap id carried by a personalized link names no contact: plan again by email."""
+
+
+def _patch_contact(client: KeapClient, resolver: Resolver, step: dict[str, Any], body: dict) -> dict:
+    try:
+        return client.request("PATCH", f"/contacts/{step['contact_id']}", json=body)
+    except PermanentCrmError as exc:
+        if exc.status != 404 or not step.get("personalized_id"):
+            raise
+        resolver.remember_unknown_contact(step["contact_id"])
+        raise PersonalizedIdUnknown(step["contact_id"]) from exc
 
 
 def _need(contact_id: int | None) -> None:

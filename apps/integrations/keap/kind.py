@@ -9,7 +9,7 @@ from django.urls import reverse
 from apps.connectors import registry
 from apps.connectors.wizard import WizardStep
 
-from . import applier, connection, forms, services, settings_hooks
+from . import connection, forms, services, settings_hooks
 from .models import (
     ClassificationSettings,
     CreationSettings,
@@ -68,7 +68,7 @@ KEAP = registry.register(
         key="keap",
         label="Keap (Infusionsoft)",
         plan=services.plan,
-        apply=applier.apply,
+        apply=services.apply,
         description="Contacts, appointments (ContactAction) and lifecycle tags in Keap.",
         extra={"secret_names": ["client_secret", "service_account_key", "refresh_token"]},
         wizard_steps=wizard_steps,

@@ -117,8 +117,13 @@ class TaggingSettings(StepSettings):
     """Step 3: lifecycle tags, generic (latest only) and appointment-specific (accumulate)."""
 
     generic_tags = models.BooleanField("Generic lifecycle tags (only the latest status)", default=True)
+    # Off by default: each one is a new Keap tag, so it costs one more API call per booking event
+    # (SPEC §10's call budget holds only without it) and adds a tag per event to the account.
     appointment_tags = models.BooleanField(
-        "Appointment-specific lifecycle tags (with the booking id)", default=True
+        "Appointment-specific lifecycle tags (with the booking id)",
+        default=False,
+        help_text="For campaigns run by hand from the Contacts module. Each one is a new Keap tag, "
+        "so every booking event costs one more Keap API call.",
     )
     tag_category = models.CharField("Tag category", max_length=100, default=SOURCE_NAME)
     #: [{"scope": "booking_page"|"event_type"|"master_page", "id": "BP-…",

@@ -8,7 +8,8 @@ testable and is what the wizard's preview shows. Operations (each has ``op`` and
 ``ensure_tags``         {category, names}            create-or-find each, then cached
 ``upsert_contact``      {body, duplicate_option}     REST v1 PUT /contacts (override + owner)
 ``create_contact``      {body}                       REST v1 POST /contacts
-``patch_contact``       {contact_id, body}           REST v1 PATCH /contacts/{id}
+``patch_contact``       {contact_id, body,           REST v1 PATCH /contacts/{id} (personalized_id: the
+                         personalized_id}             id came from a link and was not looked up)
 ``use_contact``         {contact_id}                 no call: the contact is already known
 ``create_appointment``  {values}                     XML-RPC DataService.add ContactAction
 ``update_appointment``  {appointment_id, values}     XML-RPC DataService.update ContactAction
@@ -69,7 +70,8 @@ class PlanInput:
 def needs_lookup(creation: dict[str, Any], *, has_crm_id: bool) -> str | None:
     """Which contact lookup the creation rules need before planning: "id", "email" or None."""
     if has_crm_id:
-        return "id"
+        # Override needs nothing from the contact: PATCH it straight away (a 404 falls back).
+        return None if creation["id_update_mode"] == UpdateMode.OVERRIDE else "id"
     mode, ownership = creation["email_update_mode"], creation["email_ownership"]
     if mode == UpdateMode.OVERRIDE and ownership == Ownership.PAGE_OWNER:
         return None  # one PUT upsert does it
@@ -98,10 +100,10 @@ def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
             }
         ]
     existing = p.existing_contact
-    if p.crm_contact_id and existing:
+    if p.crm_contact_id and (existing or not p.looked_up):
         mode, ownership = p.creation["id_update_mode"], p.creation["id_ownership"]
         assign = owner if ownership == Ownership.PAGE_OWNER else {}
-        cid = int(existing["id"])
+        cid = int(existing["id"]) if existing else p.crm_contact_id
         if mode == UpdateMode.OVERRIDE:
             patch = {**body, **_classification(p), **assign}
         elif mode == UpdateMode.FILL_EMPTY:
@@ -121,6 +123,7 @@ def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
                 "op": "patch_contact",
                 "contact_id": cid,
                 "body": patch,
+                "personalized_id": existing is None,
                 "summary": f"update contact {cid} found by Keap id ({mode}, {ownership})",
             }
         ]
@@ -210,7 +213,7 @@ def build_plan(p: PlanInput) -> list[dict[str, Any]]:
         )
 
     generic_on = p.tagging.get("generic_tags", True)
-    specific_on = p.tagging.get("appointment_tags", True)
+    specific_on = p.tagging.get("appointment_tags", False)
     apply_names: list[str] = []
     if generic_on:
         apply_names.append(p.action)

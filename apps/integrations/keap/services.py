@@ -17,7 +17,7 @@ from apps.connectors.errors import PermanentCrmError
 from apps.directory.models import BookingPage, EventType, MasterPage, SchedulingUser
 from apps.intake.models import BookingEvent
 
-from . import planner
+from . import applier, planner
 from .client import KeapClient
 from .models import (
     ClassificationSettings,
@@ -220,6 +220,8 @@ def gather(context, client: KeapClient) -> planner.PlanInput:
     appointment_link = context.find_link("appointment")
     values = booking_values(data, booking)
     crm_id = personalized_contact_id(data)
+    if crm_id is not None and _known_unknown(connector, crm_id):
+        crm_id = None  # a PATCH found no such contact before: the email rules apply
     existing, looked_up = None, False
     lookup = None if contact_link else planner.needs_lookup(creation, has_crm_id=crm_id is not None)
     if lookup == "id":
@@ -296,8 +298,24 @@ def _contact_by_email(client: KeapClient, email: str) -> dict[str, Any] | None:
     return contacts[0] if contacts else None
 
 
+def _known_unknown(connector, contact_id: int) -> bool:
+    return CrmCacheEntry.objects.filter(
+        connector=connector, kind=applier.UNKNOWN_CONTACT_ID, name=str(contact_id)
+    ).exists()
+
+
 def plan(context) -> list[dict[str, Any]]:
     if context.booking is None:
         return []
     client = KeapClient.for_context(context)
     return planner.build_plan(gather(context, client))
+
+
+def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply a plan; a personalized link's unknown Keap id costs one PATCH, then the email rules."""
+    try:
+        return applier.apply(context, plan_ops)
+    except applier.PersonalizedIdUnknown as unknown:
+        replanned = plan(context)
+        return {**applier.apply(context, replanned), "replanned": replanned,
+                "personalized_id_unknown": unknown.args[0]}

@@ -4,7 +4,7 @@ from django.core.cache import cache
 from apps.directory.models import BookingPage, EventType, MasterPage, SchedulingUser
 from tests.factories import AccountFactory
 
-from .helpers import make_connector
+from .helpers import make_connector, set_step
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +43,11 @@ def account(db):
 @pytest.fixture
 def connector(account, keap):
     return make_connector(account, keap.url)
+
+
+@pytest.fixture
+def appointment_tags_on(connector):
+    """Appointment-specific tags are off by default; these tests are about them too."""
+    from apps.integrations.keap.models import TaggingSettings
+
+    return set_step(connector, TaggingSettings, appointment_tags=True)

@@ -8,7 +8,7 @@ from apps.sync.models import JobStatus
 
 from .helpers import appointments, by_email, deliver, tag_names
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("appointment_tags_on")]
 
 
 def _state(keap, email):

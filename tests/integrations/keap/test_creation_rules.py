@@ -7,7 +7,7 @@ from apps.demo.samples import BookingStory
 from apps.integrations.keap.models import CreationSettings
 from apps.sync.models import JobStatus
 
-from .helpers import appointments, by_email, contacts, create_sandbox_contact, deliver, set_step
+from .helpers import appointments, by_email, calls_of, contacts, create_sandbox_contact, deliver, set_step
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,6 +125,25 @@ def test_existing_contact_found_by_keap_id(account, connector, keap, mode, owner
 
 
 def test_unknown_keap_id_falls_back_to_email(account, connector, keap):
-    _run(account, _story(contact_id=987654))
+    job = _run(account, _story(contact_id=987654))
     [contact] = by_email(keap, "jane@customer.com")
     assert contact["owner_id"] == SAM and contact["contact_type"] == "Prospect"
+    # Override by id PATCHes without a lookup; the 404 is remembered, so the next booking
+    # carrying the same id goes straight to the email rules.
+    contact_writes = [(c.method, c.status_code) for c in calls_of(job) if c.method in ("PATCH", "PUT", "POST")
+                      and c.url.split("?")[0].rstrip("/").split("/crm/")[-1].startswith("rest/v1/contacts")
+                      and "/tags" not in c.url]
+    assert contact_writes == [("PATCH", 404), ("PUT", 200)]
+    assert job.result["personalized_id_unknown"] == 987654
+    again = _run(account, _story(contact_id=987654))
+    assert "PATCH" not in [c.method for c in calls_of(again)]
+    assert len(by_email(keap, "jane@customer.com")) == 1
+
+
+def test_known_keap_id_is_patched_without_a_lookup(account, connector, keap):
+    existing = _existing(keap, email="old-address@customer.com")
+    job = _run(account, _story(contact_id=existing["id"]))
+    methods = [c.method for c in calls_of(job) if f"/contacts/{existing['id']}" in c.url]
+    assert methods[0] == "PATCH" and "GET" not in methods
+    [contact] = [c for c in contacts(keap) if c["id"] == existing["id"]]
+    assert contact["given_name"] == "Jane" and contact["owner_id"] == SAM

@@ -82,7 +82,9 @@ def test_lookups_only_where_rules_need_them():
     assert needs_lookup(CREATION, has_crm_id=False) is None
     assert needs_lookup({**CREATION, "email_ownership": "keep"}, has_crm_id=False) == "email"
     assert needs_lookup({**CREATION, "email_update_mode": "fill_empty"}, has_crm_id=False) == "email"
-    assert needs_lookup(CREATION, has_crm_id=True) == "id"
+    assert needs_lookup(CREATION, has_crm_id=True) is None  # override: PATCH by id, no lookup
+    assert needs_lookup({**CREATION, "id_update_mode": "fill_empty"}, has_crm_id=True) == "id"
+    assert needs_lookup({**CREATION, "id_update_mode": "do_not_update"}, has_crm_id=True) == "id"
 
 
 def test_mapping_types_and_date_format():

@@ -7,7 +7,7 @@ from apps.sync.models import JobStatus
 
 from .helpers import appointments, by_email, calls_of, deliver, tag_names
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("appointment_tags_on")]
 
 
 def test_new_booking_creates_contact_appointment_and_tags(account, connector, keap):
