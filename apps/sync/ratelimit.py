@@ -68,7 +68,7 @@ class Window:
 #: The CRMs' published limits (sync-engine defaults; headers refine them at run time).
 #: Keap (OAuth apps): spike 25 req/s, product throttle 1,500 req/min, quota 150,000 req/day.
 #: Salesforce: a daily API request allowance (100,000 in an Enterprise org, more per licence);
-#: its other limit, 25 concurrent requests longer than 20 s, is held by ``concurrency``.
+#: its other limit, 25 concurrent requests longer than 20 s, is held by ``apps.sync.concurrency``.
 PUBLISHED_LIMITS: dict[str, dict[str, Any]] = {
     "keap": {"windows": [Window("second", 25, 1), Window("minute", 1500, 60),
                          Window("day", 150_000, 86400)]},
@@ -337,7 +337,3 @@ class RateLimiter:
                 self.debit(max(0.0, w.limit * 0.05 - left))
                 break
 
-
-def concurrency_limit(connector) -> int | None:
-    """Salesforce's concurrent long-request limit: callers bound their in-flight requests."""
-    return PUBLISHED_LIMITS.get(connector.kind, {}).get("concurrency")

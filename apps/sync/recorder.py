@@ -30,6 +30,8 @@ class CallRecorder:
     limiter: Any = None
     circuit: Any = None
     heartbeat: Callable[[], None] | None = None
+    #: bounds the connector's in-flight requests (Salesforce's concurrent-request limit)
+    concurrency: Any = None
     #: tokens taken for calls not made yet (refunded when the job ends)
     prepaid: int = field(default=0)
     calls: int = field(default=0)
@@ -40,6 +42,8 @@ class CallRecorder:
             self.circuit.before_call()
         if self.heartbeat is not None:
             self.heartbeat()  # a long wait for a token must not look like a dead worker
+        if self.concurrency is not None:
+            self.concurrency.acquire()  # given back when the call is recorded
         if self.limiter is None or self.prepaid >= cost:
             return
         self.limiter.acquire(cost - self.prepaid)
@@ -53,6 +57,8 @@ class CallRecorder:
 
     def release(self) -> None:
         """The job is over: give back tokens taken for calls that were never made."""
+        if self.concurrency is not None:
+            self.concurrency.release()
         if self.limiter is not None and self.prepaid:
             self.limiter.refund(self.prepaid)
         self.prepaid = 0
@@ -70,6 +76,8 @@ class CallRecorder:
         response_headers: Any = None,
     ) -> CrmCall:
         self.calls += 1
+        if self.concurrency is not None:
+            self.concurrency.release()  # the answer is in: the request no longer runs
         if self.limiter is not None:
             if self.prepaid > 0:
                 self.prepaid -= 1

@@ -53,6 +53,7 @@ from apps.intake.models import Booking, BookingEvent
 
 from . import ordering
 from .circuit import CircuitBreaker, CircuitOpen
+from .concurrency import ConcurrencyLimiter
 from .models import FINISHED_STATUSES, CrmRecordLink, JobStatus, SyncJob
 from .ratelimit import RateLimiter, Throttled
 from .recorder import CallRecorder
@@ -288,7 +289,8 @@ def run_job(*, job: SyncJob, booking: Booking | None = None) -> SyncJob:
         return _end(job, booking, status=JobStatus.SKIPPED,
                     error=f"Unknown connector kind '{connector.kind}'.")
     recorder = CallRecorder(connector, job, limiter=RateLimiter(connector),
-                            circuit=CircuitBreaker(connector.pk), heartbeat=_Lease(job.pk, job.attempts))
+                            circuit=CircuitBreaker(connector.pk), heartbeat=_Lease(job.pk, job.attempts),
+                            concurrency=ConcurrencyLimiter.for_connector(connector))
     context = JobContext(connector, job.event, booking, job, recorder)
     try:
         recorder.throttle(1)  # the circuit, and a token for the first call (refunded if unused)
