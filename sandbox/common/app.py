@@ -12,6 +12,9 @@ How a CRM plugs in (subclass hooks + a routing table):
   - ``add_headers(request, response)`` – headers on *every* CRM response (quota headers,
     ``Sforce-Limit-Info`` …); the request's ``FaultDecision`` is in
     ``request.environ["sandbox.decision"]`` (absent for operator endpoints);
+  - ``response_headers(request)`` – the same as a list of ``(name, value)`` pairs appended to
+    the response's headers as they are (cheaper for many headers: Werkzeug's ``Headers``
+    checks every value it stores);
   - ``expire_all_tokens()`` – make every issued access token fail from now on;
   - ``on_reset()`` – extra work after state and faults went back to their start values.
 
@@ -49,10 +52,57 @@ OPERATOR_PREFIX = "/_sandbox"
 log = logging.getLogger("sandbox")
 
 
+_JSON = json.JSONEncoder(default=str)  # what json.dumps(data, default=str) builds per call
+
+
 def json_response(data: Any, status: int = 200, **kwargs: Any) -> Response:
     """A JSON response (compact, UTF-8) — the format of every CRM API we imitate."""
-    body = json.dumps(data, default=str)
+    body = _JSON.encode(data)
     return Response(body, status=status, mimetype="application/json", **kwargs)
+
+
+_REWRITTEN_HEADERS = {"location", "content-location"}
+
+
+def wsgi_answer(
+    response: Response,
+    environ: dict,
+    start_response: Callable,
+    extra_headers: list[tuple[str, str]] | None = None,
+) -> Iterable[bytes]:
+    """``response(environ, start_response)`` with ``extra_headers`` appended to its headers.
+
+    Werkzeug copies every header of every response to apply corrections (absolute
+    ``Location``, ``Content-Length`` for 1xx/204/304 or when missing, empty bodies for HEAD).
+    For the usual answer – a buffered body with its ``Content-Length`` and none of those cases –
+    they change nothing, so the headers go out as they are; anything else takes Werkzeug's path.
+    """
+    body = response.response
+    status = response.status_code
+    simple = (
+        type(body) is list
+        and all(type(chunk) is bytes for chunk in body)
+        and status >= 200
+        and status not in (204, 304)
+        and environ["REQUEST_METHOD"] != "HEAD"
+        and not getattr(response, "_on_close", None)  # no call_on_close callbacks to run
+    )
+    if simple:
+        headers = response.headers.to_wsgi_list()
+        names = {name.lower() for name, _ in headers}
+        simple = not names & _REWRITTEN_HEADERS and (
+            "content-length" in names or not response.automatically_set_content_length
+        )
+        if simple:
+            start_response(response.status, headers + extra_headers if extra_headers else headers)
+            return body
+    if not extra_headers:
+        return response(environ, start_response)
+
+    def start_with_extra(status_line: str, headers: list, exc_info: Any = None) -> Callable:
+        return start_response(status_line, [*headers, *extra_headers], exc_info)
+
+    return response(environ, start_with_extra)
 
 
 class SandboxApp:
@@ -87,6 +137,10 @@ class SandboxApp:
     def add_headers(self, request: Request, response: Response) -> None:
         """Add CRM headers to every CRM response (not operator ones)."""
 
+    def response_headers(self, request: Request) -> list[tuple[str, str]]:
+        """More CRM headers for every CRM response, appended after ``add_headers``."""
+        return []
+
     def expire_all_tokens(self) -> None:
         """Make every issued access token invalid now."""
 
@@ -97,7 +151,7 @@ class SandboxApp:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
         if request.path == OPERATOR_PREFIX or request.path.startswith(OPERATOR_PREFIX + "/"):
-            return self.operator(request)(environ, start_response)
+            return wsgi_answer(self.operator(request), environ, start_response)
         decision = self.faults.decide()
         environ["sandbox.decision"] = decision
         if decision.delay_seconds:
@@ -106,7 +160,7 @@ class SandboxApp:
             return self._drop(environ, start_response)
         response = self._answer(request, decision)
         self.add_headers(request, response)
-        return response(environ, start_response)
+        return wsgi_answer(response, environ, start_response, self.response_headers(request))
 
     def _answer(self, request: Request, decision: FaultDecision) -> Response:
         if decision.kind == "throttle":

@@ -109,23 +109,26 @@ class KeapSandbox(SandboxApp):
     def expire_all_tokens(self) -> None:
         self.auth.expire_all()
 
-    def add_headers(self, request: Request, response: Response) -> None:
+    def response_headers(self, request: Request) -> list[tuple[str, str]]:
         """Keap's quota/throttle headers (reference §6) on every API response."""
         decision: FaultDecision | None = request.environ.get("sandbox.decision")
         principal: Principal | None = request.environ.get("keap.principal")
         kind = principal.kind if principal else "oauth"
         with self._used_lock:
             used = next(self._used)
-        headers = response.headers
         scale = self.limit_scale
         throttle, unit = THROTTLE[kind]
-        headers.update(_quota_headers(int(DAILY_QUOTA[kind] * scale), used))
-        headers.update(_throttle_headers("x-keap-product-throttle", int(throttle * scale), unit, decision))
-        headers.update(_throttle_headers("x-keap-tenant-throttle", int(TENANT_THROTTLE * scale), "minute",
-                                         decision))
-        headers["x-keap-product-spike-limit"] = f"{int(SPIKE_LIMIT[kind] * scale)}ps"
-        headers["x-keap-tenant-id"] = TENANT
-        headers["x-request-id"] = str(uuid.uuid4())
+        # No handler sets these names, so appending them is what ``Headers.update`` did.
+        return [
+            *_quota_headers(int(DAILY_QUOTA[kind] * scale), used).items(),
+            *_throttle_headers("x-keap-product-throttle", int(throttle * scale), unit, decision).items(),
+            *_throttle_headers(
+                "x-keap-tenant-throttle", int(TENANT_THROTTLE * scale), "minute", decision
+            ).items(),
+            ("x-keap-product-spike-limit", f"{int(SPIKE_LIMIT[kind] * scale)}ps"),
+            ("x-keap-tenant-id", TENANT),
+            ("x-request-id", str(uuid.uuid4())),
+        ]
 
 
 def _quota_headers(limit: int, used: int) -> dict[str, str]:

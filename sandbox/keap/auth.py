@@ -74,7 +74,7 @@ class KeapAuth:
         # Keap's own v2 sample sends a service key as a bearer token, so accept that too.
         if secrets.compare_digest(token, self.settings.service_account_key):
             return Principal("key")
-        record = self.store.get(TOKENS, token)
+        record = self.store.peek(TOKENS, token)
         if record is None or record["kind"] != "access":
             return errors.invalid_access_token()
         if record["expires_at"] <= time.time():

@@ -149,7 +149,7 @@ class ContactValidator:
 
     def _check_reference(self, key: str, value: int) -> None:
         collection = {"owner_id": "users", "lead_source_id": "lead_sources"}[key]
-        if self.store.get(collection, value) is None:
+        if self.store.peek(collection, value) is None:
             raise bad(f"Invalid {key}: {value} does not exist")
 
     def _check_array(self, key: str, value: Any) -> None:
@@ -226,7 +226,7 @@ class ContactValidator:
         _check_keys("custom_fields", entry, {"id", "content"})
         field_id = entry.get("id")
         _check_int("custom_fields.id", field_id)
-        meta = self.store.get("custom_fields", field_id)
+        meta = self.store.peek("custom_fields", field_id)
         if meta is None or meta.get("record_type") != "CONTACT":
             raise bad(f"Custom field with id {field_id} not found")
         check_custom_content(meta, entry.get("content"))

@@ -87,13 +87,19 @@ class RestV1:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.validator = model.ContactValidator(store)
+        # Duplicate checks and e-mail filters look contacts up by e-mail, tag lists by contact:
+        # indexes keep those lookups independent of how many contacts the sandbox holds.
+        store.add_index("contacts", "email", model.primary_emails)
+        store.add_index("contact_tags", "contact_id", lambda link: (link["contact_id"],))
 
     def handlers(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in dir(self) if name.startswith("v1_")}
 
     # ------------------------------------------------------------- contacts
     def v1_contacts_list(self, request: Request) -> Response:
-        found = self.store.find("contacts", _contact_filter(request))
+        email = (request.args.get("email") or "").lower()
+        by_email = ("email", email) if email else None
+        found = self.store.find("contacts", _contact_filter(request), index=by_email)
         found = _order_contacts(found, request)
         optional = _optional(request)
         rendered = [self.render(c, optional, partial=True) for c in found]
@@ -144,9 +150,9 @@ class RestV1:
 
     def v1_contact_delete(self, request: Request, contact_id: int) -> Response:
         with self.store.transaction():
-            self._contact(contact_id)
+            self._require_contact(contact_id)
             self.store.delete("contacts", contact_id)
-            for link in self.store.find("contact_tags", lambda r: r["contact_id"] == contact_id):
+            for link in self.store.find("contact_tags", index=("contact_id", contact_id)):
                 self.store.delete("contact_tags", link["id"])
         return Response(status=204)
 
@@ -155,6 +161,11 @@ class RestV1:
         if contact is None:
             raise not_found("Contact", contact_id)
         return contact
+
+    def _require_contact(self, contact_id: int) -> None:
+        """404 unless the contact exists (a check only: no copy of the record)."""
+        if self.store.peek("contacts", contact_id) is None:
+            raise not_found("Contact", contact_id)
 
     def _create(self, data: Record) -> Record:
         stamp = now_iso()
@@ -184,8 +195,14 @@ class RestV1:
                 for k in ("given_name", "family_name")
             )
 
-        found = self.store.find("contacts", matches)
-        return found[0] if found else None
+        # Every match shares an e-mail with ``data``: only the index entries of those e-mails
+        # can match; the first match in id order wins, as in a scan of all contacts.
+        found = {
+            contact["id"]: contact
+            for email in emails
+            for contact in self.store.find("contacts", matches, index=("email", email))
+        }
+        return found[min(found)] if found else None
 
     def render(self, contact: Record, optional: set[str], *, partial: bool = False) -> Record:
         """The contact as Keap answers it: unset properties omitted, optional ones on request."""
@@ -292,7 +309,7 @@ class RestV1:
             return None
         if not isinstance(ref, dict) or not isinstance(ref.get("id"), int):
             raise KeapError(400, "category.id is required and must be an integer")
-        if self.store.get("tag_categories", ref["id"]) is None:
+        if self.store.peek("tag_categories", ref["id"]) is None:
             raise KeapError(400, f"Tag category with id {ref['id']} was not found")
         return ref["id"]
 
@@ -319,19 +336,19 @@ class RestV1:
         out = {"id": tag["id"], "name": tag["name"]}
         if tag.get("description"):
             out["description"] = tag["description"]
-        category = self.store.get("tag_categories", tag.get("category_id"))
+        category = self.store.peek("tag_categories", tag.get("category_id"))
         if category is not None:
             out["category"] = _render_category(category)
         return out
 
     # ---------------------------------------------------------- contact tags
     def v1_contact_tags_list(self, request: Request, contact_id: int) -> Response:
-        self._contact(contact_id)
-        links = self.store.find("contact_tags", lambda r: r["contact_id"] == contact_id)
+        self._require_contact(contact_id)
+        links = self.store.find("contact_tags", index=("contact_id", contact_id))
         items = []
         for link in links:
-            tag = self.store.get("tags", link["tag_id"]) or {"id": link["tag_id"], "name": ""}
-            category = self.store.get("tag_categories", tag.get("category_id"))
+            tag = self.store.peek("tags", link["tag_id"]) or {"id": link["tag_id"], "name": ""}
+            category = self.store.peek("tag_categories", tag.get("category_id"))
             simple = {"id": tag["id"], "name": tag["name"]}
             if category is not None:
                 simple["category"] = category["name"]
@@ -341,23 +358,23 @@ class RestV1:
     def v1_contact_tags_apply(self, request: Request, contact_id: int) -> Response:
         tag_ids = _id_list(json_body(request), "tagIds")
         with self.store.transaction():
-            self._contact(contact_id)
+            self._require_contact(contact_id)
             results = {str(t): self._apply(contact_id, t) for t in tag_ids}
         return json_response(results)
 
     def v1_tag_contacts_apply(self, request: Request, tag_id: int) -> Response:
         contact_ids = _id_list(json_body(request), "ids")
         with self.store.transaction():
-            if self.store.get("tags", tag_id) is None:
+            if self.store.peek("tags", tag_id) is None:
                 raise not_found("Tag", tag_id)
             results = {str(c): self._apply(c, tag_id) for c in contact_ids}
         return json_response(results)
 
     def _apply(self, contact_id: int, tag_id: int) -> str:
-        contact = self.store.get("contacts", contact_id)
+        contact = self.store.peek("contacts", contact_id)
         if contact is None:
             return "CONTACT_NOT_FOUND"
-        if self.store.get("tags", tag_id) is None:
+        if self.store.peek("tags", tag_id) is None:
             return "TAG_ID_NOT_FOUND"
         if tag_id in contact["tag_ids"]:
             return "DUPLICATE"
@@ -379,20 +396,20 @@ class RestV1:
         if not tag_ids:
             raise KeapError(400, "ids is required")
         with self.store.transaction():
-            self._contact(contact_id)
+            self._require_contact(contact_id)
             for tag_id in tag_ids:
                 self._remove(contact_id, tag_id)
         return Response(status=204)
 
     def v1_contact_tag_remove(self, request: Request, contact_id: int, tag_id: int) -> Response:
         with self.store.transaction():
-            self._contact(contact_id)
+            self._require_contact(contact_id)
             self._remove(contact_id, tag_id)
         return Response(status=204)
 
     def _remove(self, contact_id: int, tag_id: int) -> None:
         self.store.delete("contact_tags", f"{contact_id}:{tag_id}")
-        contact = self.store.get("contacts", contact_id)
+        contact = self.store.peek("contacts", contact_id)
         if contact is not None and tag_id in contact["tag_ids"]:
             remaining = [t for t in contact["tag_ids"] if t != tag_id]
             self.store.update("contacts", contact_id, {"tag_ids": remaining})

@@ -170,15 +170,15 @@ class DataService:
     def _record(self, record_id: Any) -> Record:
         if not isinstance(record_id, int):
             raise Fault("InvalidParameter", f"Invalid record id: {record_id!r}")
-        record = self.store.get(COLLECTION, record_id)
+        record = self.store.peek(COLLECTION, record_id)  # read-only: callers only read it
         if record is None:
             raise Fault("RecordNotFound", f"Record {record_id} was not found in {TABLE}")
         return record
 
     def _check_references(self, data: Record) -> None:
-        if "ContactId" in data and self.store.get("contacts", data["ContactId"]) is None:
+        if "ContactId" in data and self.store.peek("contacts", data["ContactId"]) is None:
             raise Fault("RecordNotFound", f"Contact {data['ContactId']} was not found")
-        if "UserID" in data and self.store.get("users", data["UserID"]) is None:
+        if "UserID" in data and self.store.peek("users", data["UserID"]) is None:
             raise Fault("InvalidParameter", f"User {data['UserID']} does not exist")
         if data.get("ActionType") and data["ActionType"] not in ACTION_TYPES:
             raise Fault("InvalidParameter", f"Invalid ActionType: {data['ActionType']}")

@@ -69,7 +69,7 @@ class Auth:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() not in ("bearer", "oauth") or not token.strip():
             return None
-        session = self.store.get(ACCESS, token.strip())
+        session = self.store.peek(ACCESS, token.strip())
         return session["user_id"] if session else None
 
     def expire_access_tokens(self) -> None:

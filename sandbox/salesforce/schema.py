@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from sandbox.salesforce.ids import KEY_PREFIXES
@@ -287,12 +288,17 @@ class SObject:
     def all_fields(self) -> list[Field]:
         return [*self.fields, *self.custom_fields]
 
-    def field_map(self) -> dict[str, Field]:
-        """Fields by lower-case name: Salesforce field names are case-insensitive."""
+    @cached_property
+    def _fields_by_name(self) -> dict[str, Field]:
+        # Computed once per (immutable) SObject: every write and query looks fields up by name.
         return {f.name.lower(): f for f in self.all_fields()}
 
+    def field_map(self) -> dict[str, Field]:
+        """Fields by lower-case name: Salesforce field names are case-insensitive."""
+        return dict(self._fields_by_name)
+
     def get_field(self, name: str) -> Field | None:
-        return self.field_map().get(name.lower())
+        return self._fields_by_name.get(name.lower())
 
     def urls(self, version: str) -> dict[str, str]:
         base = f"/services/data/v{version}/sobjects/{self.name}"

@@ -15,7 +15,7 @@ Text comparisons are case-insensitive, as in Salesforce.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -88,7 +88,12 @@ class Source(Protocol):
 
     def sobject(self, name: str) -> SObject | None: ...
 
-    def select(self, name: str, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]: ...
+    def select(
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        equals: Iterable[tuple[str, str]] = (),
+    ) -> list[dict[str, Any]]: ...
 
     def lookup(self, record_id: str) -> tuple[str, dict[str, Any]] | None: ...
 
@@ -440,7 +445,7 @@ class Executor:
         selected = self._resolve_select(query, sobject)
         condition = self._bind(query, sobject, query.where)
         orders = [(self._resolve(query, sobject, o.path), o) for o in query.order]
-        rows = self.source.select(sobject.name, lambda r: self._test(condition, r))
+        rows = self.source.select(sobject.name, lambda r: self._test(condition, r), equalities(condition))
         rows = self._sort(rows, orders)
         rows = rows[query.offset :]
         if query.limit is not None:
@@ -577,6 +582,32 @@ class Executor:
             "type": object_name,
             "url": f"/services/data/v{self.version}/sobjects/{object_name}/{record_id}",
         }
+
+
+NOT_TEXT_COMPARED = {"datetime", "date", "int", "double", "currency", "percent"}
+
+
+def equalities(condition: Any) -> list[tuple[str, str]]:
+    """(field, text) pairs a bound WHERE condition implies, for the source to use an index.
+
+    A row can only match ``Field = 'text'`` (alone or as one operand of the top-level AND) if
+    its own field compares equal to the text, i.e. equals it case-insensitively (see
+    ``compare``); ``Id``/reference literals are already in their 18-character form.
+    """
+    items = condition.items if isinstance(condition, BoolOp) and condition.op == "and" else (condition,)
+    found = []
+    for item in items:
+        if not isinstance(item, tuple):
+            continue
+        resolved, op, expected = item
+        if (
+            op == "="
+            and resolved.relationship is None
+            and isinstance(expected, str)
+            and resolved.field.type not in NOT_TEXT_COMPARED
+        ):
+            found.append((resolved.field.name, expected))
+    return found
 
 
 def sort_key(f: Field, value: Any) -> Any:

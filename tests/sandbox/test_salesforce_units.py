@@ -155,3 +155,41 @@ def test_versions_and_unknown_version_in_process() -> None:
 def test_unknown_crm_option_is_refused() -> None:
     with pytest.raises(TypeError):
         create_app(colour="blue")
+
+
+@pytest.mark.parametrize(
+    "method,url,headers,body",
+    [
+        ("POST", "/services/data/v60.0/sobjects/Contact", {"Authorization": "Bearer x"}, '{"LastName": "A"}'),
+        ("GET", "/services/data/v60.0/query/?q=SELECT+Id+FROM+Lead+WHERE+Email+%3D+%27a%40b.c%27", {}, None),
+        ("PATCH", "/services/data/v60.0/sobjects/Event/00U5g0000000001EAA", {"If-Match": 1}, "{}"),
+        ("GET", "/services/data/v60.0/sobjects/Contact/describe#x", {"Sforce-Auto-Assign": "FALSE"}, None),
+        (
+            "DELETE",
+            "/services/data/v60.0/sobjects/Lead/é%20x?a=é",
+            {"sforce-auto-assign": "a", "Sforce-Auto-Assign": "b"},
+            "",
+        ),
+        ("POST", "/x", {"Content-Type": "text/plain", "X-Other": "v"}, '"é"'),
+    ],
+)
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:5123/", "http://localhost/", "https://sb.example/root/"])
+def test_subrequest_environ_matches_werkzeug_environ_builder(
+    base_url: str, method: str, url: str, headers: dict, body: str | None
+) -> None:
+    """The composite's hand-built subrequest environ is what EnvironBuilder made before."""
+    from werkzeug.test import EnvironBuilder
+
+    from sandbox.salesforce.app import subrequest_environ
+
+    expected = EnvironBuilder(
+        path=url,
+        method=method,
+        base_url=base_url,
+        headers=headers,
+        data=body,
+        content_type="application/json",
+    ).get_environ()
+    built = subrequest_environ(base_url, method, url, headers, body)
+    assert expected.pop("wsgi.input").read() == built.pop("wsgi.input").read()
+    assert built == expected
