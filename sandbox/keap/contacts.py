@@ -140,6 +140,8 @@ class ContactValidator:
             self._check_array(key, value)
         else:
             _check_object(key, value)
+            if key == "company" and "id" in value and self.store.get("companies", value["id"]) is None:
+                raise bad(f"Company with id {value['id']} was not found")
 
     def _check_picklists(self, key: str, value: str) -> None:
         if key == "contact_type" and value and value not in self.contact_types:

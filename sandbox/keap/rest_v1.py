@@ -1,4 +1,4 @@
-"""Keap REST v1 handlers (``/crm/rest/v1/...``): contacts, model, users, tags, settings.
+"""Keap REST v1 handlers (``/crm/rest/v1/...``): contacts, companies, model, users, tags, settings.
 
 Status codes follow the v1 spec's success responses (e.g. ``POST /contacts`` 201, ``PUT
 /contacts`` 200, ``POST /tags`` 200, deletes 204); error bodies are ``{"message": ...}``.
@@ -64,6 +64,8 @@ def rules() -> list[Rule]:
         ("/contacts/<int:contact_id>/tags", "v1_contact_tags_apply", ["POST"]),
         ("/contacts/<int:contact_id>/tags", "v1_contact_tags_remove", ["DELETE"]),
         ("/contacts/<int:contact_id>/tags/<int:tag_id>", "v1_contact_tag_remove", ["DELETE"]),
+        ("/companies", "v1_companies_list", ["GET"]),
+        ("/companies", "v1_companies_create", ["POST"]),
         ("/users", "v1_users_list", ["GET"]),
         ("/tags", "v1_tags_list", ["GET"]),
         ("/tags", "v1_tags_create", ["POST"]),
@@ -280,6 +282,24 @@ class RestV1:
         if tag is None:
             raise not_found("Tag", tag_id)
         return json_response(self.render_tag(tag))
+
+    # ------------------------------------------------------------- companies
+    def v1_companies_list(self, request: Request) -> Response:
+        """``GET /companies`` (``CompanyQueryCommand``: ``company_name``, ``limit``, ``offset``)."""
+        name = (request.args.get("company_name") or "").lower()
+        found = self.store.find("companies", lambda c: not name or c["company_name"].lower() == name)
+        return json_response(v1_page(request, sorted(found, key=lambda c: c["id"]), "companies"))
+
+    def v1_companies_create(self, request: Request) -> Response:
+        """``POST /companies`` (``CreateOrPatchCompany``; ``company_name`` required) → 201 ``Company``."""
+        body = json_body(request)
+        _only(body, {"company_name", "website", "notes", "email_address", "opt_in_reason"})
+        name = _required_string(body, "company_name", 100)
+        company = self.store.insert("companies", {
+            "company_name": name,
+            **{k: body[k] for k in ("website", "notes", "email_address") if body.get(k)},
+        })
+        return json_response(company, status=201)
 
     def v1_tags_create(self, request: Request) -> Response:
         body = json_body(request)

@@ -146,6 +146,21 @@ def test_contact_model_lists_custom_fields(keap_api) -> None:
     create_contact(keap_api, custom_fields=[{"id": created.json()["id"], "content": "https://z"}])
 
 
+def test_companies_and_a_contact_in_one(keap_api) -> None:
+    created = keap_api.post(f"{V1}/companies", json={"company_name": "Acme Widgets"})
+    assert created.status_code == 201, created.text
+    company = created.json()
+    found = keap_api.get(f"{V1}/companies", params={"company_name": "acme widgets"}).json()
+    assert found["count"] == 1 and found["companies"][0]["id"] == company["id"]
+    assert keap_api.get(f"{V1}/companies", params={"company_name": "Nobody"}).json()["count"] == 0
+    assert keap_api.post(f"{V1}/companies", json={"website": "x"}, request_valid=False).status_code == 400
+
+    contact = create_contact(keap_api, company={"id": company["id"]})
+    assert contact["company"] == {"id": company["id"], "company_name": "Acme Widgets"}
+    missing = keap_api.post(f"{V1}/contacts", json={**JANE, "company": {"id": 999999}})
+    assert missing.status_code == 400 and "Company with id 999999" in missing.json()["message"]
+
+
 def test_users(keap_api) -> None:
     users = keap_api.get(f"{V1}/users").json()
     assert users["count"] == 3
