@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from .models import Account, Membership, Role, WebhookSecret
@@ -60,18 +70,60 @@ def valid_webhook_secrets(account_id: int) -> list[str]:
     )
 
 
-def account_and_webhook_secrets(slug: str) -> tuple[Account | None, list[str]]:
+@dataclass(frozen=True)
+class _WebhookSigners:
+    account: Account
+    secrets: tuple[tuple[str, datetime | None], ...]  # (secret, expires_at)
+    fresh_until: float  # time.monotonic()
+
+
+#: slug -> the account and its secrets, per process: the intake endpoint is the hottest path of
+#: the product and the secrets are encrypted at rest (a query and a Fernet decryption each time).
+_webhook_signers: dict[str, _WebhookSigners] = {}
+
+
+def account_and_webhook_secrets(slug: str, *, fresh: bool = False) -> tuple[Account | None, list[str]]:
     """The account of a webhook URL and the secrets that may sign a delivery now.
 
-    One query on the hot path (the intake endpoint); a second only when the account has no
-    valid secret, to tell an unknown account (404) from one that cannot verify (401).
+    Served from a per-process cache for ``WEBHOOK_SECRET_CACHE_SECONDS`` unless ``fresh``: a
+    secret's expiry is checked on every call, changes made in this process clear the cache, and
+    a caller whose signature check fails asks again with ``fresh=True`` so a secret rotated in
+    another process is never refused. One query on a miss; a second only when the account has
+    no valid secret, to tell an unknown account (404) from one that cannot verify (401).
     """
+    now = timezone.now()
+    cached = None if fresh else _webhook_signers.get(slug)
+    if cached is None or cached.fresh_until < time.monotonic():
+        cached = _load_webhook_signers(slug, now)
+        if cached is None:
+            return Account.objects.filter(slug=slug).first(), []
+    secrets = [secret for secret, expires_at in cached.secrets if expires_at is None or expires_at > now]
+    # A copy: the cached instance is shared by the threads of the process.
+    return copy.copy(cached.account), secrets
+
+
+def _load_webhook_signers(slug: str, now: datetime) -> _WebhookSigners | None:
     rows = list(
         WebhookSecret.objects.filter(account__slug=slug)
-        .valid_at(timezone.now())
+        .valid_at(now)
         .select_related("account")
-        .only("secret", "account__id", "account__slug", "account__name")
+        .only("secret", "expires_at", "account__id", "account__slug", "account__name")
     )
-    if rows:
-        return rows[0].account, [row.secret for row in rows]
-    return Account.objects.filter(slug=slug).first(), []
+    if not rows:
+        _webhook_signers.pop(slug, None)
+        return None
+    signers = _WebhookSigners(
+        account=rows[0].account,
+        secrets=tuple((row.secret, row.expires_at) for row in rows),
+        fresh_until=time.monotonic() + settings.WEBHOOK_SECRET_CACHE_SECONDS,
+    )
+    _webhook_signers[slug] = signers
+    return signers
+
+
+@receiver([post_save, post_delete], sender=WebhookSecret)
+@receiver([post_save, post_delete], sender=Account)
+def _forget_webhook_signers(**kwargs: Any) -> None:
+    _webhook_signers.clear()
+    # Again once the change is visible: another thread may have cached the old rows meanwhile.
+    transaction.on_commit(_webhook_signers.clear)

@@ -70,7 +70,16 @@ def mapping_dict(connector: Connector) -> dict[str, str]:
 
 
 def crm_user_for(connector: Connector, external_id: str) -> str | None:
-    return mapping_dict(connector).get(external_id) if external_id else None
+    """``mapping_dict(connector).get(external_id)``, reading only that owner's row."""
+    if not external_id:
+        return None
+    return (
+        OwnerMapping.objects.filter(connector=connector, scheduling_user__external_id=external_id)
+        .exclude(crm_user_id="")
+        .order_by("-pk")
+        .values_list("crm_user_id", flat=True)
+        .first()
+    )
 
 
 def set_mapping(

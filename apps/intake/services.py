@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -19,6 +21,7 @@ from apps.directory.services import learn_from_booking, reference_id
 
 from .lifecycle import LifecycleAction, derive_action, is_booking_event, ordering_key
 from .models import Booking, BookingEvent
+from .relay import BatchRelay
 
 logger = logging.getLogger(__name__)
 
@@ -39,31 +42,53 @@ def _customer_email(booking: dict[str, Any]) -> str:
 
 
 def accept_delivery(
-    *, account: Account, raw_body: str, envelope: dict[str, Any], signature_timestamp: int | None
+    *,
+    account: Account,
+    raw_body: str,
+    envelope: dict[str, Any],
+    signature_timestamp: int | None,
+    defer_hand_off: bool = False,
 ) -> Delivery:
-    """Store a verified delivery once per envelope id; hand it to the workers after commit."""
+    """Store a verified delivery once per envelope id; hand it to the workers after commit.
+
+    With ``defer_hand_off`` the hand-off is published by a background thread, so the caller (the
+    webhook endpoint) need not wait for the broker; ``requeue_stalled`` re-sends any it loses.
+    """
     data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
     booking_id = data.get("id", "") if is_booking_event(envelope["type"]) else ""
-    try:
-        with transaction.atomic():
-            event = BookingEvent.objects.create(
-                account=account,
-                envelope_id=envelope["id"],
-                event_type=envelope["type"][:64],
-                event_created_at=parse_datetime(envelope["creation_time"]),
-                booking_id=booking_id,
-                customer_email=_customer_email(data),
-                raw_body=raw_body,
-                payload=envelope,
-                signature_timestamp=signature_timestamp,
-                queued_at=timezone.now(),
-                hand_offs=1,
-            )
-            transaction.on_commit(lambda: hand_off(event.pk))
-    except IntegrityError:
+    event = _insert_once(
+        account=account,
+        envelope_id=envelope["id"],
+        event_type=envelope["type"][:64],
+        event_created_at=parse_datetime(envelope["creation_time"]),
+        booking_id=booking_id,
+        customer_email=_customer_email(data),
+        raw_body=raw_body,
+        payload=envelope,
+        signature_timestamp=signature_timestamp,
+        queued_at=timezone.now(),
+        hand_offs=1,
+    )
+    if event is None:
         existing = BookingEvent.objects.get(account=account, envelope_id=envelope["id"])
         return Delivery(existing, created=False)
+    # Right away when the INSERT was its own transaction, else when the caller's commits.
+    transaction.on_commit(
+        lambda: _hand_off_relay.submit(event.pk) if defer_hand_off else hand_off(event.pk)
+    )
     return Delivery(event, created=True)
+
+
+def _insert_once(**fields: Any) -> BookingEvent | None:
+    """The new event, committed unless the caller holds a transaction; None for a duplicate."""
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint: a duplicate must not break the caller's
+                return BookingEvent.objects.create(**fields)
+        # Autocommit: one round trip, committed when it returns (no BEGIN/COMMIT of its own).
+        return BookingEvent.objects.create(**fields)
+    except IntegrityError:
+        return None
 
 
 def hand_off(event_id: int) -> bool:
@@ -77,13 +102,66 @@ def hand_off(event_id: int) -> bool:
     return True
 
 
+def _publish_hand_offs(event_ids: list[int]) -> None:
+    """Queue these events with one broker round trip (where kombu can batch publishes)."""
+    try:
+        with current_app.producer_or_acquire() as producer, _publish_batch(producer):
+            for event_id in event_ids:
+                current_app.send_task(PROCESS_EVENT_TASK, args=[event_id], producer=producer)
+    except Exception:  # noqa: BLE001 - broker down: the events are safe in the inbox
+        logger.exception("Could not queue %d event(s); they will be re-queued later", len(event_ids))
+        BookingEvent.objects.filter(pk__in=event_ids).update(queued_at=None)
+
+
+def _publish_batch(producer: Any) -> AbstractContextManager:
+    batch = getattr(producer, "batch", None)  # kombu >= 5.7: one pipeline for many publishes
+    return batch() if batch is not None else nullcontext()
+
+
+def _publish_from_relay(event_ids: list[int]) -> None:
+    try:
+        _publish_hand_offs(event_ids)
+    finally:
+        connection.close()  # the relay thread's own, if a failure opened one: nothing else would
+
+
+#: Publishes the webhook endpoint's hand-offs (``defer_hand_off``). Waiting 20 ms for more
+#: events to share a broker round trip costs the workers little and the web process less CPU.
+#: ``_publish_from_relay`` is looked up when called, so a test can replace it.
+_hand_off_relay: BatchRelay[int] = BatchRelay(
+    lambda event_ids: _publish_from_relay(event_ids), name="intake-hand-off-relay", linger=0.02
+)
+
+
+def _due_for_requeue(now: datetime, after: timedelta) -> Q:
+    """Events whose hand-off failed, or that were handed off long enough ago without result.
+
+    Long enough is ``after`` for the first hand-off and twice as long for each further one, up to
+    ``INTAKE_REQUEUE_MAX_BACKOFF_SECONDS``: an event that keeps failing (poison) is not re-queued
+    on every sweep.
+    """
+    if after <= timedelta(0):
+        return Q(queued_at__isnull=True) | Q(queued_at__lt=now)
+    cap = max(after, timedelta(seconds=settings.INTAKE_REQUEUE_MAX_BACKOFF_SECONDS))
+    due = Q(queued_at__isnull=True) | Q(hand_offs__lte=1, queued_at__lt=now - after)
+    hand_offs, wait = 2, after * 2
+    while wait < cap:
+        due |= Q(hand_offs=hand_offs, queued_at__lt=now - wait)
+        hand_offs, wait = hand_offs + 1, wait * 2
+    return due | Q(hand_offs__gte=hand_offs, queued_at__lt=now - cap)
+
+
 def requeue_stalled(*, older_than: timedelta | None = None, limit: int = 500) -> int:
-    """Hand off again the accepted events that were never processed (lost hand-offs)."""
+    """Hand off again the accepted events that were never processed (lost hand-offs).
+
+    ``older_than`` (default ``INTAKE_REQUEUE_AFTER_SECONDS``) is the wait after the first
+    hand-off; it doubles with each further one (see ``_due_for_requeue``).
+    """
     older_than = older_than or timedelta(seconds=settings.INTAKE_REQUEUE_AFTER_SECONDS)
-    cutoff = timezone.now() - older_than
+    now = timezone.now()
     stalled = list(
-        BookingEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=cutoff))
+        BookingEvent.objects.filter(processed_at__isnull=True, received_at__lt=now - older_than)
+        .filter(_due_for_requeue(now, older_than))
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -135,40 +213,63 @@ def _booking_fields(data: dict[str, Any], action: str) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def apply_event(*, event: BookingEvent) -> Booking | None:
     """Fold one event into its booking's state; convergent under duplicates and reordering.
 
     Returns the booking, or None for events that do not concern a booking (conversations).
+    One transaction; a booking's first event inserts it straight away, and in the rare race
+    where another worker inserted the same booking first the unique constraint refuses ours and
+    the fold is done again (it is idempotent), this time updating that row.
     """
     if not is_booking_event(event.event_type):
         return None
-    data = event.booking_data
-    learn_from_booking(account=event.account, booking=data)
-    action = derive_action(
-        event.event_type, data, previous_booking_action=_previous_booking_action(event.account, data)
-    )
-    if event.lifecycle_action != action:
-        event.lifecycle_action = action
-        BookingEvent.objects.filter(pk=event.pk).update(lifecycle_action=action)
+    stored_action = event.lifecycle_action
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                data = event.booking_data
+                learn_from_booking(account=event.account, booking=data)
+                action = derive_action(
+                    event.event_type, data,
+                    previous_booking_action=_previous_booking_action(event.account, data),
+                )
+                if event.lifecycle_action != action:
+                    event.lifecycle_action = action
+                    BookingEvent.objects.filter(pk=event.pk).update(lifecycle_action=action)
 
-    booking, _ = Booking.objects.get_or_create(account=event.account, booking_id=event.booking_id)
-    booking = Booking.objects.select_for_update().get(pk=booking.pk)
-    key = ordering_key(data, event.payload.get("creation_time", ""))
-    current = (booking.latest_updated_time, booking.latest_event_created_at)
-    is_newer = booking.latest_event_id is None or key > current
-    booking.events_seen = BookingEvent.objects.filter(
-        account=event.account, booking_id=event.booking_id
-    ).count()
-    if is_newer:
-        for field, value in _booking_fields(data, action).items():
-            setattr(booking, field, value)
-        booking.latest_event = event
-        booking.latest_updated_time, booking.latest_event_created_at = key
-    booking.save()
-    if action == LifecycleAction.CANCELED_RESCHEDULE_REQUESTED:
-        _relabel_owner_reschedules(event.account, event.booking_id)
-    return booking
+                key = ordering_key(data, event.payload.get("creation_time", ""))
+                lookup = {"account": event.account, "booking_id": event.booking_id}
+                # Counted by the database in the INSERT/UPDATE itself (no round trip of its own).
+                events_seen = Coalesce(Subquery(
+                    BookingEvent.objects.filter(**lookup).order_by().values("account")
+                    .annotate(n=Count("pk")).values("n")
+                ), 0)
+                booking = Booking.objects.select_for_update().filter(**lookup).order_by().first()
+                if booking is None:  # the booking's first event: its whole state in one INSERT
+                    booking = Booking(**lookup, **_booking_fields(data, action), latest_event=event,
+                                      events_seen=events_seen)
+                    booking.latest_updated_time, booking.latest_event_created_at = key
+                    booking.save(force_insert=True)
+                else:
+                    current = (booking.latest_updated_time, booking.latest_event_created_at)
+                    is_newer = booking.latest_event_id is None or key > current
+                    booking.events_seen = events_seen
+                    if is_newer:
+                        for field, value in _booking_fields(data, action).items():
+                            setattr(booking, field, value)
+                        booking.latest_event = event
+                        booking.latest_updated_time, booking.latest_event_created_at = key
+                    booking.save()
+                # The count is known to the database only: read it again if someone asks.
+                booking.__dict__.pop("events_seen", None)
+                if action == LifecycleAction.CANCELED_RESCHEDULE_REQUESTED:
+                    _relabel_owner_reschedules(event.account, event.booking_id)
+                return booking
+        except IntegrityError:
+            event.lifecycle_action = stored_action  # rolled back with the rest
+            if attempt == 2:
+                raise
+    return None  # pragma: no cover - the loop returns or raises
 
 
 def _relabel_owner_reschedules(account: Account, requested_booking_id: str) -> None:

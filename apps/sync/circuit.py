@@ -67,10 +67,13 @@ class CircuitBreaker:
         raise CircuitOpen(max(1.0, self.pause / 4))
 
     def record_success(self) -> None:
-        if self.probing or cache.get(self._opened):
-            cache.delete_many([self._opened, self._probe])
+        # One read of both keys (the usual answer: neither exists, nothing to write).
+        state = cache.get_many([self._opened, self._failures])
+        if self.probing or state.get(self._opened):
+            cache.delete_many([self._opened, self._probe, self._failures])
             self.probing = False
-        cache.delete(self._failures)
+        elif self._failures in state:
+            cache.delete(self._failures)
 
     def record_failure(self) -> None:
         opened = cache.get(self._opened)

@@ -53,15 +53,19 @@ def chain_ids(job: SyncJob, booking: Booking | None) -> list[str]:
     return [job.booking_id] if job.booking_id else []
 
 
-def lock_chain(account_id: int, booking_ids: list[str]) -> None:
-    """Lock the chain's booking rows for the rest of the current transaction."""
-    if booking_ids:
-        list(
-            Booking.objects.select_for_update()
-            .filter(account_id=account_id, booking_id__in=booking_ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+def lock_chain(account_id: int, booking_ids: list[str]) -> list[Booking]:
+    """Lock the chain's booking rows for the rest of the current transaction.
+
+    Answers the locked rows: read under the lock, they are the bookings' freshest folded state
+    (the claim hands the job's own booking to the connector, no second read needed).
+    """
+    if not booking_ids:
+        return []
+    return list(
+        Booking.objects.select_for_update()
+        .filter(account_id=account_id, booking_id__in=booking_ids)
+        .order_by("pk")
+    )
 
 
 def _ahead(job: SyncJob, booking_ids: list[str]):
@@ -90,6 +94,53 @@ def blocker(job: SyncJob, booking_ids: list[str], *, now=None) -> SyncJob | None
     return _ahead(job, booking_ids).filter(earlier | live_running).order_by(
         "event__event_created_at", "event_id"
     ).first()
+
+
+#: The columns of the chain's jobs the claim decides on (one query: the job itself and the
+#: unfinished jobs ahead of it).
+CLAIM_COLUMNS = ("pk", "status", "attempts", "lease_expires_at", "next_attempt_at", "event_id",
+                 "event__event_created_at")
+
+
+def claim_rows(job: SyncJob, booking_ids: list[str]) -> tuple[dict | None, list[dict]]:
+    """(the job's own row, the chain's other unfinished jobs of its connector), in one query.
+
+    Call inside the claim transaction, after ``lock_chain``: every claim of the chain's jobs
+    holds the same lock, so no other job of the chain can start meanwhile.
+    """
+    mine = Q(pk=job.pk)
+    if booking_ids:
+        mine |= Q(connector_id=job.connector_id, booking_id__in=booking_ids, status__in=UNFINISHED)
+    rows = list(SyncJob.objects.filter(mine).order_by().values(*CLAIM_COLUMNS))
+    own = next((r for r in rows if r["pk"] == job.pk), None)
+    return own, [r for r in rows if r["pk"] != job.pk]
+
+
+def unfinished_rows(connector_id: int, booking_ids: list[str]) -> list[dict]:
+    """``claim_rows`` for a job not created yet: the chain's unfinished jobs of the connector."""
+    if not booking_ids:
+        return []
+    return list(
+        SyncJob.objects.filter(connector_id=connector_id, booking_id__in=booking_ids, status__in=UNFINISHED)
+        .order_by()
+        .values(*CLAIM_COLUMNS)
+    )
+
+
+def first_blocker(own: dict, others: list[dict], *, now) -> dict | None:
+    """``blocker`` over rows read by ``claim_rows`` (the same rules, without another query)."""
+    created, event_id = own["event__event_created_at"], own["event_id"]
+
+    def earlier(row: dict) -> bool:
+        return row["event__event_created_at"] < created or (
+            row["event__event_created_at"] == created and row["event_id"] < event_id)
+
+    def live_running(row: dict) -> bool:
+        lease = row["lease_expires_at"]
+        return row["status"] == JobStatus.RUNNING and (lease is None or lease > now)
+
+    ahead = [r for r in others if earlier(r) or live_running(r)]
+    return min(ahead, key=lambda r: (r["event__event_created_at"], r["event_id"])) if ahead else None
 
 
 def next_in_line(job: SyncJob, booking_ids: list[str]) -> list[int]:

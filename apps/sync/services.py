@@ -7,7 +7,9 @@ permanent → failed (retryable from admin once settings are fixed).
 Reliability rules (issue 7, ``docs/scale-out.md``):
 
 * **One attempt at a time.** ``_claim`` switches a job to running in a transaction that holds
-  the booking chain's row locks (``ordering``); a running job holds a *lease* that the worker
+  the booking chain's row locks (``ordering``), with an update fenced on the status, attempts
+  and lease it read (an event's first processing creates its jobs already claimed, under the
+  same lock and rules); a running job holds a *lease* that the worker
   renews on every CRM call. A second delivery of the same job finds it running and leaves it.
   A worker killed mid-job leaves the lease to expire; ``run_due_jobs`` then resumes the job and
   the connector re-plans from the record links it saved (``context.save_link``) — no CRM
@@ -23,6 +25,7 @@ Reliability rules (issue 7, ``docs/scale-out.md``):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -35,7 +38,7 @@ from celery import current_app
 from django import db
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -120,19 +123,43 @@ class JobContext:
     job: SyncJob
     recorder: CallRecorder
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the booking chain, when the engine already knows it (the claim computed it)
+    chain: list[str] | None = None
+    #: the chain's links of this connector, {(record_type, booking_id): crm_id}: read once per
+    #: job (jobs of one connector and chain never run at the same time), kept by ``save_link``
+    _links: dict[tuple[str, str], str] | None = field(default=None, repr=False)
 
     def booking_chain(self) -> list[str]:
         """This booking's id, then the bookings it rescheduled (``rescheduled_booking_id``)."""
-        return booking_chain(self.booking) if self.booking else [self.job.booking_id]
+        if self.chain is None:
+            self.chain = booking_chain(self.booking) if self.booking else [self.job.booking_id]
+        return self.chain
+
+    def _chain_links(self) -> dict[tuple[str, str], str]:
+        if self._links is None:
+            self._links = {
+                (record_type, booking_id): crm_id
+                for record_type, booking_id, crm_id in CrmRecordLink.objects.filter(
+                    connector=self.connector, booking_id__in=self.booking_chain()
+                ).values_list("record_type", "booking_id", "crm_id")
+            }
+        return self._links
 
     def find_link(self, record_type: str) -> str | None:
         """The CRM id linked to this booking (or the booking it rescheduled) for a record type."""
-        return find_link(connector=self.connector, booking_ids=self.booking_chain(),
-                         record_type=record_type)
+        links = self._chain_links()
+        return next((links[(record_type, b)] for b in self.booking_chain() if (record_type, b) in links),
+                    None)
 
     def save_link(self, record_type: str, crm_id: str) -> None:
-        save_link(connector=self.connector, booking_id=self.job.booking_id,
-                  record_type=record_type, crm_id=crm_id)
+        """Written at once (its own statement, committed on return), before the next CRM call."""
+        crm_id = str(crm_id)
+        links = self._chain_links()
+        key = (record_type, self.job.booking_id)
+        if links.get(key) != crm_id:
+            _write_link(connector=self.connector, booking_id=self.job.booking_id,
+                        record_type=record_type, crm_id=crm_id, exists=key in links)
+            links[key] = crm_id
 
     def throttle(self, cost: int = 1) -> None:
         self.recorder.throttle(cost)
@@ -164,10 +191,36 @@ def find_link(*, connector: Connector, booking_ids: list[str], record_type: str)
 
 
 def save_link(*, connector: Connector, booking_id: str, record_type: str, crm_id: str) -> None:
-    CrmRecordLink.objects.update_or_create(
-        connector=connector, booking_id=booking_id, record_type=record_type,
-        defaults={"crm_id": crm_id, "account_id": connector.account_id},
-    )
+    exists = CrmRecordLink.objects.filter(
+        connector=connector, booking_id=booking_id, record_type=record_type).exists()
+    _write_link(connector=connector, booking_id=booking_id, record_type=record_type, crm_id=crm_id,
+                exists=exists)
+
+
+def _write_link(*, connector: Connector, booking_id: str, record_type: str, crm_id: str,
+                exists: bool) -> None:
+    """Insert or update one link in a single statement when ``exists`` is right (else two).
+
+    Outside a transaction each statement commits on its own (no BEGIN/COMMIT round trips); a
+    concurrent insert of the same link is caught by the unique constraint and updated instead.
+    """
+    where = {"connector": connector, "booking_id": booking_id, "record_type": record_type}
+    if exists and CrmRecordLink.objects.filter(**where).update(crm_id=crm_id, updated_at=timezone.now()):
+        return
+    try:
+        with _statement():
+            CrmRecordLink.objects.create(**where, crm_id=crm_id, account_id=connector.account_id)
+    except IntegrityError:
+        CrmRecordLink.objects.filter(**where).update(crm_id=crm_id, updated_at=timezone.now())
+
+
+def _statement():
+    """A savepoint around one statement that may fail, only when a transaction is open (in
+    autocommit the failed statement leaves nothing to roll back, and a savepoint would cost a
+    BEGIN/COMMIT pair)."""
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return contextlib.nullcontext()
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
@@ -180,34 +233,51 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 def process_event(*, event_id: int) -> list[SyncJob]:
     """Everything that happens to one stored event; safe to run twice."""
     event = BookingEvent.objects.select_related("account").get(pk=event_id)
+    known: dict[int, SyncJob] | None = None
     if event.processed_at is not None:
         # A duplicate hand-off (re-queued while the first was still in a backlog): nothing to
         # fold again; only jobs that are still unfinished may need a push.
         jobs = list(SyncJob.objects.filter(event=event).select_related("connector"))
         if all(job.status in FINISHED_STATUSES for job in jobs):
             return jobs
+        known = {job.connector_id: job for job in jobs}
     booking = intake_services.apply_event(event=event)
     jobs: list[SyncJob] = []
     if is_booking_event(event.event_type):
+        chain = booking_chain(booking) if booking is not None else None
         for connector in active_connectors(event.account_id):
-            job = ensure_job(event=event, connector=connector)
+            job = (known or {}).get(connector.pk)
+            if job is None and known is None and not connector.is_paused:
+                # A first processing: the job is created already claimed (one transaction).
+                job = _start_new_job(event=event, connector=connector, chain=chain)
+                if job is not None:
+                    jobs.append(job)
+                    continue
+            if job is None:
+                # A first processing has no jobs yet: insert straight away (a re-processing
+                # after a crash finds them through the unique constraint).
+                job = ensure_job(event=event, connector=connector, likely_new=known is None)
+            job.connector, job.event = connector, event
             if job.status not in FINISHED_STATUSES and not connector.is_paused:
-                job = run_job(job=job, booking=booking)
+                job = run_job(job=job, booking=booking, chain=chain)
             jobs.append(job)
     intake_services.mark_processed(event)
     return jobs
 
 
-def ensure_job(*, event: BookingEvent, connector: Connector) -> SyncJob:
-    job, _ = SyncJob.objects.get_or_create(
-        event=event,
-        connector=connector,
-        defaults={
-            "account_id": event.account_id,
-            "booking_id": event.booking_id,
-            "lifecycle_action": event.lifecycle_action or "",
-        },
-    )
+def ensure_job(*, event: BookingEvent, connector: Connector, likely_new: bool = False) -> SyncJob:
+    defaults = {
+        "account_id": event.account_id,
+        "booking_id": event.booking_id,
+        "lifecycle_action": event.lifecycle_action or "",
+    }
+    if likely_new:
+        try:
+            with _statement():
+                return SyncJob.objects.create(event=event, connector=connector, **defaults)
+        except IntegrityError:
+            pass
+    job, _ = SyncJob.objects.get_or_create(event=event, connector=connector, defaults=defaults)
     return job
 
 
@@ -248,41 +318,97 @@ class _Lease:
 
 def _claim(job: SyncJob, booking: Booking | None = None) -> SyncJob | None:
     """Mark the job running if it may run now; None when it must not (see module docstring)."""
-    chain = ordering.chain_ids(job, booking)
+    return _claim_in_chain(job, ordering.chain_ids(job, booking))[0]
+
+
+def _claim_in_chain(job: SyncJob, chain: list[str]) -> tuple[SyncJob | None, Booking | None]:
+    """``_claim``, answering also the job's booking as read under the chain's lock.
+
+    One transaction: lock the chain's bookings (rows read in the same statement), read the job
+    and the chain's unfinished jobs in one query, then switch the job to running with an
+    update fenced on what was read (status, attempts, lease): a write that slipped in between
+    (a stale attempt's outcome, a lease renewal) makes the claim give way.
+    """
     now = timezone.now()
     with transaction.atomic():
-        ordering.lock_chain(job.account_id, chain)
-        job = SyncJob.objects.select_for_update().select_related("connector", "event").get(pk=job.pk)
-        if job.status in FINISHED_STATUSES or job.status == JobStatus.DEAD:
-            return None
-        if job.status == JobStatus.RUNNING and job.lease_expires_at and job.lease_expires_at > now:
-            return None  # another worker runs it right now
-        if (job.status == JobStatus.RETRYING and job.next_attempt_at
-                and job.next_attempt_at > now + timedelta(seconds=2)):
-            return None  # an early duplicate delivery: the retry time has not come
-        ahead = ordering.blocker(job, chain, now=now)
-        if ahead is not None:
-            job.next_attempt_at = now + timedelta(seconds=ordering.WAIT_RECHECK_SECONDS)
-            job.save(update_fields=["next_attempt_at"])
-            return None
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.started_at = now
-        job.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        job.next_attempt_at = None
-        job.save(update_fields=["status", "attempts", "started_at", "next_attempt_at", "lease_expires_at"])
-        return job
+        locked = ordering.lock_chain(job.account_id, chain)
+        booking = next((b for b in locked if b.booking_id == job.booking_id), None)
+        own, others = ordering.claim_rows(job, chain)
+        if own is None:
+            raise SyncJob.DoesNotExist(f"Sync job {job.pk} no longer exists.")
+        status, lease, due = own["status"], own["lease_expires_at"], own["next_attempt_at"]
+        if status in FINISHED_STATUSES or status == JobStatus.DEAD:
+            return None, booking
+        if status == JobStatus.RUNNING and lease and lease > now:
+            return None, booking  # another worker runs it right now
+        if status == JobStatus.RETRYING and due and due > now + timedelta(seconds=2):
+            return None, booking  # an early duplicate delivery: the retry time has not come
+        fence = SyncJob.objects.filter(pk=job.pk, status=status, attempts=own["attempts"])
+        fence = fence.filter(lease_expires_at=lease) if lease else fence.filter(lease_expires_at__isnull=True)
+        if ordering.first_blocker(own, others, now=now) is not None:
+            fence.update(next_attempt_at=now + timedelta(seconds=ordering.WAIT_RECHECK_SECONDS))
+            return None, booking
+        lease_until = now + timedelta(seconds=lease_seconds())
+        if not fence.update(status=JobStatus.RUNNING, attempts=own["attempts"] + 1, started_at=now,
+                            next_attempt_at=None, lease_expires_at=lease_until):
+            return None, booking
+    job.status, job.attempts, job.started_at = JobStatus.RUNNING, own["attempts"] + 1, now
+    job.next_attempt_at, job.lease_expires_at = None, lease_until
+    if not (SyncJob.connector.is_cached(job) and SyncJob.event.is_cached(job)):
+        related = SyncJob.objects.select_related("connector", "event").get(pk=job.pk)
+        job.connector, job.event = related.connector, related.event
+    if booking is not None and booking.latest_event_id == job.event_id:
+        booking.latest_event = job.event  # the event in hand: no second read of its payload
+    return job, booking
 
 
-def run_job(*, job: SyncJob, booking: Booking | None = None) -> SyncJob:
-    if booking is None and job.booking_id:
-        booking = Booking.objects.filter(account_id=job.account_id, booking_id=job.booking_id).first()
-    claimed = _claim(job, booking)
+def _start_new_job(*, event: BookingEvent, connector: Connector, chain: list[str] | None) -> SyncJob | None:
+    """Create the event's job for a connector and claim it in the same transaction, then run it.
+
+    The claim's rules hold as in ``_claim_in_chain`` (same lock, same blocker); a job that must
+    wait is created pending with ``next_attempt_at``. None when the job exists already (a
+    re-processing): the caller takes the usual path.
+    """
+    if chain is None:
+        chain = [event.booking_id] if event.booking_id else []
+    now = timezone.now()
+    fields = {"event": event, "connector": connector, "account_id": event.account_id,
+              "booking_id": event.booking_id, "lifecycle_action": event.lifecycle_action or ""}
+    try:
+        with transaction.atomic():
+            locked = ordering.lock_chain(event.account_id, chain)
+            booking = next((b for b in locked if b.booking_id == event.booking_id), None)
+            others = ordering.unfinished_rows(connector.pk, chain)
+            own = {"event_id": event.pk, "event__event_created_at": event.event_created_at}
+            if ordering.first_blocker(own, others, now=now) is not None:
+                return SyncJob.objects.create(
+                    **fields, next_attempt_at=now + timedelta(seconds=ordering.WAIT_RECHECK_SECONDS))
+            job = SyncJob.objects.create(
+                **fields, status=JobStatus.RUNNING, attempts=1, started_at=now,
+                lease_expires_at=now + timedelta(seconds=lease_seconds()))
+    except IntegrityError:
+        return None
+    if booking is not None and booking.latest_event_id == event.pk:
+        booking.latest_event = event
+    return _run_claimed(job, booking, chain)
+
+
+def run_job(*, job: SyncJob, booking: Booking | None = None, chain: list[str] | None = None) -> SyncJob:
+    if chain is None:
+        if booking is None and job.booking_id:
+            booking = Booking.objects.filter(account_id=job.account_id, booking_id=job.booking_id).first()
+        chain = ordering.chain_ids(job, booking)
+    # The booking read under the claim's lock is the freshest folded state (a newer event may
+    # have arrived since the caller read it).
+    claimed, booking = _claim_in_chain(job, chain)
     if claimed is None:
         return SyncJob.objects.get(pk=job.pk)
-    job = claimed
-    if job.booking_id:  # the freshest folded state: a newer event may have arrived meanwhile
-        booking = Booking.objects.filter(account_id=job.account_id, booking_id=job.booking_id).first()
+    return _run_claimed(claimed, booking, chain)
+
+
+def _run_claimed(job: SyncJob, booking: Booking | None, chain: list[str]) -> SyncJob:
+    """Plan and apply a job this worker has just claimed (status running, lease held)."""
+    job._chain = chain  # the chain this attempt locked: the one to wake when it ends
     connector = job.connector
     kind = registry.get(connector.kind)
     if kind is None:
@@ -291,12 +417,12 @@ def run_job(*, job: SyncJob, booking: Booking | None = None) -> SyncJob:
     recorder = CallRecorder(connector, job, limiter=RateLimiter(connector),
                             circuit=CircuitBreaker(connector.pk), heartbeat=_Lease(job.pk, job.attempts),
                             concurrency=ConcurrencyLimiter.for_connector(connector))
-    context = JobContext(connector, job.event, booking, job, recorder)
+    context = JobContext(connector, job.event, booking, job, recorder, chain=list(chain))
     try:
         recorder.throttle(1)  # the circuit, and a token for the first call (refunded if unused)
         plan = kind.plan(context)
-        SyncJob.objects.filter(pk=job.pk).update(plan=plan)
-        job.plan = plan
+        # Stored with the attempt's outcome (the same fenced write), not in a write of its own.
+        job.plan, job._plan_unsaved = plan, True
         result = kind.apply(context, plan)
     except (Throttled, CircuitOpen) as exc:
         return _defer(job, booking, exc)
@@ -322,9 +448,23 @@ def run_job(*, job: SyncJob, booking: Booking | None = None) -> SyncJob:
     return _end(job, booking, status=JobStatus.SUCCEEDED, result=result or {}, error="", error_code="")
 
 
+def _with_plan(job: SyncJob, fields: dict[str, Any]) -> dict[str, Any]:
+    """The outcome's fields, plus the attempt's plan when it has not been stored yet."""
+    if getattr(job, "_plan_unsaved", False):
+        fields.setdefault("plan", job.plan)
+        job._plan_unsaved = False
+    return fields
+
+
+def _chain_of(job: SyncJob, booking: Booking | None) -> list[str]:
+    chain = getattr(job, "_chain", None)
+    return chain if chain is not None else ordering.chain_ids(job, booking)
+
+
 def _outcome(job: SyncJob, **fields: Any) -> bool:
     """Fenced write of an attempt's outcome: only while this attempt still owns the job."""
     fields.setdefault("lease_expires_at", None)
+    _with_plan(job, fields)
     owned = SyncJob.objects.filter(
         pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts
     ).update(**fields)
@@ -336,11 +476,12 @@ def _outcome(job: SyncJob, **fields: Any) -> bool:
 
 
 def _end(job: SyncJob, booking: Booking | None, **fields: Any) -> SyncJob:
+    # No transaction: the fenced outcome is one statement, and the next job is looked for (and
+    # queued) once it is committed.
     fields.setdefault("finished_at", timezone.now())
-    with transaction.atomic():
-        if not _outcome(job, **fields):
-            return SyncJob.objects.get(pk=job.pk)
-        _wake_next(job, booking)
+    if not _outcome(job, **fields):
+        return SyncJob.objects.get(pk=job.pk)
+    _wake_next(job, booking)
     return job
 
 
@@ -348,7 +489,7 @@ def _wake_next(job: SyncJob, booking: Booking | None) -> None:
     """Queue the chain's next job now that this one no longer blocks it."""
     if job.status == JobStatus.RETRYING:
         return  # still unfinished: later events keep waiting for it
-    for job_id in ordering.next_in_line(job, ordering.chain_ids(job, booking)):
+    for job_id in ordering.next_in_line(job, _chain_of(job, booking)):
         queue_run(job_id)
 
 
@@ -379,13 +520,14 @@ def _reschedule(job: SyncJob, booking: Booking | None, delay: float, *, error: s
     }
     if refund:
         fields["attempts"] = max(0, attempts - 1)
-    with transaction.atomic():
-        owned = SyncJob.objects.filter(
-            pk=job.pk, status=JobStatus.RUNNING, attempts=attempts
-        ).update(**fields)
-        if not owned:
-            return SyncJob.objects.get(pk=job.pk)
-        queue_run(job.pk, countdown=delay)
+    _with_plan(job, fields)
+    # One fenced statement (committed on its own), then the send.
+    owned = SyncJob.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, attempts=attempts
+    ).update(**fields)
+    if not owned:
+        return SyncJob.objects.get(pk=job.pk)
+    queue_run(job.pk, countdown=delay)
     for name, value in fields.items():
         setattr(job, name, value)
     return job

@@ -128,8 +128,14 @@ FIELD_ENCRYPTION_KEYS = env.list(
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env.int("WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", default=300)
 WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24)
+# Each web process keeps an account's webhook secrets this long (0: a query per delivery). A
+# rotation is seen at once (a signature that fails is checked again against the database); a
+# secret revoked elsewhere may still verify in another process for up to this long.
+WEBHOOK_SECRET_CACHE_SECONDS = env.int("WEBHOOK_SECRET_CACHE_SECONDS", default=5)
 # An accepted event whose hand-off to Celery was lost is re-queued after this many seconds.
 INTAKE_REQUEUE_AFTER_SECONDS = env.int("INTAKE_REQUEUE_AFTER_SECONDS", default=60)
+# ... and after twice as long for each further hand-off (an event that keeps failing), up to this.
+INTAKE_REQUEUE_MAX_BACKOFF_SECONDS = env.int("INTAKE_REQUEUE_MAX_BACKOFF_SECONDS", default=3600)
 PUBLIC_BASE_URL = env("BOOKBRIDGE_PUBLIC_BASE_URL", default="http://localhost:8000")
 
 # --- Cache -----------------------------------------------------------------------------------

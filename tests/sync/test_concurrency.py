@@ -93,7 +93,7 @@ def test_threads_never_exceed_the_limit(backend):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert peak[0] == 3
+    assert 1 <= peak[0] <= 3  # (3 at once is shown deterministically above)
     assert _limiter(pk, 3).in_flight() == 0
 
 

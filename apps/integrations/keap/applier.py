@@ -23,12 +23,13 @@ UNKNOWN_CONTACT_ID = "unknown_contact_id"
 
 
 class Resolver:
-    """name → Keap id for tags, lead sources and their categories (cached per connector)."""
+    """name → Keap id for tags, lead sources, companies and categories (cached per connector)."""
 
-    def __init__(self, connector, client: KeapClient):
+    def __init__(self, connector, client: KeapClient, known: dict[tuple[str, str], str] | None = None):
         self.connector = connector
         self.client = client
-        self._memo: dict[tuple[str, str], str] = {}
+        #: ids already read for this job (the planner's query); names not in it are looked up
+        self._memo: dict[tuple[str, str], str] = dict(known or {})
 
     def _get(self, kind: str, name: str) -> str | None:
         key = (kind, name)
@@ -169,10 +170,27 @@ class Resolver:
         )
 
 
+    def company(self, name: str) -> str:
+        """A company record by name (REST v1 links contacts to companies by id)."""
+
+        def find():
+            body = self.client.get("/companies", params={"company_name": name, "limit": 10})
+            same = [c["id"] for c in body.get("companies", [])
+                    if c.get("company_name", "").lower() == name.lower()]
+            return min(same) if same else None
+
+        return self._find_or_create(
+            "company", name, find,
+            lambda: self.client.request("POST", "/companies", json={"company_name": name})["id"],
+        )
+
+
 def _resolve(body: Any, resolver: Resolver) -> Any:
     if isinstance(body, dict):
         if set(body) == {"$lead_source"}:
             return int(resolver.lead_source(body["$lead_source"]))
+        if set(body) == {"$company"}:
+            return {"id": int(resolver.company(body["$company"]))}
         return {k: _resolve(v, resolver) for k, v in body.items()}
     if isinstance(body, list):
         return [_resolve(v, resolver) for v in body]
@@ -188,8 +206,8 @@ def _xmlrpc_values(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
-    client = KeapClient.for_context(context)
-    resolver = Resolver(context.connector, client)
+    client = getattr(context, "_keap_client", None) or KeapClient.for_context(context)
+    resolver = Resolver(context.connector, client, getattr(context, "_keap_cache", None))
     contact_id: int | None = None
     present_tags: set[int] | None = None
     result: dict[str, Any] = {}
@@ -197,6 +215,8 @@ def apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
         op = step["op"]
         if op == "ensure_lead_source":
             resolver.lead_source(step["name"], step["category"])
+        elif op == "ensure_company":
+            resolver.company(step["name"])
         elif op == "ensure_tags":
             for name in step["names"]:
                 resolver.tag(name, step["category"], likely_new="(Booking ID:" in name)

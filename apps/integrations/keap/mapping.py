@@ -38,6 +38,7 @@ STANDARD_TARGETS: dict[str, tuple[str, str]] = {
     "Phone2": ("Phone 2", "PhoneNumber"),
     "State": ("State (billing address)", "Text"),
     "Country": ("Country (billing address)", "Text"),
+    "Company": ("Company", "Text"),
     "JobTitle": ("Job title", "Text"),
     "Website": ("Website", "Website"),
     "appointment.description": ("Appointment description", "Text"),
@@ -151,6 +152,10 @@ def contact_body(
             body.setdefault("phone_numbers", []).append(
                 {"number": value[:40], "field": "PHONE1" if target == "Phone1" else "PHONE2"}
             )
+        elif target == "Company":
+            # REST v1 links a contact to a company record by id: the applier finds or creates the
+            # company by name (cached), like a lead source.
+            body["company"] = {"$company": value[:100]}
         elif target == "JobTitle":
             body["job_title"] = value[:255]
         elif target == "Website":
@@ -213,6 +218,9 @@ def only_empty(body: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]
             kept = [e for e in value if e.get(slot) not in taken]
             if kept:
                 out[key] = kept
+        elif key == "company":
+            if not (existing.get("company") or {}).get("id"):
+                out[key] = value
         elif key == "custom_fields":
             filled = {
                 str(c.get("id"))

@@ -148,6 +148,7 @@ def default_mapping() -> dict[str, str]:
         "description": "appointment.notes",
         "first_name": "FirstName",
         "last_name": "LastName",
+        "company": "Company",
         "phone": "Phone1",
         "state": "State",
         "country": "Country",

@@ -6,6 +6,7 @@ testable and is what the wizard's preview shows. Operations (each has ``op`` and
 
 ``ensure_lead_source``  {name, category}            create-or-find, then cached
 ``ensure_tags``         {category, names}            create-or-find each, then cached
+``ensure_company``      {name}                       create-or-find by company_name, then cached
 ``upsert_contact``      {body, duplicate_option}     REST v1 PUT /contacts (override + owner)
 ``create_contact``      {body}                       REST v1 POST /contacts
 ``patch_contact``       {contact_id, body,           REST v1 PATCH /contacts/{id} (personalized_id: the
@@ -15,7 +16,8 @@ testable and is what the wizard's preview shows. Operations (each has ``op`` and
 ``update_appointment``  {appointment_id, values}     XML-RPC DataService.update ContactAction
 ``remove_tags``         {names, only_if_present}     REST v1 DELETE /contacts/{id}/tags?ids=
 ``apply_tags``          {names}                      REST v1 POST /contacts/{id}/tags
-Bodies may hold the placeholders ``{"$lead_source": name}`` (lead_source_id).
+Bodies may hold the placeholders ``{"$lead_source": name}`` (lead_source_id) and
+``{"$company": name}`` (the ``company`` reference, ``{"id": …}``).
 """
 
 from __future__ import annotations
@@ -165,6 +167,15 @@ def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _company_to_link(contact_ops: list[dict[str, Any]]) -> str:
+    """The company name a contact write links to (``{"$company": name}``), if any."""
+    for op in contact_ops:
+        company = (op.get("body") or {}).get("company")
+        if isinstance(company, dict) and company.get("$company"):
+            return company["$company"]
+    return ""
+
+
 def _appointment_values(p: PlanInput, texts: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {
         "IsAppointment": 1,
@@ -240,7 +251,12 @@ def build_plan(p: PlanInput) -> list[dict[str, Any]]:
             }
         )
 
-    plan.extend(_contact_ops(p, body))
+    contact_ops = _contact_ops(p, body)
+    company = _company_to_link(contact_ops)
+    if company and ("company", company) not in p.cached:
+        plan.append({"op": "ensure_company", "name": company,
+                     "summary": f"find or create the company “{company}”"})
+    plan.extend(contact_ops)
 
     if p.appointment_link:
         aid = int(p.appointment_link)

@@ -6,14 +6,17 @@ Creation rules require it — one CRM lookup) and then calls the pure ``planner.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection, models
 from django.utils.dateparse import parse_datetime
 
 from apps.connectors import owner_mapping
 from apps.connectors.errors import PermanentCrmError
+from apps.connectors.models import OwnerMapping
 from apps.directory.models import BookingPage, EventType, MasterPage, SchedulingUser
 from apps.intake.models import BookingEvent
 
@@ -28,6 +31,9 @@ from .models import (
 )
 
 METADATA_TTL = 3600
+#: Every kind of ``CrmCacheEntry`` (the unique index leads with connector, kind, name).
+CACHE_KINDS = ("tag", "tag_category", "lead_source", "lead_source_category", "company",
+               applier.UNKNOWN_CONTACT_ID)
 
 
 # ------------------------------------------------------------------ CRM metadata (cached)
@@ -139,25 +145,62 @@ def personalized_contact_id(data: dict[str, Any]) -> int | None:
     return int(raw) if raw.strip().isdigit() else None
 
 
-def lead_source_name(account_id: int, booking) -> str:
+#: The directory entries a lead source name is made of: (booking attribute, model).
+LEAD_SOURCE_PARTS = (("master_page_id", MasterPage), ("event_type_id", EventType),
+                     ("booking_page_id", BookingPage))
+_UNREAD: Any = object()
+
+
+def lead_source_name(account_id: int, booking, entries: dict[str, Any] | None = None) -> str:
+    """"Master page > Event type > Booking page" (``entries``: the pages, when already read)."""
+    found = {}
+    for attribute, model in LEAD_SOURCE_PARTS:
+        external_id = getattr(booking, attribute)
+        if external_id:
+            found[attribute] = (
+                entries.get(attribute) if entries is not None
+                else model.objects.filter(account_id=account_id, external_id=external_id).first()
+            )
     parts = []
     if booking.master_page_id:
-        page = MasterPage.objects.filter(account_id=account_id, external_id=booking.master_page_id).first()
+        page = found["master_page_id"]
         parts.append(page.display_name if page else "")
     if booking.event_type_id:
-        et = EventType.objects.filter(account_id=account_id, external_id=booking.event_type_id).first()
+        et = found["event_type_id"]
         parts.append(et.display_name if et else "")
     if booking.booking_page_id:
-        bp = BookingPage.objects.filter(account_id=account_id, external_id=booking.booking_page_id).first()
+        bp = found["booking_page_id"]
         parts.append((bp.display_name if bp else "") or booking.booking_page_id)
     return " > ".join(p for p in parts if p)[:255]
 
 
-def owner_crm_id(connector, external_id: str, client: KeapClient) -> int | None:
+def owner_crm_id(connector, external_id: str, client: KeapClient, *, row: Any = _UNREAD) -> int | None:
+    """The owner's Keap user: the mapping, else (and saved as a mapping) the user of the same email.
+
+    One query (none when the caller read ``row``, the mapping's (crm user id, owner email) or
+    None) when the owner already has a mapping row, mapped or not: ``auto_match`` (which writes
+    rows for the whole account) runs only when it would change something for this owner — no
+    row yet, or a Keap user with the owner's email to map.
+    """
     if not external_id:
         return None
-    found = owner_mapping.crm_user_for(connector, external_id)
-    if found is None:
+    if row is _UNREAD:
+        row = (
+            OwnerMapping.objects.filter(connector=connector, scheduling_user__external_id=external_id)
+            .order_by()
+            .values_list("crm_user_id", "scheduling_user__email")
+            .first()
+        )
+    if row is not None:
+        found, email = row
+        if not found and email:
+            wanted = email.lower()
+            users = crm_users(connector, client)
+            if any(u["email"].lower() == wanted for u in users if u.get("email")):
+                owner_mapping.auto_match(connector, users)
+                found = owner_mapping.crm_user_for(connector, external_id)
+    else:
+        found = None
         person = SchedulingUser.objects.filter(
             account_id=connector.account_id, external_id=external_id
         ).first()
@@ -173,6 +216,35 @@ def cached_names(connector) -> set[tuple[str, str]]:
             "kind", "name"
         )
     )
+
+
+def cache_entries(connector, names: set[str]) -> dict[tuple[str, str], str]:
+    """{(kind, name): Keap id} of the cached names a booking may use, in one query."""
+    names.discard("")
+    if not names:
+        return {}
+    return {
+        (kind, name): crm_id
+        for kind, name, crm_id in CrmCacheEntry.objects.filter(
+            connector=connector, kind__in=CACHE_KINDS, name__in=names
+        )
+        .order_by()
+        .values_list("kind", "name", "crm_id")
+    }
+
+
+def _names_of_interest(action: str, booking_id: str, classification: dict[str, Any], tagging: dict[str, Any],
+                       actions_seen: list[str], extras: list[str], lead_source: str,
+                       crm_id: int | None, companies: tuple[str, ...] | list[str] = ()) -> set[str]:
+    """Every cache name the planner or the applier may look up for this booking (a superset)."""
+    names = {action, lead_source, *extras, *companies, *planner.GENERIC_TAGS}
+    names.add(tagging.get("tag_category") or "OnceHub")
+    names.add(classification.get("lead_source_category") or "")
+    if tagging.get("appointment_tags"):
+        names.update(planner.specific_tag(a, booking_id) for a in [*actions_seen, action])
+    if crm_id is not None:
+        names.add(str(crm_id))
+    return names
 
 
 def extra_tags(tagging: TaggingSettings, booking, action: str) -> list[str]:
@@ -199,14 +271,120 @@ def _fields(obj) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------ one query for a job
+STEP_MODELS = {"creation": CreationSettings, "classification": ClassificationSettings,
+               "tagging": TaggingSettings, "mapping": MappingSettings}
+#: The directory fields the display names use.
+_DIRECTORY_FIELDS = {MasterPage: ("label", "name"), EventType: ("name", "label"),
+                     BookingPage: ("label", "public_name")}
+
+
+def _step_fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if f.name not in ("connector", "updated_at")]
+
+
+_WIDTH = max(len(_step_fields(m)) for m in STEP_MODELS.values())
+_SQL: dict[tuple, str] = {}
+
+
+def _column(model, field: str) -> str:
+    qn = connection.ops.quote_name
+    return f"{qn(model._meta.db_table)}.{qn(model._meta.get_field(field).column)}"
+
+
+def _part(name: str, model, fields: list[str], where: str, *, joins: str = "", also: tuple = ()) -> str:
+    """One ``SELECT`` of ``job_rows``' query: its name, the fields (then ``also``) as text."""
+    columns = [f"CAST({_column(model, f)} AS text)" for f in fields]
+    columns += [f"CAST({_column(other, f)} AS text)" for other, f in also]
+    columns += ["CAST(NULL AS text)"] * (_WIDTH - len(columns))
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"SELECT '{name}' AS part, {', '.join(columns)} FROM {table}{joins} WHERE {where}"
+
+
+def _job_rows_sql(pages: tuple[str, ...], with_owner: bool) -> str:
+    """The ``UNION ALL`` for ``job_rows``, built once per process (and shape) from the models."""
+    key = (connection.vendor, pages, with_owner)
+    if key not in _SQL:
+        parts = [
+            _part(name, model, [f.name for f in _step_fields(model)], f"{_column(model, 'connector')} = %s")
+            for name, model in STEP_MODELS.items()
+        ]
+        for attribute in pages:
+            model = dict(LEAD_SOURCE_PARTS)[attribute]
+            parts.append(_part(attribute, model, list(_DIRECTORY_FIELDS[model]),
+                               f"{_column(model, 'account')} = %s AND {_column(model, 'external_id')} = %s"))
+        if with_owner:
+            users = connection.ops.quote_name(SchedulingUser._meta.db_table)
+            joins = (f" INNER JOIN {users}"
+                     f" ON {_column(OwnerMapping, 'scheduling_user')} = {_column(SchedulingUser, 'id')}")
+            parts.append(_part("owner", OwnerMapping, ["crm_user_id"],
+                               f"{_column(OwnerMapping, 'connector')} = %s"
+                               f" AND {_column(SchedulingUser, 'external_id')} = %s",
+                               joins=joins, also=((SchedulingUser, "email"),)))
+        _SQL[key] = " UNION ALL ".join(parts)
+    return _SQL[key]
+
+
+def _decode(field, text: str | None) -> Any:
+    if text is None:
+        return None
+    if isinstance(field, models.BooleanField):
+        return text.lower() in ("true", "t", "1")
+    if isinstance(field, models.JSONField):
+        return json.loads(text)
+    if isinstance(field, models.CharField | models.TextField):
+        return text
+    return field.to_python(text)
+
+
+def job_rows(connector, booking) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """(the wizard's step settings by name, the booking's directory pages, the owner's mapping
+    row) in one ``UNION ALL`` query — every column as text, decoded by its model field.
+
+    Plain SQL built once from the models (the ORM would spend more compiling it than the
+    separate reads cost). A step whose row does not exist yet is created with its defaults
+    (``for_connector``).
+    """
+    params: list[Any] = [connector.pk] * len(STEP_MODELS)
+    pages_wanted = tuple(attribute for attribute, _ in LEAD_SOURCE_PARTS if getattr(booking, attribute))
+    for attribute in pages_wanted:
+        params += [connector.account_id, getattr(booking, attribute)]
+    if booking.owner_id:
+        params += [connector.pk, booking.owner_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_job_rows_sql(pages_wanted, bool(booking.owner_id)), params)
+        rows = cursor.fetchall()
+    steps: dict[str, Any] = {}
+    pages: dict[str, Any] = {}
+    owner = None
+    for part, *values in rows:
+        if part in STEP_MODELS:
+            model = STEP_MODELS[part]
+            step = model(connector=connector, **{
+                f.attname: _decode(f, value) for f, value in zip(_step_fields(model), values, strict=False)})
+            step._state.adding, step._state.db = False, connector._state.db
+            steps[part] = step
+        elif part == "owner":
+            owner = (values[0], values[1])
+        else:
+            model = dict(LEAD_SOURCE_PARTS)[part]
+            pages[part] = model(**dict(zip(_DIRECTORY_FIELDS[model], values, strict=False)))
+    for name, model in STEP_MODELS.items():
+        if name not in steps:
+            steps[name] = model.for_connector(connector)
+    return steps, pages, owner
+
+
 def gather(context, client: KeapClient) -> planner.PlanInput:
+    """What the planner needs: the settings, links, cached ids and (only when needed) lookups."""
     connector, booking = context.connector, context.booking
     data = booking_payload(context)
-    creation = _fields(CreationSettings.for_connector(connector))
-    classification = _fields(ClassificationSettings.for_connector(connector))
-    tagging_obj = TaggingSettings.for_connector(connector)
+    steps, pages, owner_row = job_rows(connector, booking)
+    creation = _fields(steps["creation"])
+    classification = _fields(steps["classification"])
+    tagging_obj = steps["tagging"]
     tagging = _fields(tagging_obj)
-    mapping_obj = MappingSettings.for_connector(connector)
+    mapping_obj = steps["mapping"]
     mapping = dict(mapping_obj.mapping or {})
     if booking.event_type_id and booking.event_type_id in (mapping_obj.overrides or {}):
         mapping = dict(mapping_obj.overrides[booking.event_type_id])
@@ -220,7 +398,26 @@ def gather(context, client: KeapClient) -> planner.PlanInput:
     appointment_link = context.find_link("appointment")
     values = booking_values(data, booking)
     crm_id = personalized_contact_id(data)
-    if crm_id is not None and _known_unknown(connector, crm_id):
+    seen = []
+    if tagging["appointment_tags"] and not getattr(context, "preview", False) and booking.pk:
+        # Only the appointment-specific tags use the actions seen so far.
+        seen = list(
+            BookingEvent.objects.filter(account_id=connector.account_id, booking_id=booking.booking_id)
+            .exclude(lifecycle_action="")
+            .order_by("received_at")
+            .values_list("lifecycle_action", flat=True)
+        )
+    actions_seen = [a for a in dict.fromkeys(seen)]
+    extras = extra_tags(tagging_obj, booking, action)
+    # A lead source is only written on a contact this job creates or updates.
+    source = (lead_source_name(connector.account_id, booking, pages)
+              if classification["lead_source_enabled"] and not contact_link else "")
+    # The company a contact is linked to (by name, like a lead source), when one is mapped.
+    companies = [(values.get(f) or "").strip()[:100] for f, target in mapping.items() if target == "Company"]
+    ids = cache_entries(connector, _names_of_interest(
+        action, booking.booking_id, classification, tagging, actions_seen, extras, source, crm_id, companies))
+    context._keap_cache = ids  # the applier's resolver starts from these
+    if crm_id is not None and (applier.UNKNOWN_CONTACT_ID, str(crm_id)) in ids:
         crm_id = None  # a PATCH found no such contact before: the email rules apply
     existing, looked_up = None, False
     lookup = None if contact_link else planner.needs_lookup(creation, has_crm_id=crm_id is not None)
@@ -234,14 +431,6 @@ def gather(context, client: KeapClient) -> planner.PlanInput:
         existing = _contact_by_email(client, values["email"])
         looked_up = True
     start = parse_datetime(values["starting_time"]) if values["starting_time"] else None
-    seen = []
-    if not getattr(context, "preview", False) and booking.pk:
-        seen = list(
-            BookingEvent.objects.filter(account_id=connector.account_id, booking_id=booking.booking_id)
-            .exclude(lifecycle_action="")
-            .order_by("received_at")
-            .values_list("lifecycle_action", flat=True)
-        )
     return planner.PlanInput(
         action=action,
         booking_id=booking.booking_id,
@@ -254,16 +443,16 @@ def gather(context, client: KeapClient) -> planner.PlanInput:
         mapping=mapping,
         date_format=mapping_obj.date_format,
         custom_fields=custom,
-        lead_source_name=lead_source_name(connector.account_id, booking),
-        owner_crm_id=owner_crm_id(connector, booking.owner_id, client),
+        lead_source_name=source,
+        owner_crm_id=owner_crm_id(connector, booking.owner_id, client, row=owner_row),
         contact_link=contact_link,
         appointment_link=appointment_link,
         crm_contact_id=crm_id,
         existing_contact=existing,
         looked_up=looked_up,
-        actions_seen=[a for a in dict.fromkeys(seen)],
-        extra_tags=extra_tags(tagging_obj, booking, action),
-        cached=cached_names(connector),
+        actions_seen=actions_seen,
+        extra_tags=extras,
+        cached={key for key in ids if key[0] != applier.UNKNOWN_CONTACT_ID},
     )
 
 
@@ -304,11 +493,19 @@ def _known_unknown(connector, contact_id: int) -> bool:
     ).exists()
 
 
+def client_for(context) -> KeapClient:
+    """One client per job (plan and apply share its session and tokens)."""
+    client = getattr(context, "_keap_client", None)
+    if client is None:
+        client = KeapClient.for_context(context)
+        context._keap_client = client
+    return client
+
+
 def plan(context) -> list[dict[str, Any]]:
     if context.booking is None:
         return []
-    client = KeapClient.for_context(context)
-    return planner.build_plan(gather(context, client))
+    return planner.build_plan(gather(context, client_for(context)))
 
 
 def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:

@@ -52,9 +52,14 @@ def facts_for(context) -> dict[str, Any]:
     return booking_facts(data, lifecycle_action=action or "", booking_id=booking_id)
 
 
-def owner_user_id(context, client: SalesforceClient, facts: dict[str, Any]) -> str | None:
-    """The booking owner's Salesforce user: owner mapping first, then the same email."""
-    mapped = owner_mapping.crm_user_for(context.connector, facts.get("owner_id") or "")
+def owner_user_id(context, client: SalesforceClient, facts: dict[str, Any], *,
+                  mapped: str | None | bool = False) -> str | None:
+    """The booking owner's Salesforce user: owner mapping first, then the same email.
+
+    ``mapped``: the owner mapping when the caller read it already (None: no mapping).
+    """
+    if mapped is False:
+        mapped = owner_mapping.crm_user_for(context.connector, facts.get("owner_id") or "")
     if mapped:
         return mapped
     email = (facts.get("owner_email") or "").lower()
@@ -70,9 +75,10 @@ def owner_user_id(context, client: SalesforceClient, facts: dict[str, Any]) -> s
 
 
 def describes_for(client: SalesforceClient, objects: list[str], *, fetch: bool) -> dict[str, Any]:
+    cached = metadata.cached_describes(client, objects)
     result = {}
     for name in objects:
-        described = metadata.cached_describe(client, name)
+        described = cached.get(name)
         if described is None and fetch:
             described = metadata.describe(client, name)
         if described is not None:
@@ -156,14 +162,15 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- plan
-def gather(context, client: SalesforceClient) -> planner.Inputs:
-    facts = facts_for(context)
-    settings = selectors.snapshot(context.connector)
+def gather(context, client: SalesforceClient, facts: dict[str, Any] | None = None) -> planner.Inputs:
+    facts = facts if facts is not None else facts_for(context)
+    # The wizard's settings and the owner's mapping: one query.
+    settings, mapped = selectors.planning_settings(context.connector, facts.get("owner_id") or "")
     event_id = context.find_link("event")
     creating = event_id is None
     return planner.Inputs(
         facts=facts, settings=settings, event_id=event_id,
-        owner_user_id=owner_user_id(context, client, facts),
+        owner_user_id=owner_user_id(context, client, facts, mapped=mapped),
         describes=describes_for(client, list(CREATE_OBJECTS) if creating else ["Event"],
                                 fetch=creating and not getattr(context, "preview", False)),
         today=timezone.localdate(), now=timezone.now(),
@@ -172,14 +179,17 @@ def gather(context, client: SalesforceClient) -> planner.Inputs:
 
 def plan(context) -> list[dict[str, Any]]:
     client = client_for(context)
+    planned = False
     try:
         facts = facts_for(context)
         _acquire(context, facts)
-        inputs = gather(context, client)
+        inputs = gather(context, client, facts)
         if inputs.event_id is None:
             inputs.found = run_lookups(context, client, planner.lookups(inputs.facts, inputs.settings))
         context._salesforce_inputs = inputs
-        return planner.plan(inputs)
+        ops = planner.plan(inputs)
+        planned = True
+        return ops
     except AuthCrmError as exc:
         _release(context)
         services.connection_lost(context.connector, str(exc))
@@ -188,7 +198,10 @@ def plan(context) -> list[dict[str, Any]]:
         _release(context)
         raise
     finally:
-        services.remember_limits(context.connector, client.limit_info)
+        # A job goes on to ``apply``, whose end remembers the limits of every call (the client
+        # is the job's); only a plan that ends here (an error, a preview) writes them itself.
+        if not planned or getattr(context, "preview", False):
+            services.remember_limits(context.connector, client.limit_info)
 
 
 # ------------------------------------------------------------------------- apply

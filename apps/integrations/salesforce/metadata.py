@@ -50,6 +50,12 @@ def cached_describe(client: SalesforceClient, object_name: str) -> dict[str, Any
     return cache.get(_key(client, f"describe:{object_name}"))
 
 
+def cached_describes(client: SalesforceClient, object_names: list[str]) -> dict[str, dict[str, Any]]:
+    """``cached_describe`` of several objects in one cache round trip (the ones cached)."""
+    keys = {_key(client, f"describe:{name}"): name for name in object_names}
+    return {keys[key]: value for key, value in cache.get_many(list(keys)).items() if value is not None}
+
+
 def forget(client: SalesforceClient) -> None:
     for name in ("Lead", "Contact", "Account", "Event", "Case"):
         cache.delete(_key(client, f"describe:{name}"))

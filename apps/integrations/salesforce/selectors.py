@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from apps.connectors.models import Connector
+from django.db import connection
+
+from apps.connectors.models import Connector, OwnerMapping
+from apps.directory.models import SchedulingUser
 
 from .models import (
     BookingPageRule,
@@ -62,10 +66,89 @@ def installed(connector: Connector) -> bool:
 
 def snapshot(connector: Connector) -> dict[str, Any]:
     """Everything the planner needs from the wizard's steps (JSON-serialisable)."""
-    return {
-        "installed": installed(connector),
-        "rules": creation_rules(connector),
-        "pages": page_rules(connector),
-        "required": required_rules(connector),
-        "mappings": mappings(connector),
-    }
+    return planning_settings(connector)[0]
+
+
+# ------------------------------------------------------------------ one query for a sync job
+#: The widest part of the query below (the creation rules).
+_WIDTH = len(RULE_FIELDS)
+_SQL: dict[tuple[str, bool], str] = {}
+
+
+def _column(model, field: str) -> str:
+    qn = connection.ops.quote_name
+    return f"{qn(model._meta.db_table)}.{qn(model._meta.get_field(field).column)}"
+
+
+def _part(name: str, model, fields: tuple[str, ...], where: str) -> str:
+    """One ``SELECT`` of the query: its name, then the fields as text, NULL-padded."""
+    columns = [f"CAST({_column(model, f)} AS text)" for f in fields]
+    columns += ["CAST(NULL AS text)"] * (_WIDTH - len(fields))
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"SELECT '{name}' AS part, {', '.join(columns)} FROM {table} WHERE {where}"
+
+
+def _planning_sql(with_owner: bool) -> str:
+    """The ``UNION ALL`` of the wizard's steps (and the owner's mapping), built once per process
+    from the models' tables and columns; its parameters are the connector id (and the owner)."""
+    key = (connection.vendor, with_owner)
+    if key not in _SQL:
+        steps = (
+            ("rules", CreationRules, RULE_FIELDS),
+            ("installation", SalesforceInstallation, ("checked_at", "missing_fields")),
+            ("page", BookingPageRule, ("booking_page_id", "general_link_creates", "event_creation")),
+            ("required", RequiredFieldRule, ("object_name", "field_name", "field_type", "source", "value")),
+            ("mapping", FieldMapping, ("object_name", "field_name", "booking_field", "write_mode")),
+        )
+        parts = [_part(name, model, fields, f"{_column(model, 'connector')} = %s")
+                 for name, model, fields in steps]
+        if with_owner:
+            users = connection.ops.quote_name(SchedulingUser._meta.db_table)
+            person = (f"SELECT {_column(SchedulingUser, 'id')} FROM {users}"
+                      f" WHERE {_column(SchedulingUser, 'external_id')} = %s")
+            owner = (f"{_column(OwnerMapping, 'connector')} = %s"
+                     f" AND {_column(OwnerMapping, 'crm_user_id')} <> ''"
+                     f" AND {_column(OwnerMapping, 'scheduling_user')} IN ({person})")
+            parts.append(_part("owner", OwnerMapping, ("crm_user_id",), owner))
+        _SQL[key] = " UNION ALL ".join(parts) + " ORDER BY 1, 2, 3"
+    return _SQL[key]
+
+
+def planning_settings(connector: Connector, owner_external_id: str = "") -> tuple[dict[str, Any], str | None]:
+    """(``snapshot``, the owner's mapped Salesforce user id or None), read in one query.
+
+    The wizard's rows are all text (the installation check's JSON list cast to text), so the
+    five steps and the owner mapping are one ``UNION ALL``, ordered like the separate reads.
+    Plain SQL built once from the models: the ORM would spend more compiling this query than
+    the five separate reads cost.
+    """
+    params: list[Any] = [connector.pk] * 5 + ([connector.pk, owner_external_id] if owner_external_id else [])
+    with connection.cursor() as cursor:
+        cursor.execute(_planning_sql(bool(owner_external_id)), params)
+        rows = cursor.fetchall()
+    rules, is_installed, owner = dict(DEFAULT_RULES), False, None
+    pages: dict[str, dict[str, str]] = {}
+    required: dict[str, list[dict[str, Any]]] = {}
+    found_mappings: dict[str, list[dict[str, Any]]] = {}
+    for part, *values in rows:
+        if part == "rules":
+            rules = dict(zip(RULE_FIELDS, values, strict=True))
+        elif part == "installation":
+            is_installed = values[0] is not None and not json.loads(values[1] or "[]")
+        elif part == "page":
+            pages[values[0]] = {"general_link_creates": values[1], "event_creation": values[2]}
+        elif part == "required":
+            required.setdefault(values[0], []).append(
+                {"field": values[1], "type": values[2], "source": values[3], "value": values[4]})
+        elif part == "mapping":
+            found_mappings.setdefault(values[0], []).append(
+                {"field": values[1], "booking_field": values[2], "mode": values[3]})
+        elif part == "owner":
+            owner = values[0]  # one row per (connector, scheduling user)
+    if not required:
+        required = {obj: [dict(r) for r in items] for obj, items in DEFAULT_REQUIRED.items()}
+    if not found_mappings and not connector.settings.get("salesforce_mappings_saved"):
+        found_mappings = {obj: [dict(m) for m in items] for obj, items in DEFAULT_MAPPINGS.items()}
+    settings = {"installed": is_installed, "rules": rules, "pages": pages, "required": required,
+                "mappings": found_mappings}
+    return settings, owner

@@ -38,3 +38,24 @@ def test_new_booking_creates_contact_appointment_and_tags(account, connector, ke
     assert appointment["ActionDate"] == "2030-01-20T16:45:00"
     assert appointment["EndDate"] == "2030-01-20T17:15:00"
     assert calls_of(job)
+
+
+def test_company_is_found_or_created_once_and_linked(account, connector, keap):
+    """SPEC §5 default mapping Company → Company: REST v1 links the contact to a company record."""
+    acme = {"company": "Acme"}
+    first = BookingStory(email="ann@acme.test", owner_email="sam@example.com", extra_form=acme)
+    [job] = deliver(account, first.scheduled())
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    [company] = [c for c in keap.state()["companies"] if c["company_name"] == "Acme"]
+    [ann] = by_email(keap, "ann@acme.test")
+    assert ann["company"]["id"] == company["id"]
+    company_calls = [c.method for c in calls_of(job) if c.url.split("?")[0].endswith("/companies")]
+    assert company_calls == ["GET", "POST"]  # found nowhere, so created
+
+    second = BookingStory(email="bob@acme.test", owner_email="sam@example.com", extra_form=dict(acme))
+    [job] = deliver(account, second.scheduled())
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert not [c for c in calls_of(job) if "/companies" in c.url]  # cached by name
+    [bob] = by_email(keap, "bob@acme.test")
+    assert bob["company"]["id"] == company["id"]
+    assert len([c for c in keap.state()["companies"] if c["company_name"] == "Acme"]) == 1
