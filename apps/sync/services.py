@@ -247,6 +247,13 @@ def process_event(*, event_id: int) -> list[SyncJob]:
         chain = booking_chain(booking) if booking is not None else None
         for connector in active_connectors(event.account_id):
             job = (known or {}).get(connector.pk)
+            if queues_per_crm():
+                # Each CRM's workers run its jobs: one slow CRM cannot hold the others'.
+                job = job or ensure_job(event=event, connector=connector, likely_new=known is None)
+                if job.status not in FINISHED_STATUSES and not connector.is_paused:
+                    queue_run(job.pk, kind=connector.kind)
+                jobs.append(job)
+                continue
             if job is None and known is None and not connector.is_paused:
                 # A first processing: the job is created already claimed (one transaction).
                 job = _start_new_job(event=event, connector=connector, chain=chain)
@@ -282,14 +289,33 @@ def ensure_job(*, event: BookingEvent, connector: Connector, likely_new: bool = 
 
 
 # --------------------------------------------------------------------------- queueing
-def queue_run(job_id: int, *, countdown: float | None = None) -> None:
-    """Send ``run_job`` after commit; a lost send is caught up by ``run_due_jobs``."""
+def queues_per_crm() -> bool:
+    return bool(getattr(settings, "SYNC_QUEUE_PER_CRM", False))
+
+
+def crm_queue(kind: str) -> str | None:
+    """The queue of a connector kind's jobs (``sync.keap``, …), or None for the default queue."""
+    if not queues_per_crm():
+        return None
+    return f"{getattr(settings, 'SYNC_QUEUE_PREFIX', 'sync')}.{kind}"
+
+
+def _kind_of(job_id: int) -> str:
+    return SyncJob.objects.filter(pk=job_id).values_list("connector__kind", flat=True).first() or ""
+
+
+def queue_run(job_id: int, *, countdown: float | None = None, kind: str | None = None) -> None:
+    """Send ``run_job`` after commit; a lost send is caught up by ``run_due_jobs``.
+
+    With ``SYNC_QUEUE_PER_CRM`` the message goes to the queue of the job's connector kind.
+    """
     if countdown is not None and countdown > max_countdown_seconds():
         return  # persisted in next_attempt_at; the periodic task picks it up
+    queue = crm_queue(kind if kind is not None else _kind_of(job_id)) if queues_per_crm() else None
 
     def send() -> None:
         try:
-            current_app.send_task(RUN_JOB_TASK, args=[job_id],
+            current_app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue,
                                   countdown=max(0.0, countdown) if countdown else None)
         except Exception:  # noqa: BLE001 - broker down: the job is safe in the database
             logger.warning("Could not queue sync job %s; run_due_jobs will", job_id, exc_info=True)
@@ -490,7 +516,7 @@ def _wake_next(job: SyncJob, booking: Booking | None) -> None:
     if job.status == JobStatus.RETRYING:
         return  # still unfinished: later events keep waiting for it
     for job_id in ordering.next_in_line(job, _chain_of(job, booking)):
-        queue_run(job_id)
+        queue_run(job_id, kind=job.connector.kind)
 
 
 def _retry_later(job: SyncJob, booking: Booking | None, exc: TransientCrmError) -> SyncJob:
@@ -527,16 +553,18 @@ def _reschedule(job: SyncJob, booking: Booking | None, delay: float, *, error: s
     ).update(**fields)
     if not owned:
         return SyncJob.objects.get(pk=job.pk)
-    queue_run(job.pk, countdown=delay)
+    queue_run(job.pk, countdown=delay, kind=job.connector.kind)
     for name, value in fields.items():
         setattr(job, name, value)
     return job
 
 
-@transaction.atomic
-
 def due_job_ids(*, limit: int = 500) -> list[int]:
-    """Jobs to (re)start now.
+    return [pk for pk, _ in due_jobs(limit=limit)]
+
+
+def due_jobs(*, limit: int = 500) -> list[tuple[int, str]]:
+    """(id, connector kind) of the jobs to (re)start now.
 
     * retrying jobs whose time has come;
     * pending jobs of connectors that are not paused, waiting their turn (``next_attempt_at``)
@@ -553,17 +581,17 @@ def due_job_ids(*, limit: int = 500) -> list[int]:
         | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now)
         | Q(status=JobStatus.RUNNING, lease_expires_at__isnull=True, started_at__lt=now - lease)
     )
-    return list(due.order_by("created_at").values_list("pk", flat=True)[:limit])
+    return list(due.order_by("created_at").values_list("pk", "connector__kind")[:limit])
 
 
 def dispatch_due_jobs(*, limit: int = 500) -> int:
     """Queue ``run_job`` for every due job, once per ``SYNC_DISPATCH_GRACE_SECONDS`` per job."""
     grace = int(conf("SYNC_DISPATCH_GRACE_SECONDS", 60))
     sent = 0
-    for job_id in due_job_ids(limit=limit):
+    for job_id, kind in due_jobs(limit=limit):
         if cache.add(f"bookbridge:sync:dispatched:{job_id}", 1, timeout=grace):
             try:
-                current_app.send_task(RUN_JOB_TASK, args=[job_id])
+                current_app.send_task(RUN_JOB_TASK, args=[job_id], queue=crm_queue(kind))
             except Exception:  # noqa: BLE001
                 cache.delete(f"bookbridge:sync:dispatched:{job_id}")
                 logger.warning("Could not queue due sync job %s", job_id, exc_info=True)

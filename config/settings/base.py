@@ -141,7 +141,7 @@ PUBLIC_BASE_URL = env("BOOKBRIDGE_PUBLIC_BASE_URL", default="http://localhost:80
 # --- Cache -----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    CACHES = {"default": {"BACKEND": "apps.core.cache.RedisCache",
                           "LOCATION": REDIS_URL}}
 else:
     # Shared by web and worker processes on one machine, with no server to run.
@@ -149,6 +149,12 @@ else:
                           "LOCATION": str(VAR_DIR / "cache")}}
 
 # --- Celery ----------------------------------------------------------------------------------
+# Sync jobs of each CRM on a queue of their own (``<prefix>.keap``, ``<prefix>.salesforce``) so that
+# one slow or throttled CRM cannot hold the workers of the others; workers then consume e.g.
+# ``-Q celery,sync.keap``. Off: every job runs inline in the task that processes its event.
+SYNC_QUEUE_PER_CRM = env.bool("SYNC_QUEUE_PER_CRM", default=False)
+SYNC_QUEUE_PREFIX = env("SYNC_QUEUE_PREFIX", default="sync")
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 import xmlrpc.client
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlencode
 
@@ -70,6 +72,21 @@ def keap_message(response: requests.Response) -> tuple[str, str]:
     return f"HTTP {response.status_code}", str(response.status_code)
 
 
+_sessions = threading.local()
+
+
+def thread_session() -> requests.Session:
+    """This thread's session: its kept-alive connections serve every job the thread runs.
+
+    Cookies are refused, so nothing one connector's answers set reaches another's requests.
+    """
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
 class KeapClient:
     def __init__(
         self, connector, *, recorder=None, preview: bool = False, session: requests.Session | None = None
@@ -77,7 +94,7 @@ class KeapClient:
         self.connector = connector
         self.recorder = recorder
         self.preview = preview
-        self.session = session or requests.Session()
+        self.session = session or thread_session()
         self.endpoints = connection.endpoints(connector)
         self._headers_ok = (
             recorder is not None and "response_headers" in inspect.signature(recorder.__call__).parameters
