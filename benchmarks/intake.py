@@ -54,6 +54,11 @@ def _cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy so far (all processes, all CPUs)."""
+    return _machine_busy()[0] / os.sysconf("SC_CLK_TCK")
+
+
 def _machine_busy() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine so far."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

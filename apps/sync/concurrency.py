@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.core.cache import cache
 
-from .ratelimit import PUBLISHED_LIMITS, Throttled, _setting
+from .ratelimit import PUBLISHED_LIMITS, SharedState, Throttled, _setting, cache_mutex
 
 #: Longer than any CRM client's timeout: a slot of a dead worker frees itself after this.
 SLOT_LEASE_SECONDS = 180.0
@@ -49,22 +47,6 @@ def concurrency_limit(connector) -> int | None:
     overrides = (connector.settings or {}).get("rate_limits", {}) or {}
     limit = overrides.get("concurrency") or PUBLISHED_LIMITS.get(connector.kind, {}).get("concurrency")
     return int(limit) if limit else None
-
-
-@contextmanager
-def cache_mutex(key: str, ttl: float = 5.0) -> Iterator[None]:
-    """A short mutual exclusion through the Django cache (``cache.add`` is atomic)."""
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + ttl
-    while not cache.add(key, token, ttl):
-        if time.monotonic() > deadline:  # a holder died: its lock expires by itself
-            cache.delete(key)
-        time.sleep(0.002)
-    try:
-        yield
-    finally:
-        if cache.get(key) == token:
-            cache.delete(key)
 
 
 class _RedisSlots:
@@ -107,21 +89,8 @@ class _CacheSlots:
         return sum(1 for exp in (cache.get(key) or {}).values() if exp > now)
 
 
-_slots: _RedisSlots | _CacheSlots | None = None
-
-
-def slots():
-    global _slots
-    if _slots is None:
-        url = _setting("SYNC_RATE_LIMIT_REDIS_URL", "") or _setting("REDIS_URL", "")
-        _slots = _RedisSlots(url) if url else _CacheSlots()
-    return _slots
-
-
-def reset_slots() -> None:
-    """Forget the chosen backend (tests that change settings)."""
-    global _slots
-    _slots = None
+slots = SharedState(_RedisSlots, _CacheSlots)
+reset_slots = slots.reset
 
 
 class ConcurrencyLimiter:

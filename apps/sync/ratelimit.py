@@ -30,6 +30,8 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,21 +226,12 @@ class _RedisStore:
 
 
 class _CacheStore:
-    LOCK_TTL = 5
-
     def reset(self, connector_id: int) -> None:
         cache.delete(f"bookbridge:rl:{connector_id}:state")
 
     def run(self, connector_id: int, windows: list[Window], cost: float, mode: int) -> float:
         key = f"bookbridge:rl:{connector_id}:state"
-        lock = f"{key}:lock"
-        token = uuid.uuid4().hex
-        deadline = time.monotonic() + self.LOCK_TTL
-        while not cache.add(lock, token, self.LOCK_TTL):
-            if time.monotonic() > deadline:  # a holder died: its lock expires by itself
-                cache.delete(lock)
-            time.sleep(0.002)
-        try:
+        with cache_mutex(f"{key}:lock"):
             state = cache.get(key) or {}
             signature = {w.name: w.limit for w in windows}
             if state.get("_limits") != signature:  # limits changed: keep tokens, clamp later
@@ -246,26 +239,45 @@ class _CacheStore:
             wait = _bucket_math(state, windows, time.time(), cost, mode)
             cache.set(key, state, 2 * 86400)
             return wait
-        finally:
-            if cache.get(lock) == token:
-                cache.delete(lock)
 
 
-_store: _RedisStore | _CacheStore | None = None
+@contextmanager
+def cache_mutex(key: str, ttl: float = 5.0) -> Iterator[None]:
+    """A short mutual exclusion through the Django cache (``cache.add`` is atomic)."""
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + ttl
+    while not cache.add(key, token, ttl):
+        if time.monotonic() > deadline:  # a holder died: its lock expires by itself
+            cache.delete(key)
+        time.sleep(0.002)
+    try:
+        yield
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
 
 
-def store():
-    global _store
-    if _store is None:
-        url = _setting("SYNC_RATE_LIMIT_REDIS_URL", "") or _setting("REDIS_URL", "")
-        _store = _RedisStore(url) if url else _CacheStore()
-    return _store
+class SharedState:
+    """The backend of state shared by all workers, chosen on first use: Redis when
+    ``SYNC_RATE_LIMIT_REDIS_URL`` or ``REDIS_URL`` is set, else the Django cache."""
+
+    def __init__(self, on_redis: Callable[[str], Any], on_cache: Callable[[], Any]):
+        self.on_redis, self.on_cache = on_redis, on_cache
+        self.chosen: Any = None
+
+    def __call__(self) -> Any:
+        if self.chosen is None:
+            url = _setting("SYNC_RATE_LIMIT_REDIS_URL", "") or _setting("REDIS_URL", "")
+            self.chosen = self.on_redis(url) if url else self.on_cache()
+        return self.chosen
+
+    def reset(self) -> None:
+        """Forget the chosen backend (tests that change settings)."""
+        self.chosen = None
 
 
-def reset_store() -> None:
-    """Forget the chosen backend (tests that change settings)."""
-    global _store
-    _store = None
+store = SharedState(_RedisStore, _CacheStore)
+reset_store = store.reset
 
 
 # --------------------------------------------------------------------------- the limiter

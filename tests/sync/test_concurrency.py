@@ -27,9 +27,9 @@ def _connector(pk: int, **limits) -> SimpleNamespace:
 def backend(request, monkeypatch):
     if request.param == "redis":
         require(bool(settings.REDIS_URL), "REDIS_URL is not set")
-        monkeypatch.setattr(concurrency, "_slots", concurrency._RedisSlots(settings.REDIS_URL))
+        monkeypatch.setattr(concurrency.slots, "chosen", concurrency._RedisSlots(settings.REDIS_URL))
     else:
-        monkeypatch.setattr(concurrency, "_slots", concurrency._CacheSlots())
+        monkeypatch.setattr(concurrency.slots, "chosen", concurrency._CacheSlots())
     yield request.param
     concurrency.reset_slots()
 
