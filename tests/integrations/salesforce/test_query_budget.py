@@ -10,12 +10,9 @@ remembered once, and the fenced outcome. Raise a budget only for a reason.
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from apps.intake.services import accept_delivery
-from apps.sync import services as sync_services
-from apps.sync.models import CrmCall, JobStatus
+from apps.sync.models import CrmCall
+from tests.fixtures.queries import process_counting_queries
 
 from .conftest import story
 
@@ -27,22 +24,13 @@ NEW_BOOKING_QUERIES = 24
 UPDATE_QUERIES = 21
 
 
-def _process(account, envelope) -> tuple[int, list[str]]:
-    event = accept_delivery(account=account, raw_body="{}", envelope=envelope, signature_timestamp=None).event
-    with CaptureQueriesContext(connection) as queries:
-        [job] = sync_services.process_event(event_id=event.pk)
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    calls = [f"CRM call: {c.method} {c.url}" for c in CrmCall.objects.filter(sync_job=job).order_by("pk")]
-    return len(queries), [q["sql"][:160] for q in queries] + calls
-
-
 def test_one_booking_event_stays_within_its_query_budget(connector):
     account = connector.account
-    _process(account, story(email="warm@example.com").scheduled())  # describes and users cached
+    process_counting_queries(account, story(email="warm@example.com").scheduled())  # describes, users cached
     customer = story(email="budget@example.com")
     calls_before = CrmCall.objects.count()
-    count, sql = _process(account, customer.scheduled())
+    count, sql = process_counting_queries(account, customer.scheduled())
     assert count <= NEW_BOOKING_QUERIES, "\n".join(sql)
     assert CrmCall.objects.count() - calls_before == 2  # every call is still recorded
-    count, sql = _process(account, customer.canceled())
+    count, sql = process_counting_queries(account, customer.canceled())
     assert count <= UPDATE_QUERIES, "\n".join(sql)
