@@ -88,6 +88,10 @@ def _check(response: requests.Response, body: Any) -> Any:
         raise TransientCrmError(f"CRM error {status}", code=str(status), status=status)
     if status == 401:
         raise AuthCrmError("CRM refused our credentials twice", code="401", status=401)
+    if status == 403 and "REQUEST_LIMIT_EXCEEDED" in str(body):
+        # Salesforce's throttle answer (the sandbox's quota fault): transient, like a 429.
+        raise TransientCrmError("CRM request limit exceeded", code="REQUEST_LIMIT_EXCEEDED", status=403,
+                                retry_after=1.0)
     if status >= 400:
         raise PermanentCrmError(f"CRM refused the data: {body}", code=str(status), status=status)
     return body
