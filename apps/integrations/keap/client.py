@@ -14,12 +14,13 @@
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 import time
 import xmlrpc.client
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -73,18 +74,31 @@ def keap_message(response: requests.Response) -> tuple[str, str]:
 
 
 _sessions = threading.local()
+_proxies: dict[str, dict[str, str]] = {}
 
 
 def thread_session() -> requests.Session:
     """This thread's session: its kept-alive connections serve every job the thread runs.
 
-    Cookies are refused, so nothing one connector's answers set reaches another's requests.
+    Cookies are refused, so nothing one connector's answers set reaches another's requests. The
+    environment (proxies, CA bundle) is read once, not on every request as ``requests`` would.
     """
     session = getattr(_sessions, "session", None)
     if session is None:
         session = _sessions.session = requests.Session()
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     return session
+
+
+def proxies_for(url: str) -> dict[str, str]:
+    """The environment's proxies for a URL's host (``*_PROXY``, ``NO_PROXY``), read once per host."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if origin not in _proxies:
+        _proxies[origin] = requests.utils.get_environ_proxies(origin)
+    return _proxies[origin]
 
 
 class KeapClient:
@@ -137,6 +151,7 @@ class KeapClient:
                 data=data,
                 auth=auth,
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                proxies=proxies_for(url),
             )
         except requests.Timeout as exc:
             self._record(
