@@ -93,16 +93,10 @@ def _insert_once(**fields: Any) -> BookingEvent | None:
 
 def hand_off(event_id: int) -> bool:
     """Queue the event for processing. A lost hand-off is retried by ``requeue_stalled``."""
-    try:
-        current_app.send_task(PROCESS_EVENT_TASK, args=[event_id])
-    except Exception:  # noqa: BLE001 - broker down: the event is safe in the inbox
-        logger.exception("Could not queue event %s; it will be re-queued later", event_id)
-        BookingEvent.objects.filter(pk=event_id).update(queued_at=None)
-        return False
-    return True
+    return _publish_hand_offs([event_id])
 
 
-def _publish_hand_offs(event_ids: list[int]) -> None:
+def _publish_hand_offs(event_ids: list[int]) -> bool:
     """Queue these events with one broker round trip (where kombu can batch publishes)."""
     try:
         with current_app.producer_or_acquire() as producer, _publish_batch(producer):
@@ -111,6 +105,8 @@ def _publish_hand_offs(event_ids: list[int]) -> None:
     except Exception:  # noqa: BLE001 - broker down: the events are safe in the inbox
         logger.exception("Could not queue %d event(s); they will be re-queued later", len(event_ids))
         BookingEvent.objects.filter(pk__in=event_ids).update(queued_at=None)
+        return False
+    return True
 
 
 def _publish_batch(producer: Any) -> AbstractContextManager:

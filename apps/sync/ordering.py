@@ -69,31 +69,7 @@ def lock_chain(account_id: int, booking_ids: list[str]) -> list[Booking]:
 
 
 def _ahead(job: SyncJob, booking_ids: list[str]):
-    return (
-        SyncJob.objects.filter(connector_id=job.connector_id, booking_id__in=booking_ids)
-        .exclude(pk=job.pk)
-        .filter(status__in=UNFINISHED)
-    )
-
-
-def blocker(job: SyncJob, booking_ids: list[str], *, now=None) -> SyncJob | None:
-    """The job that must finish before ``job`` may start, or None.
-
-    Call inside the claim transaction, after ``lock_chain``. ``job.event`` must be loaded.
-    """
-    if not booking_ids:
-        return None
-    now = now or timezone.now()
-    created = job.event.event_created_at
-    earlier = Q(event__event_created_at__lt=created) | Q(
-        event__event_created_at=created, event_id__lt=job.event_id
-    )
-    live_running = Q(status=JobStatus.RUNNING) & (
-        Q(lease_expires_at__gt=now) | Q(lease_expires_at__isnull=True)
-    )
-    return _ahead(job, booking_ids).filter(earlier | live_running).order_by(
-        "event__event_created_at", "event_id"
-    ).first()
+    return SyncJob.objects.filter(_unfinished_in_chain(job.connector_id, booking_ids)).exclude(pk=job.pk)
 
 
 #: The columns of the chain's jobs the claim decides on (one query: the job itself and the
@@ -110,7 +86,7 @@ def claim_rows(job: SyncJob, booking_ids: list[str]) -> tuple[dict | None, list[
     """
     mine = Q(pk=job.pk)
     if booking_ids:
-        mine |= Q(connector_id=job.connector_id, booking_id__in=booking_ids, status__in=UNFINISHED)
+        mine |= _unfinished_in_chain(job.connector_id, booking_ids)
     rows = list(SyncJob.objects.filter(mine).order_by().values(*CLAIM_COLUMNS))
     own = next((r for r in rows if r["pk"] == job.pk), None)
     return own, [r for r in rows if r["pk"] != job.pk]
@@ -120,15 +96,18 @@ def unfinished_rows(connector_id: int, booking_ids: list[str]) -> list[dict]:
     """``claim_rows`` for a job not created yet: the chain's unfinished jobs of the connector."""
     if not booking_ids:
         return []
-    return list(
-        SyncJob.objects.filter(connector_id=connector_id, booking_id__in=booking_ids, status__in=UNFINISHED)
-        .order_by()
-        .values(*CLAIM_COLUMNS)
-    )
+    return list(SyncJob.objects.filter(_unfinished_in_chain(connector_id, booking_ids))
+                .order_by().values(*CLAIM_COLUMNS))
+
+
+def _unfinished_in_chain(connector_id: int, booking_ids: list[str]) -> Q:
+    return Q(connector_id=connector_id, booking_id__in=booking_ids, status__in=UNFINISHED)
 
 
 def first_blocker(own: dict, others: list[dict], *, now) -> dict | None:
-    """``blocker`` over rows read by ``claim_rows`` (the same rules, without another query)."""
+    """The job that must finish before ``own`` may start, or None, from rows read under the
+    chain's lock (``claim_rows`` / ``unfinished_rows``): a job of an earlier event, or one
+    running now under a live lease."""
     created, event_id = own["event__event_created_at"], own["event_id"]
 
     def earlier(row: dict) -> bool:

@@ -210,14 +210,6 @@ def owner_crm_id(connector, external_id: str, client: KeapClient, *, row: Any = 
     return int(found) if found and found.isdigit() else None
 
 
-def cached_names(connector) -> set[tuple[str, str]]:
-    return set(
-        CrmCacheEntry.objects.filter(connector=connector, kind__in=["tag", "lead_source"]).values_list(
-            "kind", "name"
-        )
-    )
-
-
 def cache_entries(connector, names: set[str]) -> dict[tuple[str, str], str]:
     """{(kind, name): Keap id} of the cached names a booking may use, in one query."""
     names.discard("")
