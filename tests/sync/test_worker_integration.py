@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.db import connection
 
 from apps.demo.samples import BookingStory, sign
 from apps.intake.models import Booking, BookingEvent
+from apps.intake.services import accept_delivery
 from apps.sync.models import JobStatus, SyncJob
 from tests.factories import TEST_SECRET, AccountFactory, ConnectorFactory
 from tests.fixtures.processes import wait_until
+from tests.fixtures.services import require
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -53,3 +56,33 @@ def test_duplicate_deliveries_are_processed_once_by_the_worker(live_server, cele
                timeout=30, message=celery_worker_process.recent_output())
     assert BookingEvent.objects.filter(account=account).count() == 2
     assert SyncJob.objects.filter(account=account).count() == 2
+
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(celery_worker_process):
+    """Celery's Django fixup would close the connection after every task: a new PostgreSQL
+    backend (a fork and a cold catalog cache) per task. Connections follow CONN_MAX_AGE instead."""
+    require(connection.vendor == "postgresql", "needs PostgreSQL's pg_stat_activity")
+    account = AccountFactory(slug="reuse")
+    ConnectorFactory(account=account)
+
+    def deliver_and_wait(count: int) -> None:
+        for _ in range(count):
+            accept_delivery(account=account, raw_body="{}", envelope=BookingStory().scheduled(),
+                            signature_timestamp=None)
+        wait_until(lambda: SyncJob.objects.filter(account=account, status=JobStatus.SUCCEEDED).count()
+                   == BookingEvent.objects.filter(account=account).count(),
+                   timeout=30, message=celery_worker_process.recent_output())
+
+    def worker_backends() -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid, backend_start FROM pg_stat_activity "
+                           "WHERE application_name = %s AND datname = current_database()",
+                           [celery_worker_process.db_application_name])
+            return cursor.fetchall()
+
+    deliver_and_wait(1)  # the worker has a connection open from here on
+    opened = worker_backends()
+    deliver_and_wait(10)
+    assert len(opened) == 1, opened
+    assert worker_backends() == opened  # the same backend served the next ten tasks
