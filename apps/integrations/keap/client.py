@@ -14,17 +14,17 @@
 from __future__ import annotations
 
 import inspect
-import os
 import threading
 import time
 import xmlrpc.client
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.http import pooled, proxies_for
 
 from . import connection
 
@@ -74,7 +74,6 @@ def keap_message(response: requests.Response) -> tuple[str, str]:
 
 
 _sessions = threading.local()
-_proxies: dict[str, dict[str, str]] = {}
 
 
 def thread_session() -> requests.Session:
@@ -85,20 +84,9 @@ def thread_session() -> requests.Session:
     """
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = _sessions.session = requests.Session()
+        session = _sessions.session = pooled(requests.Session())
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        session.trust_env = False
-        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     return session
-
-
-def proxies_for(url: str) -> dict[str, str]:
-    """The environment's proxies for a URL's host (``*_PROXY``, ``NO_PROXY``), read once per host."""
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    if origin not in _proxies:
-        _proxies[origin] = requests.utils.get_environ_proxies(origin)
-    return _proxies[origin]
 
 
 class KeapClient:

@@ -42,6 +42,7 @@ from simple_salesforce.format import format_soql
 from simple_salesforce.login import SalesforceLogin
 
 from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.http import pooled, proxies_for, thread_adapter
 from apps.connectors.models import Connector
 
 logger = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class PlainHttpAdapter(HTTPAdapter):
 
 
 class TimeoutSession(requests.Session):
-    """A session whose requests always carry a (connect, read) timeout.
+    """A session whose requests always carry a (connect, read) timeout, over the thread's pools.
 
     ``before(method, url, body)`` runs before every request (rate limiting, preview guard).
     """
@@ -180,12 +181,15 @@ class TimeoutSession(requests.Session):
     def __init__(self, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
                  before: Callable[[str, str, Any], None] | None = None) -> None:
         super().__init__()
+        pooled(self)  # the thread's kept-alive connections: a job does not open its own
         self.timeout = timeout
         self.before = before
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        if kwargs.get("proxies") is None:
+            kwargs["proxies"] = proxies_for(url)
         if self.before is not None:
             self.before(method, url, kwargs.get("json") or kwargs.get("data"))
         return super().request(method, url, *args, **kwargs)
@@ -196,7 +200,7 @@ def route_plain_http(session: requests.Session, base_url: str, *, also: str | No
     parts = urlsplit(base_url)
     if parts.scheme != "http":
         return
-    adapter = PlainHttpAdapter(base_url)
+    adapter = thread_adapter(("plain-http", base_url), lambda: PlainHttpAdapter(base_url))
     session.mount(f"https://{parts.netloc}/", adapter)
     if also:
         session.mount(also, adapter)

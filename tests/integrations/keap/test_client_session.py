@@ -6,17 +6,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from apps.integrations.keap import client
 
 
-def test_proxies_come_from_the_environment_once_per_host(monkeypatch):
-    monkeypatch.setattr(client, "_proxies", {})
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    proxies = client.proxies_for("https://api.infusionsoft.com/crm/rest/v1/contacts")
-    assert proxies["https"] == "http://proxy.internal:3128"
-    assert "https" not in client.proxies_for("https://localhost:8123/crm/rest/v1/contacts")  # NO_PROXY
-    monkeypatch.setenv("HTTPS_PROXY", "http://other:1")
-    assert client.proxies_for("https://api.infusionsoft.com/token")["https"] == "http://proxy.internal:3128"
-
-
 def test_each_thread_has_its_own_cookieless_session():
     mine = client.thread_session()
     assert client.thread_session() is mine and mine.trust_env is False
@@ -44,7 +33,7 @@ def test_cookies_a_crm_sets_are_not_kept():
     try:
         session = client.thread_session()
         url = f"http://127.0.0.1:{server.server_port}/"
-        response = session.get(url, timeout=5, proxies=client.proxies_for(url))
+        response = session.get(url, timeout=5)
         assert response.headers["Set-Cookie"].startswith("affinity=")
         assert not session.cookies  # refused by the policy: nothing reaches another connector
     finally:

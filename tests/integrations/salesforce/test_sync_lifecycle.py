@@ -120,3 +120,18 @@ def test_call_budgets_with_warm_caches(salesforce, deliver):
     assert len(new_calls) <= 2, [c.url for c in new_calls]
     assert len(update_calls) <= 2, [c.url for c in update_calls]
     print(f"\nSalesforce calls: new booking {len(new_calls)}, lifecycle update {len(update_calls)}")
+
+
+def test_the_next_job_on_a_thread_reuses_the_open_connection(salesforce, deliver):
+    """A client per job, but the thread's pools: no new TCP (in production TLS) connection."""
+    from apps.connectors.http import thread_adapter
+    from apps.integrations.salesforce.client import PlainHttpAdapter, normalize_base_url
+
+    assert deliver(story().scheduled()).status == JobStatus.SUCCEEDED
+    base = normalize_base_url(salesforce.url)
+    adapter = thread_adapter(("plain-http", base), lambda: PlainHttpAdapter(base))
+    pools = list(adapter.poolmanager.pools._container.values())
+    opened = sum(pool.num_connections for pool in pools)
+    assert opened >= 1
+    assert deliver(story().scheduled()).status == JobStatus.SUCCEEDED
+    assert sum(pool.num_connections for pool in adapter.poolmanager.pools._container.values()) == opened
