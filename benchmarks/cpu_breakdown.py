@@ -69,9 +69,11 @@ def main() -> int:
         connectors = [bench.connect(account, args.crm, sandbox)[0]]
         before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         machine_before = machine_cpu_seconds()
-        rate, failed, _, cpu_ms = bench.e2e_rate(web, account, connectors, args.bookings, "measured")
+        rate, failed, _, cpu_ms, forks = bench.e2e_rate(web, account, connectors, args.bookings, "measured")
         machine = 1000 * (machine_cpu_seconds() - machine_before) / args.bookings
-        print(f"{args.crm}: {rate:.1f} bookings/s, {failed} failed, {machine:.1f} ms machine CPU per booking")
+        print(f"{args.crm}: {rate:.1f} bookings/s, {failed} failed, "
+              f"{machine:.1f} ms machine CPU per booking, "
+              f"{forks:.2f} processes started per booking (one that has ended is not attributed below)")
         attributed = 0.0
         for name, pids in groups.items():
             share = 1000 * (cpu_seconds(pids) - before[name]) / args.bookings

@@ -59,6 +59,15 @@ def machine_cpu_seconds() -> float:
     return _machine_busy()[0] / os.sysconf("SC_CLK_TCK")
 
 
+def processes_started() -> int:
+    """Processes (and threads) the machine has started since boot: a new PostgreSQL connection
+    is one, so a pipeline that reconnects per task shows here."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("processes "):
+            return int(line.split()[1])
+    return 0
+
+
 def _machine_busy() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine so far."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

@@ -84,14 +84,43 @@ class Client:
 
 def prepare(url: str, secret: str, count: int) -> list[bytes]:
     """``count`` complete, signed HTTP requests, each a new booking."""
+    return prepare_envelopes(url, secret, [BookingStory(email=f"load{i}@example.test").scheduled()
+                                           for i in range(count)])
+
+
+def prepare_envelopes(url: str, secret: str, envelopes: list[dict]) -> list[bytes]:
+    """Complete, signed HTTP requests delivering these envelopes."""
     parts = urlsplit(url)
     requests = []
-    for i in range(count):
-        body, headers = sign(BookingStory(email=f"load{i}@example.test").scheduled(), secret)
+    for envelope in envelopes:
+        body, headers = sign(envelope, secret)
         head = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}",
                 f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
         requests.append(("\r\n".join(head) + "\r\n\r\n").encode() + body)
     return requests
+
+
+async def deliver(url: str, requests: list[bytes], *, concurrency: int = 8, timeout: float = 10,
+                  attempts: int = 5) -> Counter[int]:
+    """Closed loop: every request sent (``concurrency`` at a time) until it is accepted (200/202)
+    or has failed ``attempts`` times; answers the final status of each."""
+    parts = urlsplit(url)
+    client = Client(parts.hostname or "127.0.0.1", parts.port or 80, timeout)
+    slots = asyncio.Semaphore(concurrency)
+    statuses: Counter[int] = Counter()
+
+    async def send(raw: bytes) -> None:
+        async with slots:
+            for attempt in range(attempts):
+                status = await client.request(raw)
+                if status in (200, 202):
+                    break
+                await asyncio.sleep(0.2 * (attempt + 1))
+            statuses[status] += 1
+
+    await asyncio.gather(*(send(raw) for raw in requests))
+    client.close()
+    return statuses
 
 
 async def run(url: str, requests: list[bytes], rate: float,
