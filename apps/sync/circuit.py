@@ -6,6 +6,11 @@ touching the CRM → half-open: exactly one caller (``cache.add``) may probe; a 
 circuit, a failure opens it again with the pause doubled (up to ``SYNC_CIRCUIT_MAX_PAUSE``).
 
 429s are not failures here: the CRM is up, just busy, and the rate limiter deals with them.
+
+A breaker (one per job attempt) trusts what it last read of the shared state for
+``FRESH_SECONDS``: a job's calls then cost one cache read in all, not one or two per call. So
+another worker's opening of the circuit reaches a running job within that time, and a failure
+of this breaker's own always reads again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.connectors.errors import TransientCrmError
+
+#: How long a breaker acts on its last read of the shared state.
+FRESH_SECONDS = 1.0
 
 
 def _conf(name: str, default: float) -> float:
@@ -42,6 +50,18 @@ class CircuitBreaker:
         prefix = f"bookbridge:circuit:{connector_id}"
         self._failures, self._opened, self._probe = f"{prefix}:failures", f"{prefix}:open", f"{prefix}:probe"
         self.probing = False
+        self._seen: dict | None = None  # the shared state as last read, and when
+        self._seen_at = 0.0
+
+    def _shared(self) -> dict:
+        """The open record and the failure count, as read at most ``FRESH_SECONDS`` ago."""
+        now = time.monotonic()
+        if self._seen is None or now - self._seen_at > FRESH_SECONDS:
+            self._seen, self._seen_at = cache.get_many([self._opened, self._failures]), now
+        return self._seen
+
+    def _forget(self) -> None:
+        self._seen = None
 
     # state: the open record is {"until": epoch, "pause": seconds}
     def state(self) -> str:
@@ -54,28 +74,32 @@ class CircuitBreaker:
         """Raise ``CircuitOpen`` unless a call may go to the CRM now."""
         if self.probing:
             return
-        opened = cache.get(self._opened)
+        opened = self._shared().get(self._opened)
         if not opened:
             return
         wait = opened["until"] - time.time()
         if wait > 0:
             raise CircuitOpen(wait)
         # Half-open: one probe at a time, for as long as a call may take.
+        self._forget()
         if cache.add(self._probe, 1, timeout=max(30, int(self.pause))):
             self.probing = True
             return
         raise CircuitOpen(max(1.0, self.pause / 4))
 
     def record_success(self) -> None:
-        # One read of both keys (the usual answer: neither exists, nothing to write).
-        state = cache.get_many([self._opened, self._failures])
+        # The usual answer: neither key exists, nothing to write.
+        state = self._shared()
         if self.probing or state.get(self._opened):
             cache.delete_many([self._opened, self._probe, self._failures])
             self.probing = False
+            self._forget()
         elif self._failures in state:
             cache.delete(self._failures)
+            self._forget()
 
     def record_failure(self) -> None:
+        self._forget()
         opened = cache.get(self._opened)
         if self.probing or (opened and opened["until"] <= time.time()):
             pause = min(self.max_pause, (opened or {}).get("pause", self.pause) * 2)
@@ -91,11 +115,13 @@ class CircuitBreaker:
             self._open(self.pause)
 
     def _open(self, pause: float) -> None:
+        self._forget()
         cache.set(self._opened, {"until": time.time() + pause, "pause": pause}, timeout=int(pause) + 3600)
         cache.delete_many([self._probe, self._failures])
         self.probing = False
 
     def reset(self) -> None:
+        self._forget()
         cache.delete_many([self._opened, self._probe, self._failures])
 
 

@@ -68,6 +68,34 @@ def test_a_failed_probe_reopens_with_a_longer_pause():
     assert caught.value.retry_after > 0.3
 
 
+def test_a_run_of_calls_reads_the_shared_state_once_and_still_sees_another_worker_open_it(monkeypatch):
+    from django.core.cache import cache
+
+    from apps.sync import circuit as module
+
+    reads = []
+
+    class CountingCache:
+        def __getattr__(self, name):
+            if name in ("get", "get_many"):
+                reads.append(name)
+            return getattr(cache, name)
+
+    circuit = breaker(PK + 3)
+    monkeypatch.setattr(module, "cache", CountingCache())
+    for _ in range(3):  # a job's three CRM calls
+        circuit.before_call()
+        circuit.record_success()
+    assert reads == ["get_many"]
+    other = CircuitBreaker(PK + 3, threshold=3, pause=30)  # another worker's job
+    for _ in range(3):
+        other.record_failure()
+    monkeypatch.setattr(module, "FRESH_SECONDS", 0.0)  # this breaker's view is now too old
+    with pytest.raises(CircuitOpen):
+        circuit.before_call()
+    other.reset()
+
+
 CALLS: list[int] = []
 
 
