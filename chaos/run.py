@@ -257,6 +257,9 @@ def run(args: argparse.Namespace) -> int:
                 redeliveries += sum(pool.map(lambda e: deliver(url, e), batch))
                 for point in range(offset, offset + len(batch)):
                     if point in kill_at:
+                        if not stack.workers:  # all killed, their replacements still starting
+                            for thread in starting:
+                                thread.join()
                         victim = rng.choice(stack.workers)
                         stack.kill_worker(victim)
                         # A supervisor restarts it; deliveries go on meanwhile.
