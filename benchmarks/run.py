@@ -432,6 +432,7 @@ def main() -> int:
     quick = args.quick
     started = time.monotonic()
     load_before = _load()
+    speed_before = _calibration_ms()
     results: dict = {"intake": None, "calls": None, "kinds": {}, "e2e": None, "peak": 0, "quota": None}
     with Stack(name="bench", extra_env=BENCH_ENV) as stack:
         stack.setup_django()
@@ -461,7 +462,8 @@ def main() -> int:
             results["quota"] = bench_quota(stack, web, keap, quota=10, count=40 if quick else 120, workers=2)
         meta = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 "machine": f"{platform.machine()} ({_cpus()} CPUs, load average {load_before} at the start, "
-                           f"{_load()} at the end)",
+                           f"{_load()} at the end; a fixed pure-Python loop took {speed_before:.0f} ms "
+                           f"at the start and {_calibration_ms():.0f} ms at the end — compare runs by it)",
                 "database": stack.database, "broker": stack.broker,
                 "command": "benchmarks/run.py" + (" --quick" if quick else ""),
                 "mode": "quick" if quick else "full",
@@ -474,6 +476,15 @@ def main() -> int:
     if only == set(SECTIONS):
         print(f"\n(written to {args.output})")
     return 0
+
+
+def _calibration_ms() -> float:
+    """CPU time of a fixed pure-Python loop: how fast this machine is today (shared VMs vary)."""
+    started = time.process_time()
+    total = 0
+    for number in range(3_000_000):
+        total += number
+    return 1000 * (time.process_time() - started)
 
 
 def _cpus() -> int:

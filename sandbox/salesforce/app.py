@@ -9,11 +9,15 @@ Served endpoints (all as on a real instance; ``vXX.X`` is any supported API vers
 * ``GET /services/data/`` (versions), and under ``/services/data/vXX.X/``: ``sobjects`` (global
   describe), ``sobjects/Obj`` (GET metadata, POST create), ``sobjects/Obj/describe``,
   ``sobjects/Obj/Id`` (GET with ``?fields=``, PATCH, DELETE), ``query`` / ``queryAll``
-  (SOQL subset), ``composite``, ``limits``.
+  (SOQL subset, paged like Salesforce: ``done: false`` and a ``nextRecordsUrl``
+  ``query/01g…-<offset>`` after ``batchSize`` records, 2000 unless the ``Sforce-Query-Options``
+  header asks for 200–2000), ``composite``, ``limits``.
 * Operator endpoints (never faulted, not part of the Salesforce API) under
   ``/_sandbox/salesforce/``: ``custom-fields`` (GET; POST deploy; DELETE or POST ``.../remove``),
   ``duplicate-rules`` (GET/POST), ``assignment-rules`` (GET/POST), ``revoke-refresh-tokens``
-  (POST), ``api-usage`` (GET/POST ``{"used", "max"}``), ``credentials`` (GET). The shared ones
+  (POST), ``api-usage`` (GET/POST ``{"used", "max"}``), ``credentials`` (GET),
+  ``query-batch-size`` (POST ``{"size": n}``: pages of n records, below Salesforce's 200
+  minimum too, so tests page through a few records). The shared ones
   (faults, reset, expire-tokens, state, health) come from ``sandbox.common.app``.
 
 Transport: the sandbox speaks plain HTTP on loopback. That is the documented choice (SPEC §6
@@ -199,6 +203,7 @@ class SalesforceSandbox(SandboxApp):
         self.org = org
         self.auth = auth
         self.usage = usage
+        self.cursors = QueryCursors()
         api = RestApi(self)
         super().__init__("salesforce", store, faults, api.routes(), api.handlers())
 
@@ -257,6 +262,7 @@ class SalesforceSandbox(SandboxApp):
 
     def on_reset(self) -> None:
         self.usage.reset()
+        self.cursors.reset()
 
     # ------------------------------------------------------ operator endpoints
     def operator(self, request: Request) -> Response:
@@ -277,6 +283,7 @@ class SalesforceSandbox(SandboxApp):
             ("api-usage", "GET"): self._op_api_usage,
             ("api-usage", "POST"): self._op_api_usage,
             ("credentials", "GET"): self._op_credentials,
+            ("query-batch-size", "POST"): self._op_query_batch_size,
         }.get((action, request.method))
         if handler is None:
             return json_response({"error": "not found"}, status=404)
@@ -291,6 +298,13 @@ class SalesforceSandbox(SandboxApp):
         if not isinstance(data, dict):
             raise ValueError("body must be a JSON object")
         return data
+
+    def _op_query_batch_size(self, request: Request) -> Response:
+        size = int(self._body(request)["size"])
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        self.cursors.default_size = size
+        return json_response({"size": size})
 
     def _op_list_fields(self, request: Request) -> Response:
         return json_response(self.store.all(CUSTOM_FIELDS))
@@ -365,6 +379,63 @@ class RestContext:
 RestHandler = Callable[..., Response]
 
 
+class QueryCursors:
+    """Query results beyond the first page, kept by locator like Salesforce's server-side cursors."""
+
+    KEEP = 200  # cursors kept at once; the oldest goes first (Salesforce expires them too)
+
+    def __init__(self) -> None:
+        self.default_size = 2000
+        self._open: dict[str, tuple[list[dict[str, Any]], int]] = {}
+        self._made = 0
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open.clear()
+            self.default_size = 2000
+
+    def batch_size(self, options: str | None) -> int:
+        """``Sforce-Query-Options: batchSize=n``: Salesforce takes 200–2000."""
+        for part in (options or "").split(","):
+            name, _, value = part.partition("=")
+            if name.strip() == "batchSize" and value.strip().isdigit():
+                return min(2000, max(200, int(value)))
+        return self.default_size
+
+    def first_page(self, result: dict[str, Any], size: int, path: str) -> dict[str, Any]:
+        records = result["records"]
+        if len(records) <= size:
+            return result
+        with self._lock:
+            self._made += 1
+            locator = ids.make_id("01g", self._made)
+            self._open[locator] = (records, size)
+            while len(self._open) > self.KEEP:
+                self._open.pop(next(iter(self._open)))
+        return self._page(locator, records, 0, size, path.rstrip("/"))
+
+    def next_page(self, locator: str, path: str) -> dict[str, Any] | None:
+        cursor_id, _, offset = locator.partition("-")
+        with self._lock:
+            found = self._open.get(cursor_id)
+        if found is None or not offset.isdigit() or int(offset) >= len(found[0]):
+            return None
+        records, size = found
+        return self._page(cursor_id, records, int(offset), size, path.rsplit("/", 1)[0])
+
+    def _page(self, cursor_id: str, records: list, offset: int, size: int, base: str) -> dict[str, Any]:
+        end = offset + size
+        page: dict[str, Any] = {"totalSize": len(records), "done": end >= len(records),
+                                "records": records[offset:end]}
+        if end < len(records):
+            page["nextRecordsUrl"] = f"{base}/{cursor_id}-{end}"
+        else:
+            with self._lock:
+                self._open.pop(cursor_id, None)
+        return page
+
+
 class RestApi:
     """Routing table and handlers of the Salesforce endpoints."""
 
@@ -390,6 +461,8 @@ class RestApi:
             ),
             Rule(f"{DATA}/query/", endpoint="query", methods=["GET"]),
             Rule(f"{DATA}/queryAll/", endpoint="query", methods=["GET"]),
+            Rule(f"{DATA}/query/<locator>", endpoint="query_more", methods=["GET"]),
+            Rule(f"{DATA}/queryAll/<locator>", endpoint="query_more", methods=["GET"]),
             Rule(f"{DATA}/composite/", endpoint="composite", methods=["POST"]),
             Rule(f"{DATA}/limits/", endpoint="limits", methods=["GET"]),
         ]
@@ -403,6 +476,7 @@ class RestApi:
             "describe": self.describe,
             "record": self.record,
             "query": self.query,
+            "query_more": self.query_more,
             "composite": self.composite,
             "limits": self.limits,
         }
@@ -536,7 +610,15 @@ class RestApi:
         text = ctx.request.args.get("q")
         if not text or not text.strip():
             raise bad_request("MALFORMED_QUERY", "A query string has to be specified")
-        return json_response(Executor(self.org, ctx.version).run(text))
+        result = Executor(self.org, ctx.version).run(text)
+        size = self.app.cursors.batch_size(ctx.request.headers.get("Sforce-Query-Options"))
+        return json_response(self.app.cursors.first_page(result, size, ctx.request.path))
+
+    def query_more(self, ctx: RestContext, locator: str) -> Response:
+        page = self.app.cursors.next_page(locator, ctx.request.path)
+        if page is None:
+            raise ApiError.one(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return json_response(page)
 
     def limits(self, ctx: RestContext) -> Response:
         usage = self.app.usage

@@ -344,6 +344,33 @@ def test_soql_operators_order_limit_count(sf: Salesforce) -> None:
     }
 
 
+def test_query_results_come_in_pages_with_a_next_records_url(salesforce: Sandbox, sf: Salesforce) -> None:
+    for name in ("Ames", "Bell", "Cruz", "Diaz", "Egan"):
+        new_lead(sf, LastName=name)
+    operator(salesforce, "POST", "query-batch-size", json={"size": 2})
+    first = sf.query("SELECT LastName FROM Lead ORDER BY LastName")
+    assert first["totalSize"] == 5 and first["done"] is False
+    assert [r["LastName"] for r in first["records"]] == ["Ames", "Bell"]
+    assert first["nextRecordsUrl"].startswith(f"/services/data/v{VERSION}/query/01g")
+    assert first["nextRecordsUrl"].endswith("-2")
+    second = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    assert [r["LastName"] for r in second["records"]] == ["Cruz", "Diaz"] and second["done"] is False
+    every = sf.query_all("SELECT LastName FROM Lead ORDER BY LastName")
+    assert [r["LastName"] for r in every["records"]] == ["Ames", "Bell", "Cruz", "Diaz", "Egan"]
+    assert every["done"] is True
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.query_more("01gD00000000001-2")
+    assert error_code(exc) == "INVALID_QUERY_LOCATOR"
+
+
+def test_the_batch_size_header_is_clamped_like_salesforce(salesforce: Sandbox, sf: Salesforce) -> None:
+    for index in range(201):
+        new_lead(sf, LastName=f"Bulk{index:03d}")
+    asked_for_10 = sf.query("SELECT Id FROM Lead", headers={"Sforce-Query-Options": "batchSize=10"})
+    assert len(asked_for_10["records"]) == 200 and asked_for_10["done"] is False  # the minimum is 200
+    assert len(sf.query("SELECT Id FROM Lead")["records"]) == 201  # 2000 by default
+
+
 def test_soql_errors(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.query("SELECT Nope FROM Lead")

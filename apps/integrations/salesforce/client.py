@@ -531,7 +531,12 @@ class SalesforceClient:
         raise AuthCrmError("Salesforce refused the refreshed session.", code="INVALID_SESSION_ID")
 
     def query(self, text: str) -> list[dict[str, Any]]:
+        """The first page of results (up to 2000): for lookups that expect a few records."""
         return self.call(lambda sf: sf.query(text), what="Query")["records"]
+
+    def query_all(self, text: str) -> list[dict[str, Any]]:
+        """Every result: the pages after the first follow ``nextRecordsUrl``, one call each."""
+        return self.call(lambda sf: sf.query_all(text), what="Query")["records"]
 
     def describe(self, object_name: str) -> dict[str, Any]:
         return self.call(lambda sf: getattr(sf, object_name).describe(), what=f"Describe {object_name}")

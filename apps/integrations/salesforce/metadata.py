@@ -69,7 +69,7 @@ def users(client: SalesforceClient, *, fresh: bool = False) -> list[dict[str, An
         cached = cache.get(key)
         if cached is not None:
             return cached
-    records = client.query("SELECT Id, Name, Email FROM User WHERE IsActive = true ORDER BY Name")
+    records = client.query_all("SELECT Id, Name, Email FROM User WHERE IsActive = true ORDER BY Name")
     result = [{"Id": r["Id"], "Name": r.get("Name"), "Email": r.get("Email")} for r in records]
     cache.set(key, result, USERS_TTL)
     return result
