@@ -17,7 +17,8 @@ Served endpoints (all as on a real instance; ``vXX.X`` is any supported API vers
   ``duplicate-rules`` (GET/POST), ``assignment-rules`` (GET/POST), ``revoke-refresh-tokens``
   (POST), ``api-usage`` (GET/POST ``{"used", "max"}``), ``credentials`` (GET),
   ``query-batch-size`` (POST ``{"size": n}``: pages of n records, below Salesforce's 200
-  minimum too, so tests page through a few records). The shared ones
+  minimum too, so tests page through a few records), ``object-permissions`` (POST
+  ``{"object": "Lead", "create": false}``: the API user's profile loses "Create" on it). The shared ones
   (faults, reset, expire-tokens, state, health) come from ``sandbox.common.app``.
 
 Transport: the sandbox speaks plain HTTP on loopback. That is the documented choice (SPEC §6
@@ -284,6 +285,7 @@ class SalesforceSandbox(SandboxApp):
             ("api-usage", "POST"): self._op_api_usage,
             ("credentials", "GET"): self._op_credentials,
             ("query-batch-size", "POST"): self._op_query_batch_size,
+            ("object-permissions", "POST"): self._op_object_permissions,
         }.get((action, request.method))
         if handler is None:
             return json_response({"error": "not found"}, status=404)
@@ -298,6 +300,10 @@ class SalesforceSandbox(SandboxApp):
         if not isinstance(data, dict):
             raise ValueError("body must be a JSON object")
         return data
+
+    def _op_object_permissions(self, request: Request) -> Response:
+        data = self._body(request)
+        return json_response(self.org.set_create_permission(str(data["object"]), bool(data["create"])))
 
     def _op_query_batch_size(self, request: Request) -> Response:
         size = int(self._body(request)["size"])

@@ -41,6 +41,8 @@ from sandbox.salesforce.values import (
 )
 
 CUSTOM_FIELDS = "CustomField"
+#: Object permissions the API user's profile lacks (operator: ``object-permissions``).
+OBJECT_PERMISSIONS = "ObjectPermission"
 DUPLICATE_RULES = "DuplicateRule"
 ASSIGNMENT_RULES = "AssignmentRule"
 DELETED = "_sf_deleted"
@@ -142,14 +144,17 @@ class Org:
         canonical = OBJECT_NAMES.get(name.lower())
         if canonical is None:
             return None
-        with self.store.lock:  # rebuilt only when a deployment changed the custom fields
-            version = self.store.version(CUSTOM_FIELDS)
+        with self.store.lock:  # rebuilt only when a deployment or a permission changed
+            version = (self.store.version(CUSTOM_FIELDS), self.store.version(OBJECT_PERMISSIONS))
             cached = self._sobjects.get(canonical)
             if cached is not None and cached[0] == version:
                 return cached[1]
             specs = self.store.find(CUSTOM_FIELDS, lambda s: s["object"] == canonical)
             extra = tuple(custom_field(spec) for spec in specs)
             sobject = replace(STANDARD_OBJECTS[canonical], custom_fields=extra)
+            permission = self.store.get(OBJECT_PERMISSIONS, canonical)
+            if permission is not None and permission.get("create") is False:
+                sobject = replace(sobject, createable=False)
             self._sobjects[canonical] = (version, sobject)
             return sobject
 
@@ -158,6 +163,19 @@ class Org:
         if sobject is None:
             raise not_found()
         return sobject
+
+    def set_create_permission(self, object_name: str, allowed: bool) -> dict[str, Any]:
+        """Give or take "Create" on an object from the API user's profile (describe and inserts
+        follow); ValueError for an unknown object."""
+        sobject = self.sobject(object_name)
+        if sobject is None:
+            raise ValueError(f"unknown object {object_name!r}")
+        with self.store.transaction():
+            if allowed:
+                self.store.delete(OBJECT_PERMISSIONS, sobject.name)
+            else:
+                self.store.put(OBJECT_PERMISSIONS, sobject.name, {"object": sobject.name, "create": False})
+        return {"object": sobject.name, "create": allowed}
 
     def deploy_fields(self, object_name: str, specs: list[dict[str, Any]]) -> list[str]:
         """Add or replace custom fields (as a metadata deployment would); ValueError if bad."""

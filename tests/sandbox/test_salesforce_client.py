@@ -371,6 +371,17 @@ def test_the_batch_size_header_is_clamped_like_salesforce(salesforce: Sandbox, s
     assert len(sf.query("SELECT Id FROM Lead")["records"]) == 201  # 2000 by default
 
 
+def test_an_object_without_create_permission(salesforce: Sandbox, sf: Salesforce) -> None:
+    operator(salesforce, "POST", "object-permissions", json={"object": "Lead", "create": False})
+    assert sf.Lead.describe()["createable"] is False
+    assert sf.Contact.describe()["createable"] is True
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        new_lead(sf)
+    assert error_code(exc) == "INVALID_TYPE_FOR_OPERATION"
+    operator(salesforce, "POST", "object-permissions", json={"object": "Lead", "create": True})
+    assert new_lead(sf).startswith("00Q")
+
+
 def test_soql_errors(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.query("SELECT Nope FROM Lead")

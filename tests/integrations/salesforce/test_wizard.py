@@ -121,6 +121,27 @@ def test_the_five_steps(admin_client, salesforce):
     assert "preview-error" not in text
 
 
+def test_an_api_user_without_create_permission_is_told_what_to_grant(admin_client, salesforce, connector):
+    from apps.integrations.salesforce import services
+    from apps.integrations.salesforce.client import SalesforceClient
+
+    from .conftest import operator
+
+    operator(salesforce, "POST", "object-permissions", json={"object": "Lead", "create": False})
+    refused = admin_client.post(reverse("salesforce:new", args=[admin_client.account.slug]),
+                                connect_form(salesforce))
+    text = refused.content.decode()
+    assert refused.status_code == 200
+    assert "lacks permissions the connector needs" in text
+    assert "The API user cannot create Lead records." in text
+    assert not Connector.objects.filter(account=admin_client.account, kind="salesforce").exists()
+
+    missing = services.verify_connection(SalesforceClient(connector))  # an existing connection
+    assert missing == ["The API user cannot create Lead records (give its profile or permission set "
+                       "“Create” on Lead)."]
+    assert SalesforceConnection.objects.get(connector=connector).missing_permissions == missing
+
+
 def test_staff_cannot_open_the_wizard(client, connector):
     staff = UserFactory()
     MembershipFactory(account=connector.account, user=staff, role=Role.STAFF)
