@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import run as bench  # noqa: E402
-from benchmarks.intake import machine_cpu_seconds  # noqa: E402
+from benchmarks.intake import machine_cpu_seconds, processes_cpu_seconds  # noqa: E402
 from chaos.stack import Stack  # noqa: E402
 
 
@@ -35,17 +35,6 @@ def pids_of(word: str) -> list[int]:
             if word in command:
                 found.append(int(entry.name))
     return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -67,7 +56,7 @@ def main() -> int:
                   "redis": pids_of("redis-server"), "load (this process)": [os.getpid()]}
         account = bench.make_account("cpu")
         connectors = [bench.connect(account, args.crm, sandbox)[0]]
-        before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+        before = {name: processes_cpu_seconds(pids, children=False) for name, pids in groups.items()}
         machine_before = machine_cpu_seconds()
         rate, failed, _, cpu_ms, forks = bench.e2e_rate(web, account, connectors, args.bookings, "measured")
         machine = 1000 * (machine_cpu_seconds() - machine_before) / args.bookings
@@ -76,7 +65,7 @@ def main() -> int:
               f"{forks:.2f} processes started per booking (one that has ended is not attributed below)")
         attributed = 0.0
         for name, pids in groups.items():
-            share = 1000 * (cpu_seconds(pids) - before[name]) / args.bookings
+            share = 1000 * (processes_cpu_seconds(pids, children=False) - before[name]) / args.bookings
             attributed += share
             print(f"  {name:20s} {share:6.1f} ms")
         print(f"  {'not attributed':20s} {machine - attributed:6.1f} ms")

@@ -37,15 +37,15 @@ def _ensure_account(slug: str) -> None:
         WebhookSecret.objects.create(account=account, secret=SECRET)
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes and their children (from /proc)."""
+def processes_cpu_seconds(pids: list[int], *, children: bool = True) -> float:
+    """User + system CPU time of these processes (and their children), from /proc."""
     ticks = 0
     for pid in pids:
         try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if children else []
         except OSError:
-            children = []
-        for one in [pid, *map(int, children)]:
+            kids = []
+        for one in [pid, *map(int, kids)]:
             try:
                 fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
@@ -99,13 +99,14 @@ def bench_intake(stack, web: str, *, seconds: float, rate: float = RATE, warmup:
     if warmup:
         _loadgen(web, seconds=warmup, rate=rate)
     servers = [p.popen.pid for p in stack.processes if "gunicorn" in p.popen.args]
-    cpu_before, machine_before = _cpu_seconds(servers), _machine_busy()
+    cpu_before, machine_before = processes_cpu_seconds(servers), _machine_busy()
     loadgen_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = _loadgen(web, seconds=seconds, rate=rate)
     busy, total = (after - before for after, before in zip(_machine_busy(), machine_before, strict=True))
     loadgen = resource.getrusage(resource.RUSAGE_CHILDREN)
     loadgen_cpu = loadgen.ru_utime + loadgen.ru_stime - loadgen_before.ru_utime - loadgen_before.ru_stime
-    result["server_cpu_ms_per_request"] = 1000 * (_cpu_seconds(servers) - cpu_before) / result["requests"]
+    server_cpu = processes_cpu_seconds(servers) - cpu_before
+    result["server_cpu_ms_per_request"] = 1000 * server_cpu / result["requests"]
     result["loadgen_cpu_ms_per_request"] = 1000 * loadgen_cpu / result["requests"]
     result["machine_busy"] = busy / total if total else 0.0
     stack.purge_broker()  # the hand-offs nobody will process
