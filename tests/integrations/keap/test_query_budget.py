@@ -10,8 +10,7 @@ record (each written at once), and the fenced outcome. Raise a budget only for a
 import pytest
 
 from apps.demo.samples import BookingStory
-from apps.sync.models import CrmCall
-from tests.fixtures.queries import process_counting_queries
+from tests.fixtures.queries import assert_booking_within_budget, process_counting_queries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,9 +25,5 @@ def test_one_booking_event_stays_within_its_query_budget(account, connector, kea
     process_counting_queries(account, warm.scheduled())  # cold: users, categories, lead source, tags
     process_counting_queries(account, warm.canceled())
     story = BookingStory(email="budget@customer.com", owner_email="sam@example.com")
-    calls_before = CrmCall.objects.count()
-    count, sql = process_counting_queries(account, story.scheduled())
-    assert count <= NEW_BOOKING_QUERIES, "\n".join(sql)
-    assert CrmCall.objects.count() - calls_before == 3  # every call is still recorded
-    count, sql = process_counting_queries(account, story.canceled())
-    assert count <= UPDATE_QUERIES, "\n".join(sql)
+    assert_booking_within_budget(account, story, new_booking=NEW_BOOKING_QUERIES, update=UPDATE_QUERIES,
+                                 crm_calls=3)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.sync.models import CrmCall
-from tests.fixtures.queries import process_counting_queries
+from tests.fixtures.queries import assert_booking_within_budget, process_counting_queries
 
 from .conftest import story
 
@@ -27,10 +26,5 @@ UPDATE_QUERIES = 21
 def test_one_booking_event_stays_within_its_query_budget(connector):
     account = connector.account
     process_counting_queries(account, story(email="warm@example.com").scheduled())  # describes, users cached
-    customer = story(email="budget@example.com")
-    calls_before = CrmCall.objects.count()
-    count, sql = process_counting_queries(account, customer.scheduled())
-    assert count <= NEW_BOOKING_QUERIES, "\n".join(sql)
-    assert CrmCall.objects.count() - calls_before == 2  # every call is still recorded
-    count, sql = process_counting_queries(account, customer.canceled())
-    assert count <= UPDATE_QUERIES, "\n".join(sql)
+    assert_booking_within_budget(account, story(email="budget@example.com"), new_booking=NEW_BOOKING_QUERIES,
+                                 update=UPDATE_QUERIES, crm_calls=2)
