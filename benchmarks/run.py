@@ -42,7 +42,7 @@ from benchmarks import loadgen  # noqa: E402
 from benchmarks.intake import SECRET, bench_intake, machine_cpu_seconds, processes_started  # noqa: E402
 from chaos.stack import Stack, peak_rss_kb, wait_until  # noqa: E402
 
-INCLUDE = "chaos.kinds,benchmarks.noop"
+INCLUDE = "chaos.kinds,benchmarks.noop,benchmarks.floor"
 WORKER_THREADS = 8
 BENCH_ENV = {"SYNC_THROTTLE_MAX_INLINE_WAIT": "10"}
 #: The end-to-end section's Keap sandbox advertises limits this many times Keap's published ones.
@@ -202,19 +202,69 @@ def _create_crm_contact(crm: str, sandbox, email: str) -> str:
 
 
 # ------------------------------------------------------------------------------- 3. e2e
-def noop_rate(stack: Stack, count: int) -> float:
+def counted_rate(counter: str, count: int, send) -> tuple[float, float]:
+    """Runs ``send()``, then waits for ``counter`` to reach ``count``: (per second, machine CPU ms each)."""
+    from django.core.cache import cache
+
+    started, cpu = time.perf_counter(), machine_cpu_seconds()
+    send()
+    wait_until(lambda: (cache.get(counter) or 0) >= count, timeout=600, interval=0.05,
+               message=f"{counter} did not reach {count}")
+    return count / (time.perf_counter() - started), 1000 * (machine_cpu_seconds() - cpu) / count
+
+
+def noop_rate(stack: Stack, count: int) -> tuple[float, float]:
     from celery import current_app
     from django.core.cache import cache
 
     from benchmarks.noop import COUNTER
 
     cache.set(COUNTER, 0, timeout=None)
-    started, cpu = time.perf_counter(), machine_cpu_seconds()
-    for _ in range(count):
-        current_app.send_task("bookbridge.bench.noop")
-    wait_until(lambda: (cache.get(COUNTER) or 0) >= count, timeout=600, interval=0.05,
-               message="no-op tasks did not finish")
-    return count / (time.perf_counter() - started), 1000 * (machine_cpu_seconds() - cpu) / count
+
+    def send() -> None:
+        for _ in range(count):
+            current_app.send_task("bookbridge.bench.noop")
+
+    return counted_rate(COUNTER, count, send)
+
+
+def start_floor(stack: Stack, keap) -> tuple[str, object]:
+    """The floor's own gunicorn (``benchmarks/floor.py``), account and Keap connector."""
+    from django.core.cache import cache
+
+    from apps.integrations.keap.client import KeapClient
+    from benchmarks import floor
+
+    floor.create_table()
+    web = stack.web(workers=2, threads=8, env={"DJANGO_SETTINGS_MODULE": "benchmarks.floor_settings"})
+    account = make_account("bench-floor")
+    connector, kind = connect(account, "keap", keap)
+    if kind != "keap":
+        raise RuntimeError("the floor needs the real Keap client")
+    tag = KeapClient(connector).request("POST", "/tags", json={"name": "Bench floor"})
+    cache.set(floor.TARGET, {"connector_id": connector.pk, "tag_id": tag["id"]}, timeout=None)
+    return web, account
+
+
+def floor_rate(web: str, account, count: int, tag: str) -> tuple[float, float]:
+    """New Keap bookings/s through the floor pipeline.
+
+    A warm-up first gives every web and worker thread its database connection and Keap session
+    (the real pipeline's threads have theirs from the rows measured before)."""
+    from django.core.cache import cache
+
+    from apps.demo.samples import BookingStory
+    from benchmarks import floor
+
+    url = f"{web}/floor/{account.slug}/"
+    warm = 4 * WORKER_THREADS
+    cache.set(floor.COUNTER, 0, timeout=None)
+    counted_rate(floor.COUNTER, warm, lambda: deliver_all(
+        url, [BookingStory(email=f"floor-{tag}-warm-{i}@example.test").scheduled() for i in range(warm)]))
+    cache.set(floor.COUNTER, 0, timeout=None)
+    prepared = loadgen.prepare_envelopes(
+        url, SECRET, [BookingStory(email=f"floor-{tag}-{i}@example.test").scheduled() for i in range(count)])
+    return counted_rate(floor.COUNTER, count, lambda: deliver_prepared(url, prepared))
 
 
 def e2e_rate(web: str, account, connectors, count: int, tag: str) -> tuple[float, int, int, float, float]:
@@ -249,6 +299,8 @@ def e2e_rate(web: str, account, connectors, count: int, tag: str) -> tuple[float
     return count / seconds, failed, calls, cpu_ms, forks_per_booking
 
 
+#: The row of ``benchmarks/floor.py``: a new Keap booking's hops without Bookbridge's bookkeeping.
+FLOOR_LABEL = "Keap, the hops alone (floor)"
 #: Which CRMs each booking syncs to, per end-to-end row.
 E2E_TARGETS = (("Keap", ("keap",)), ("Salesforce", ("salesforce",)),
                ("Keap + Salesforce", ("keap", "salesforce")))
@@ -259,9 +311,19 @@ def bench_e2e(stack: Stack, web: str, keap, salesforce, *, worker_counts, latenc
     rows = []
     peak = 0
     sandboxes = {"keap": keap, "salesforce": salesforce}
+    floor_web, floor_account = start_floor(stack, keap)
     for workers in worker_counts:
         procs = [stack.worker(concurrency=WORKER_THREADS, include=INCLUDE) for _ in range(workers)]
         noop, noop_cpu = noop_rate(stack, noop_count)
+        keap.set_faults(latency_ms=0)
+        forks = processes_started()
+        rate, cpu_ms = floor_rate(floor_web, floor_account, count, f"{workers}")
+        forks = (processes_started() - forks) / count
+        rows.append({"workers": workers, "latency_ms": 0, "crms": FLOOR_LABEL, "events_per_s": rate,
+                     "calls_per_s": 3 * rate, "noop_per_s": noop, "ratio": rate / noop, "failed": None,
+                     "cpu_ms": cpu_ms, "noop_cpu_ms": noop_cpu, "forks": forks})
+        log(f"  floor workers={workers}: {rate:.1f} bookings/s "
+            f"(no-op {noop:.0f}/s → {100 * rate / noop:.1f}%)")
         for latency in latencies:
             keap.set_faults(latency_ms=latency)
             salesforce.set_faults(latency_ms=latency)
@@ -389,17 +451,25 @@ def _render_e2e(e2e: list[dict], peak_kb: int) -> list[str]:
              "rate limiter honours: see quota adherence).", "",
              "The CPU columns are the whole machine's CPU time (all processes: load, web, workers, "
              "PostgreSQL, Redis, sandboxes) divided by the bookings or no-op tasks done meanwhile.", "",
+             f"The *{FLOOR_LABEL}* rows (`benchmarks/floor.py`) keep only what no implementation on this "
+             "stack can skip for a new Keap booking: the webhook verified and its body stored in one "
+             "INSERT, a Celery task, and the same three Keap calls through the same client, with no "
+             "booking, job, plan, call log, record link, rate limiter or ordering. They show how much of "
+             "the gap to the no-op rate the pipeline's hops take before Bookbridge does anything.", "",
              "| worker processes | CRM latency | CRMs per booking | bookings/s | CRM calls/s | no-op tasks/s "
              "| ratio | target | CPU per booking | CPU per no-op task | processes started per booking "
              "| failed jobs |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in e2e:
+        failed = "—" if row["failed"] is None else row["failed"]
         target = "≥ 25%" if row["latency_ms"] == 0 else "grows with workers"
         ok = _mark(row["ratio"] >= 0.25) if row["latency_ms"] == 0 else ""
+        if row["crms"] == FLOOR_LABEL:
+            target, ok = "—", ""
         lines.append(f"| {row['workers']} | {row['latency_ms']} ms | {row['crms']} | "
                      f"{row['events_per_s']:.1f} | {row['calls_per_s']:.0f} | {row['noop_per_s']:.0f} | "
                      f"{100 * row['ratio']:.1f}% | {target} {ok} | {row['cpu_ms']:.0f} ms | "
-                     f"{row['noop_cpu_ms']:.1f} ms | {row['forks']:.2f} | {row['failed']} |")
+                     f"{row['noop_cpu_ms']:.1f} ms | {row['forks']:.2f} | {failed} |")
     return lines + ["", "## Memory", "",
                     f"Peak RSS of a worker process (VmHWM): **{peak_kb / 1024:.0f} MiB**.", ""]
 

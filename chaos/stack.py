@@ -210,7 +210,8 @@ class Stack:
         process = self._start(args, r"SANDBOX READY (?P<name>\S+) (?P<url>http://\S+)")
         return SandboxHandle(kind, process.match["url"], process)
 
-    def web(self, *, workers: int = 2, threads: int = 1, extra_args: tuple[str, ...] = ()) -> str:
+    def web(self, *, workers: int = 2, threads: int = 1, extra_args: tuple[str, ...] = (),
+            env: dict | None = None) -> str:
         """gunicorn (gthread when ``threads`` > 1): threads overlap a request's database waits."""
         port = free_port()
         args = ["python", "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -219,7 +220,7 @@ class Stack:
             args += ["--access-logfile", "-"]  # else none at all: formatting one costs CPU per request
         if Path("/dev/shm").is_dir():
             args += ["--worker-tmp-dir", "/dev/shm"]  # workers' heartbeat files on tmpfs, never a disk
-        self._start([*args, *extra_args], r"Booting worker with pid")
+        self._start([*args, *extra_args], r"Booting worker with pid", env=env)
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(url), timeout=30, message="gunicorn did not answer")
         return url

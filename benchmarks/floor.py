@@ -1,0 +1,106 @@
+"""The benchmark's floor: a booking's hops with none of Bookbridge's bookkeeping.
+
+SPEC §10 compares end-to-end throughput with a no-op Celery task. To show how much of the gap
+is ours, the end-to-end section also measures a pipeline that keeps only what no implementation
+on this stack (Django, Celery, ``requests``) can skip for a new Keap booking:
+
+* a webhook view that verifies the signature (the same cached secret lookup and check as the
+  real endpoint), stores the body in one ``INSERT`` and hands the id to the same batching relay;
+* a Celery task that reads the body back and makes the same three Keap calls as the real
+  connector (upsert the contact, add the appointment over XML-RPC, apply a tag) with the real
+  ``KeapClient`` and no recorder.
+
+No booking row, no job, no plan, no call log, no record links, no rate limiter, no ordering.
+It is a measurement rig, served on its own URL by a second gunicorn only while it is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from celery import current_app, shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.accounts.selectors import account_and_webhook_secrets
+from apps.intake.relay import BatchRelay
+from apps.intake.signatures import SignatureError, verify
+
+TABLE = "bench_floor_event"
+TASK = "bookbridge.bench.floor"
+COUNTER = "bookbridge:bench:floor"
+#: {"connector_id": …, "tag_id": …}, set by the benchmark before it delivers anything
+TARGET = "bookbridge:bench:floor-target"
+
+
+def create_table() -> None:
+    key = "id bigserial PRIMARY KEY" if connection.vendor == "postgresql" else "id integer PRIMARY KEY"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({key}, body text NOT NULL)")
+
+
+def _publish(event_ids: list[int]) -> None:
+    with current_app.producer_or_acquire() as producer, producer.batch():
+        for event_id in event_ids:
+            current_app.send_task(TASK, args=[event_id], producer=producer)
+
+
+_relay: BatchRelay[int] = BatchRelay(_publish, name="floor-relay", linger=0.02)
+
+
+@csrf_exempt
+def webhook(request, account_slug: str):
+    _, secrets = account_and_webhook_secrets(account_slug)
+    body = request.body
+    try:
+        verify(request.META.get("HTTP_ONCEHUB_SIGNATURE"), body, secrets, now=time.time(),
+               tolerance_seconds=settings.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS)
+    except SignatureError as exc:
+        return JsonResponse({"error": "invalid_signature", "detail": str(exc)}, status=401)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {TABLE} (body) VALUES (%s) RETURNING id", [body.decode()])
+        event_id = cursor.fetchone()[0]
+    _relay.submit(event_id)
+    return JsonResponse({"status": "accepted"}, status=202)
+
+
+urlpatterns = [path("floor/<slug:account_slug>/", webhook)]
+
+_clients = threading.local()
+
+
+def _client():
+    """This thread's Keap client and tag id (the connector is read once per thread)."""
+    found = getattr(_clients, "found", None)
+    if found is None:
+        from apps.connectors.models import Connector
+        from apps.integrations.keap.client import KeapClient
+
+        target = cache.get(TARGET)
+        found = _clients.found = (KeapClient(Connector.objects.get(pk=target["connector_id"])),
+                                  target["tag_id"])
+    return found
+
+
+@shared_task(name=TASK, acks_late=True)
+def floor(event_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT body FROM {TABLE} WHERE id = %s", [event_id])
+        booking = json.loads(cursor.fetchone()[0])["data"]
+    client, tag_id = _client()
+    email = booking["form_submission"]["email"]
+    contact = client.request("PUT", "/contacts", json={
+        "duplicate_option": "Email", "email_addresses": [{"email": email, "field": "EMAIL1"}],
+        "given_name": booking["form_submission"].get("name", "")[:40]})
+    client.xmlrpc("DataService.add", "ContactAction", {
+        "ContactId": int(contact["id"]), "IsAppointment": 1, "ObjectType": "Appointment",
+        "ActionType": "Appointment", "Priority": 3, "ActionDescription": booking.get("subject") or "Booking",
+        "ActionDate": booking["starting_time"][:19], "EndDate": booking["starting_time"][:19]})
+    client.request("POST", f"/contacts/{contact['id']}/tags", json={"tagIds": [tag_id]})
+    cache.incr(COUNTER)
