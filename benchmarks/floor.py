@@ -11,7 +11,13 @@ on this stack (Django, Celery, ``requests``) can skip for a new Keap booking:
   ``KeapClient`` and no recorder.
 
 No booking row, no job, no plan, no call log, no record links, no rate limiter, no ordering.
-It is a measurement rig, served on its own URL by a second gunicorn only while it is measured.
+It is a measurement rig, served on its own URL by a second gunicorn.
+
+With ``writes`` on (``TARGET``), the task also makes the durable writes the SPEC asks of a new
+Keap booking, each its own autocommitted statement in raw SQL into one narrow table (a lower
+bound on what the real, indexed tables cost): the booking, the job, one row per CRM call written
+after that call, a record link after each create, and the job's outcome. That is the least any
+implementation keeping Bookbridge's guarantees writes.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from apps.intake.relay import BatchRelay
 from apps.intake.signatures import SignatureError, verify
 
 TABLE = "bench_floor_event"
+ROWS = "bench_floor_row"
 TASK = "bookbridge.bench.floor"
 COUNTER = "bookbridge:bench:floor"
 #: {"connector_id": …, "tag_id": …}, set by the benchmark before it delivers anything
@@ -43,6 +50,8 @@ def create_table() -> None:
     key = "id bigserial PRIMARY KEY" if connection.vendor == "postgresql" else "id integer PRIMARY KEY"
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({key}, body text NOT NULL)")
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {ROWS} ({key}, kind text NOT NULL, ref text NOT NULL, "
+                       "body text NOT NULL)")
 
 
 def _publish(event_ids: list[int]) -> None:
@@ -76,16 +85,19 @@ _clients = threading.local()
 
 
 def _client():
-    """This thread's Keap client and tag id (the connector is read once per thread)."""
+    """This thread's Keap client and the target (the connector is read once per thread)."""
+    target = cache.get(TARGET)
     found = getattr(_clients, "found", None)
-    if found is None:
+    if found is None or found[0].connector.pk != target["connector_id"]:
         from apps.connectors.models import Connector
         from apps.integrations.keap.client import KeapClient
 
-        target = cache.get(TARGET)
-        found = _clients.found = (KeapClient(Connector.objects.get(pk=target["connector_id"])),
-                                  target["tag_id"])
+        found = _clients.found = (KeapClient(Connector.objects.get(pk=target["connector_id"])), target)
     return found
+
+
+def _write(cursor, kind: str, ref: str, body: object) -> None:
+    cursor.execute(f"INSERT INTO {ROWS} (kind, ref, body) VALUES (%s, %s, %s)", [kind, ref, json.dumps(body)])
 
 
 @shared_task(name=TASK, acks_late=True)
@@ -93,14 +105,25 @@ def floor(event_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT body FROM {TABLE} WHERE id = %s", [event_id])
         booking = json.loads(cursor.fetchone()[0])["data"]
-    client, tag_id = _client()
-    email = booking["form_submission"]["email"]
-    contact = client.request("PUT", "/contacts", json={
-        "duplicate_option": "Email", "email_addresses": [{"email": email, "field": "EMAIL1"}],
-        "given_name": booking["form_submission"].get("name", "")[:40]})
-    client.xmlrpc("DataService.add", "ContactAction", {
-        "ContactId": int(contact["id"]), "IsAppointment": 1, "ObjectType": "Appointment",
-        "ActionType": "Appointment", "Priority": 3, "ActionDescription": booking.get("subject") or "Booking",
-        "ActionDate": booking["starting_time"][:19], "EndDate": booking["starting_time"][:19]})
-    client.request("POST", f"/contacts/{contact['id']}/tags", json={"tagIds": [tag_id]})
+        client, target = _client()
+        write = _write if target.get("writes") else (lambda *args: None)
+        ref, email = booking["id"], booking["form_submission"]["email"]
+        write(cursor, "booking", ref, {"status": booking["status"], "email": email})
+        write(cursor, "job", ref, {"event": event_id, "status": "running"})
+        body = {"duplicate_option": "Email", "email_addresses": [{"email": email, "field": "EMAIL1"}],
+                "given_name": booking["form_submission"].get("name", "")[:40]}
+        contact = client.request("PUT", "/contacts", json=body)
+        write(cursor, "call", ref, {"request": body, "response": contact})
+        write(cursor, "link", ref, {"contact": contact["id"]})
+        values = {"ContactId": int(contact["id"]), "IsAppointment": 1, "ObjectType": "Appointment",
+                  "ActionType": "Appointment", "Priority": 3,
+                  "ActionDescription": booking.get("subject") or "Booking",
+                  "ActionDate": booking["starting_time"][:19], "EndDate": booking["starting_time"][:19]}
+        appointment = client.xmlrpc("DataService.add", "ContactAction", values)
+        write(cursor, "call", ref, {"request": values, "response": appointment})
+        write(cursor, "link", ref, {"appointment": appointment})
+        tags = {"tagIds": [target["tag_id"]]}
+        applied = client.request("POST", f"/contacts/{contact['id']}/tags", json=tags)
+        write(cursor, "call", ref, {"request": tags, "response": applied})
+        write(cursor, "job", ref, {"event": event_id, "status": "succeeded"})
     cache.incr(COUNTER)
