@@ -13,7 +13,9 @@ Celery workers), measured against baselines taken in the same run:
    returning customer, each lifecycle action), warm caches, beside the SPEC §10 targets.
 3. **End to end** (webhook → CRM writes → call log) with 1, 2 and 4 worker processes and the
    sandboxes at 0 and 150 ms latency, beside the rate of a no-op Celery task on the same
-   workers; the ratio is the figure to quote (target ≥ 25% at 0 ms).
+   workers; the ratio is the figure to quote (target ≥ 25% at 0 ms). Beside them, the floor
+   (``benchmarks/floor.py``): the same hops for a new Keap booking with none of Bookbridge's
+   bookkeeping, then with only the durable writes the SPEC requires, in raw SQL.
 4. **Quota adherence**: the Keap sandbox limited to R req/s; achieved CRM call rate as a
    fraction of R (target ≥ 90%) and jobs failed because of throttling (target 0).
 5. **Peak memory** (VmHWM) of a worker process.
