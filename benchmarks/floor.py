@@ -36,6 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.accounts.selectors import account_and_webhook_secrets
 from apps.intake.relay import BatchRelay
+from apps.intake.services import publish_batch
 from apps.intake.signatures import SignatureError, verify
 
 TABLE = "bench_floor_event"
@@ -55,7 +56,7 @@ def create_table() -> None:
 
 
 def _publish(event_ids: list[int]) -> None:
-    with current_app.producer_or_acquire() as producer, producer.batch():
+    with current_app.producer_or_acquire() as producer, publish_batch(producer):
         for event_id in event_ids:
             current_app.send_task(TASK, args=[event_id], producer=producer)
 

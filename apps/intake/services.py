@@ -99,7 +99,7 @@ def hand_off(event_id: int) -> bool:
 def _publish_hand_offs(event_ids: list[int]) -> bool:
     """Queue these events with one broker round trip (where kombu can batch publishes)."""
     try:
-        with current_app.producer_or_acquire() as producer, _publish_batch(producer):
+        with current_app.producer_or_acquire() as producer, publish_batch(producer):
             for event_id in event_ids:
                 current_app.send_task(PROCESS_EVENT_TASK, args=[event_id], producer=producer)
     except Exception:  # noqa: BLE001 - broker down: the events are safe in the inbox
@@ -109,7 +109,8 @@ def _publish_hand_offs(event_ids: list[int]) -> bool:
     return True
 
 
-def _publish_batch(producer: Any) -> AbstractContextManager:
+def publish_batch(producer: Any) -> AbstractContextManager:
+    """Many publishes in one broker round trip where kombu can (5.7+), else one by one."""
     batch = getattr(producer, "batch", None)  # kombu >= 5.7: one pipeline for many publishes
     return batch() if batch is not None else nullcontext()
 
