@@ -13,7 +13,7 @@ on this stack (Django, Celery, ``requests``) can skip for a new Keap booking:
 No booking row, no job, no plan, no call log, no record links, no rate limiter, no ordering.
 It is a measurement rig, served on its own URL by a second gunicorn.
 
-With ``writes`` on (``TARGET``), the task also makes the durable writes the SPEC asks of a new
+Delivered to ``floor/writes/<account>/``, the task also makes the durable writes the SPEC asks of a new
 Keap booking, each its own autocommitted statement in raw SQL into one narrow table (a lower
 bound on what the real, indexed tables cost): the booking, the job, one row per CRM call written
 after that call, a record link after each create, and the job's outcome. That is the least any
@@ -55,17 +55,17 @@ def create_table() -> None:
                        "body text NOT NULL)")
 
 
-def _publish(event_ids: list[int]) -> None:
+def _publish(hand_offs: list[tuple[int, bool]]) -> None:
     with current_app.producer_or_acquire() as producer, publish_batch(producer):
-        for event_id in event_ids:
-            current_app.send_task(TASK, args=[event_id], producer=producer)
+        for event_id, writes in hand_offs:
+            current_app.send_task(TASK, args=[event_id, writes], producer=producer)
 
 
-_relay: BatchRelay[int] = BatchRelay(_publish, name="floor-relay", linger=0.02)
+_relay: BatchRelay[tuple[int, bool]] = BatchRelay(_publish, name="floor-relay", linger=0.02)
 
 
 @csrf_exempt
-def webhook(request, account_slug: str):
+def webhook(request, account_slug: str, writes: bool = False):
     _, secrets = account_and_webhook_secrets(account_slug)
     body = request.body
     try:
@@ -76,24 +76,26 @@ def webhook(request, account_slug: str):
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {TABLE} (body) VALUES (%s) RETURNING id", [body.decode()])
         event_id = cursor.fetchone()[0]
-    _relay.submit(event_id)
+    _relay.submit((event_id, writes))
     return JsonResponse({"status": "accepted"}, status=202)
 
 
-urlpatterns = [path("floor/<slug:account_slug>/", webhook)]
+urlpatterns = [path("floor/<slug:account_slug>/", webhook),
+               path("floor/writes/<slug:account_slug>/", webhook, {"writes": True})]
 
 _clients = threading.local()
 
 
 def _client():
-    """This thread's Keap client and the target (the connector is read once per thread)."""
-    target = cache.get(TARGET)
+    """This thread's Keap client and tag id (read once per thread)."""
     found = getattr(_clients, "found", None)
-    if found is None or found[0].connector.pk != target["connector_id"]:
+    if found is None:
         from apps.connectors.models import Connector
         from apps.integrations.keap.client import KeapClient
 
-        found = _clients.found = (KeapClient(Connector.objects.get(pk=target["connector_id"])), target)
+        target = cache.get(TARGET)
+        found = _clients.found = (KeapClient(Connector.objects.get(pk=target["connector_id"])),
+                                  target["tag_id"])
     return found
 
 
@@ -102,12 +104,12 @@ def _write(cursor, kind: str, ref: str, body: object) -> None:
 
 
 @shared_task(name=TASK, acks_late=True)
-def floor(event_id: int) -> None:
+def floor(event_id: int, writes: bool) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT body FROM {TABLE} WHERE id = %s", [event_id])
         booking = json.loads(cursor.fetchone()[0])["data"]
-        client, target = _client()
-        write = _write if target.get("writes") else (lambda *args: None)
+        client, tag_id = _client()
+        write = _write if writes else (lambda *args: None)
         ref, email = booking["id"], booking["form_submission"]["email"]
         write(cursor, "booking", ref, {"status": booking["status"], "email": email})
         write(cursor, "job", ref, {"event": event_id, "status": "running"})
@@ -123,7 +125,7 @@ def floor(event_id: int) -> None:
         appointment = client.xmlrpc("DataService.add", "ContactAction", values)
         write(cursor, "call", ref, {"request": values, "response": appointment})
         write(cursor, "link", ref, {"appointment": appointment})
-        tags = {"tagIds": [target["tag_id"]]}
+        tags = {"tagIds": [tag_id]}
         applied = client.request("POST", f"/contacts/{contact['id']}/tags", json=tags)
         write(cursor, "call", ref, {"request": tags, "response": applied})
         write(cursor, "job", ref, {"event": event_id, "status": "succeeded"})

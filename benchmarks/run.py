@@ -263,12 +263,10 @@ def floor_rate(web: str, account, count: int, tag: str, *, writes: bool) -> tupl
     from apps.demo.samples import BookingStory
     from benchmarks import floor
 
-    url = f"{web}/floor/{account.slug}/"
-    cache.set(floor.TARGET, {**cache.get(floor.TARGET), "writes": writes}, timeout=None)
-    warm = count
+    url = f"{web}/floor/{'writes/' if writes else ''}{account.slug}/"
     cache.set(floor.COUNTER, 0, timeout=None)
-    counted_rate(floor.COUNTER, warm, lambda: deliver_all(
-        url, [BookingStory(email=f"floor-{tag}-warm-{i}@example.test").scheduled() for i in range(warm)]))
+    counted_rate(floor.COUNTER, count, lambda: deliver_all(
+        url, [BookingStory(email=f"floor-{tag}-warm-{i}@example.test").scheduled() for i in range(count)]))
     cache.set(floor.COUNTER, 0, timeout=None)
     prepared = loadgen.prepare_envelopes(
         url, SECRET, [BookingStory(email=f"floor-{tag}-{i}@example.test").scheduled() for i in range(count)])
