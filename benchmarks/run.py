@@ -204,28 +204,30 @@ def _create_crm_contact(crm: str, sandbox, email: str) -> str:
 
 
 # ------------------------------------------------------------------------------- 3. e2e
-def counted_rate(counter: str, count: int, send) -> tuple[float, float, float]:
-    """Runs ``send()``, then waits for ``counter`` to reach ``count``.
+def measured(count: int, send, done, what: str) -> tuple[float, float, float]:
+    """Runs ``send()`` (``count`` items of work), then waits until ``done()``.
 
-    Answers (per second, machine CPU ms each, processes the machine started each)."""
-    from django.core.cache import cache
-
+    Answers (items per second, machine CPU ms each, processes the machine started each)."""
     started, cpu, forks = time.perf_counter(), machine_cpu_seconds(), processes_started()
     send()
-    wait_until(lambda: (cache.get(counter) or 0) >= count, timeout=600, interval=0.05,
-               message=f"{counter} did not reach {count}")
+    wait_until(done, timeout=900, interval=0.05, message=f"{what} did not finish")
     return (count / (time.perf_counter() - started), 1000 * (machine_cpu_seconds() - cpu) / count,
             (processes_started() - forks) / count)
+
+
+def counted_rate(counter: str, count: int, send) -> tuple[float, float, float]:
+    """``measured``, done when the tasks have counted themselves ``count`` times in ``counter``."""
+    from django.core.cache import cache
+
+    cache.set(counter, 0, timeout=None)
+    return measured(count, send, lambda: (cache.get(counter) or 0) >= count, counter)
 
 
 def noop_rate(stack: Stack, count: int) -> tuple[float, float]:
     """(no-op tasks/s, machine CPU ms per task)."""
     from celery import current_app
-    from django.core.cache import cache
 
     from benchmarks.noop import COUNTER
-
-    cache.set(COUNTER, 0, timeout=None)
 
     def send() -> None:
         for _ in range(count):
@@ -258,16 +260,12 @@ def floor_rate(web: str, account, count: int, tag: str, *, writes: bool) -> tupl
     A warm-up burst of the same size first gives every web and worker thread its database
     connection and Keap session (the real pipeline's threads have theirs from the rows measured
     before); a smaller one left some to open during the measurement."""
-    from django.core.cache import cache
-
     from apps.demo.samples import BookingStory
     from benchmarks import floor
 
     url = f"{web}/floor/{'writes/' if writes else ''}{account.slug}/"
-    cache.set(floor.COUNTER, 0, timeout=None)
     counted_rate(floor.COUNTER, count, lambda: deliver_all(
         url, [BookingStory(email=f"floor-{tag}-warm-{i}@example.test").scheduled() for i in range(count)]))
-    cache.set(floor.COUNTER, 0, timeout=None)
     prepared = loadgen.prepare_envelopes(
         url, SECRET, [BookingStory(email=f"floor-{tag}-{i}@example.test").scheduled() for i in range(count)])
     return counted_rate(floor.COUNTER, count, lambda: deliver_prepared(url, prepared))
@@ -293,16 +291,11 @@ def e2e_rate(web: str, account, connectors, count: int, tag: str) -> tuple[float
     # Built and signed before the clock starts: the load generator is not what is measured.
     prepared = loadgen.prepare_envelopes(
         url, SECRET, [BookingStory(email=f"e2e-{tag}-{i}@example.test").scheduled() for i in range(count)])
-    started, cpu, forks = time.perf_counter(), machine_cpu_seconds(), processes_started()
-    deliver_prepared(url, prepared)
-    wait_until(lambda: finished((count + 1) * len(connectors)), timeout=900, interval=0.05,
-               message=f"e2e {tag} did not finish")
-    seconds = time.perf_counter() - started
-    cpu_ms = 1000 * (machine_cpu_seconds() - cpu) / count
-    forks_per_booking = (processes_started() - forks) / count
+    rate, cpu_ms, forks = measured(count, lambda: deliver_prepared(url, prepared),
+                                   lambda: finished((count + 1) * len(connectors)), f"e2e {tag}")
     failed = SyncJob.objects.filter(account=account).exclude(status=JobStatus.SUCCEEDED).count()
     calls = CrmCall.objects.filter(account=account).count() - calls_before
-    return count / seconds, failed, calls, cpu_ms, forks_per_booking
+    return rate, failed, calls, cpu_ms, forks
 
 
 #: The rows of ``benchmarks/floor.py`` (new Keap bookings), by whether the required writes are made.
@@ -314,6 +307,8 @@ E2E_TARGETS = (("Keap", ("keap",)), ("Salesforce", ("salesforce",)),
 
 def bench_e2e(stack: Stack, web: str, keap, salesforce, *, worker_counts, latencies, count: int,
               noop_count: int) -> tuple[list[dict], int]:
+    from benchmarks import floor
+
     rows = []
     peak = 0
     sandboxes = {"keap": keap, "salesforce": salesforce}
@@ -326,7 +321,8 @@ def bench_e2e(stack: Stack, web: str, keap, salesforce, *, worker_counts, latenc
             rate, cpu_ms, forks = floor_rate(floor_web, floor_account, count, f"{workers}-{writes}",
                                              writes=writes)
             rows.append({"workers": workers, "latency_ms": 0, "crms": label, "events_per_s": rate,
-                         "calls_per_s": 3 * rate, "noop_per_s": noop, "ratio": rate / noop, "failed": None,
+                         "calls_per_s": floor.CALLS_PER_BOOKING * rate, "noop_per_s": noop,
+                         "ratio": rate / noop, "failed": None,
                          "cpu_ms": cpu_ms, "noop_cpu_ms": noop_cpu, "forks": forks})
             log(f"  {label}, workers={workers}: {rate:.1f} bookings/s "
                 f"(no-op {noop:.0f}/s → {100 * rate / noop:.1f}%)")

@@ -29,7 +29,8 @@ def _content_length(request) -> int | None:
         return None
 
 
-def _verify(header: str | None, body: bytes, secrets: list[str]) -> ParsedSignature:
+def verify_delivery(header: str | None, body: bytes, secrets: list[str]) -> ParsedSignature:
+    """The signature check of this endpoint: now, within the configured timestamp tolerance."""
     return verify(header, body, secrets, now=time.time(),
                   tolerance_seconds=settings.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS)
 
@@ -57,7 +58,7 @@ def oncehub_webhook(request, account_slug: str):
 
     header = request.META.get("HTTP_ONCEHUB_SIGNATURE")
     try:
-        signature = _verify(header, body, secrets)
+        signature = verify_delivery(header, body, secrets)
     except SignatureError:
         # The secrets may come from the process's cache: a rotation made elsewhere would only
         # show in the database, so a delivery is refused only if it fails against those too.
@@ -65,7 +66,7 @@ def oncehub_webhook(request, account_slug: str):
         if account is None:
             return json_error(404, "unknown_account", f"No account '{account_slug}'.")
         try:
-            signature = _verify(header, body, secrets)
+            signature = verify_delivery(header, body, secrets)
         except SignatureError as exc:
             return json_error(401, "invalid_signature", str(exc))
 
