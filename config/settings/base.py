@@ -145,7 +145,7 @@ if REDIS_URL:
                           "LOCATION": REDIS_URL}}
 else:
     # Shared by web and worker processes on one machine, with no server to run.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+    CACHES = {"default": {"BACKEND": "apps.core.cache.FileCache",  # an atomic add: see there
                           "LOCATION": str(VAR_DIR / "cache")}}
 
 # --- Celery ----------------------------------------------------------------------------------
