@@ -1,6 +1,7 @@
 """Keap's official OpenAPI files, minimally patched, as a contract for the Keap sandbox.
 
-The specs live in ``shared/reference/keap`` beside the repository checkout. Both are used as
+The specs are copies of ``shared/reference/keap`` (Keap's published files, unchanged) kept in
+``tests/sandbox/keap_spec``, so a clone runs these tests anywhere. Both are used as
 published except for the patches below, each fixing a defect listed in
 ``shared/reference/keap-api.md`` §7 (or a gap the reference documents elsewhere):
 
@@ -40,8 +41,7 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_DIR = REPO_ROOT.parent / "shared" / "reference" / "keap"
+SPEC_DIR = Path(__file__).resolve().parent / "keap_spec"
 V1_FILE = SPEC_DIR / "keap-v1-openapi.json"
 V2_FILE = SPEC_DIR / "keap-v2-openapi.yml"
 V2_PATHS = (
