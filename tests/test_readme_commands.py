@@ -39,7 +39,9 @@ def test_make_demo_and_make_test_from_a_clean_clone(tmp_path):
     assert "Admin login:" in demo.stdout and "Demo check passed." in demo.stdout
     assert (clone / "var" / "db.sqlite3").exists()  # the embedded default, no server needed
 
-    tests = run(["make", "test", "PYTEST_ARGS=-q -p no:cacheprovider tests/intake/test_lifecycle.py"],
+    # The clone lies outside the workspace: a test reading files beside the checkout fails here.
+    tests = run(["make", "test", "PYTEST_ARGS=-q -p no:cacheprovider tests/intake/test_lifecycle.py "
+                 "tests/sandbox/test_keap_rest.py::test_list_paging tests/core/test_file_cache.py"],
                 clone, env, timeout=600)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-4000:]
     assert " passed" in tests.stdout
