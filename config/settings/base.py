@@ -138,6 +138,17 @@ INTAKE_REQUEUE_AFTER_SECONDS = env.int("INTAKE_REQUEUE_AFTER_SECONDS", default=6
 INTAKE_REQUEUE_MAX_BACKOFF_SECONDS = env.int("INTAKE_REQUEUE_MAX_BACKOFF_SECONDS", default=3600)
 PUBLIC_BASE_URL = env("BOOKBRIDGE_PUBLIC_BASE_URL", default="http://localhost:8000")
 
+# --- Outbound requests (apps/core/outbound.py) ------------------------------------------------
+# Development only: CRM URLs may be plain http:// to loopback (the local CRM sandboxes).
+# Production refuses to start with it on.
+ALLOW_INSECURE_CRM_URLS = env.bool("ALLOW_INSECURE_CRM_URLS", default=DEBUG)
+# Hosts an operator adds to a CRM's own host family (e.g. a regional or private-cloud API host),
+# e.g. KEAP_EXTRA_ALLOWED_HOSTS="api.keap.example.net,*.keap.example.net".
+OUTBOUND_EXTRA_ALLOWED_HOSTS = {
+    "keap": env.list("KEAP_EXTRA_ALLOWED_HOSTS", default=[]),
+    "salesforce": env.list("SALESFORCE_EXTRA_ALLOWED_HOSTS", default=[]),
+}
+
 # --- Cache -----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:

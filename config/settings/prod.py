@@ -26,4 +26,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 # Loopback http:// CRM URLs are for development and the sandboxes only.
+if env.bool("ALLOW_INSECURE_CRM_URLS", default=False):
+    raise ImproperlyConfigured("ALLOW_INSECURE_CRM_URLS is a development setting; production refuses it.")
 ALLOW_INSECURE_CRM_URLS = False

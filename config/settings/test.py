@@ -38,5 +38,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "store_processed": False,
     }
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+# The CRM sandboxes speak plain http on loopback; tests of the policy itself turn this off.
+ALLOW_INSECURE_CRM_URLS = True
 
 WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no collectstatic

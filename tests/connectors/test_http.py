@@ -5,6 +5,7 @@ import threading
 from requests.adapters import HTTPAdapter
 
 from apps.connectors import http
+from apps.core.outbound import HostFamily, OutboundAdapter
 
 
 def test_proxies_come_from_the_environment_once_per_host(monkeypatch):
@@ -19,11 +20,11 @@ def test_proxies_come_from_the_environment_once_per_host(monkeypatch):
 
 
 def test_each_thread_keeps_its_own_adapters():
-    mine = http.thread_adapter()
-    assert http.thread_adapter() is mine
+    mine = http.thread_adapter("default", HTTPAdapter)
+    assert http.thread_adapter("default", HTTPAdapter) is mine
     assert http.thread_adapter(("other", 1), HTTPAdapter) is not mine
     others = []
-    thread = threading.Thread(target=lambda: others.append(http.thread_adapter()))
+    thread = threading.Thread(target=lambda: others.append(http.thread_adapter("default", HTTPAdapter)))
     thread.start()
     thread.join()
     assert others[0] is not mine
@@ -32,6 +33,9 @@ def test_each_thread_keeps_its_own_adapters():
 def test_pooled_sessions_share_the_thread_adapter_and_ignore_the_environment_per_request():
     import requests
 
-    first, second = http.pooled(requests.Session()), http.pooled(requests.Session())
-    assert first.get_adapter("https://example.test/") is second.get_adapter("http://example.test/")
+    family = HostFamily("example", "Example", ("*.example.test",))
+    first, second = http.pooled(requests.Session(), family), http.pooled(requests.Session(), family)
+    adapter = first.get_adapter("https://example.test/")
+    assert adapter is second.get_adapter("http://example.test/")
+    assert isinstance(adapter, OutboundAdapter) and adapter.family is family  # the policy's transport
     assert first.trust_env is False and second.cookies is not first.cookies

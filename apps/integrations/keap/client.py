@@ -25,6 +25,7 @@ import requests
 
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.http import pooled, proxies_for
+from apps.core.outbound import OutboundRefused, OutboundSession
 
 from . import connection
 
@@ -59,8 +60,9 @@ def keap_message(response: requests.Response) -> tuple[str, str]:
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
-        return (text[:500] or f"HTTP {response.status_code}"), str(response.status_code)
+        # Never echo a body that is not Keap's JSON: it may be anything (a proxy's page, an
+        # internal service behind a misconfigured URL).
+        return f"Keap answered with an error page (HTTP {response.status_code})", str(response.status_code)
     if isinstance(body, dict):
         fault = body.get("fault")
         if isinstance(fault, dict):
@@ -84,7 +86,7 @@ def thread_session() -> requests.Session:
     """
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = _sessions.session = pooled(requests.Session())
+        session = _sessions.session = pooled(OutboundSession(), connection.HOSTS)
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     return session
 
@@ -141,6 +143,11 @@ class KeapClient:
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
                 proxies=proxies_for(url),
             )
+        except OutboundRefused as exc:
+            refused = exc.response
+            self._record(method, full_url, refused.status_code if refused is not None else None, started,
+                         json if log_body is None else log_body, None, "address_refused")
+            raise PermanentCrmError(str(exc), code="address_refused") from exc
         except requests.Timeout as exc:
             self._record(
                 method, full_url, None, started, json if log_body is None else log_body, None, "timeout"

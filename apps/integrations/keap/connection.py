@@ -15,6 +15,11 @@ from typing import Any
 from django.conf import settings as django_settings
 
 from apps.connectors.models import Connector, ConnectorStatus
+from apps.core.outbound import HostFamily
+
+#: Where Keap is reached (reference §2): its API, OAuth and app hosts. Operators extend it with
+#: ``OUTBOUND_EXTRA_ALLOWED_HOSTS["keap"]``; every Keap URL goes through ``apps.core.outbound``.
+HOSTS = HostFamily("keap", "Keap", ("*.infusionsoft.com", "*.keap.com", "*.infusionsoft.app", "*.keap.app"))
 
 OAUTH = "oauth"
 SERVICE_KEY = "service_key"

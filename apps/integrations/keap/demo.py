@@ -42,6 +42,9 @@ def connect_demo_keap(*, account, sandbox_url: str, name: str = "Keap (sandbox)"
     if query.get("state", [""])[0] != state or "code" not in query:
         raise RuntimeError(f"The Keap sandbox did not authorize the demo connector: {answer.text[:200]}")
     oauth.exchange_code(connector, code=query["code"][0], redirect_uri=DEMO_REDIRECT_URI)
+    connector.status = ConnectorStatus.CONNECTED
+    connector.status_detail = ""
+    connector.save(update_fields=["credentials", "status", "status_detail", "updated_at"])
     for step in steps_for(connector):
         if step.get_instance is not None:
             step.get_instance(connector)  # the defaults

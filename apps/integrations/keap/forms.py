@@ -7,6 +7,7 @@ selectable so the page still works.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -15,6 +16,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 
 from apps.connectors.errors import CrmError
+from apps.core import outbound
 
 from . import connection
 from . import mapping as field_mapping
@@ -256,7 +258,13 @@ class TrackingForm(StepForm):
         return data
 
 
+URL_FIELDS = ("api_base", "token_url", "authorize_url")
+
+
 class ConnectForm(forms.Form):
+    """Where and how to connect. A stored secret is only ever sent to the hosts it was entered
+    for: when any URL changes, the secrets must be entered again (SPEC §13)."""
+
     auth_method = forms.ChoiceField(
         label="How to connect",
         widget=forms.RadioSelect,
@@ -265,45 +273,95 @@ class ConnectForm(forms.Form):
             (connection.SERVICE_KEY, "Service Account Key (single Keap app)"),
         ],
     )
-    client_id = forms.CharField(label="OAuth client id", required=False)
+    client_id = forms.CharField(label="OAuth client id", required=False, max_length=300)
     client_secret = forms.CharField(
         label="OAuth client secret",
         required=False,
+        max_length=500,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the stored one.",
     )
     service_account_key = forms.CharField(
         label="Service Account Key",
         required=False,
+        max_length=500,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the stored one.",
     )
-    api_base = forms.URLField(
-        assume_scheme="https", label="API base URL", help_text="Keap: https://api.infusionsoft.com/crm"
-    )
-    token_url = forms.URLField(assume_scheme="https", label="Token URL")
-    authorize_url = forms.URLField(assume_scheme="https", label="Authorize URL")
+    api_base = forms.CharField(label="API base URL", max_length=300,
+                               help_text="Keap: https://api.infusionsoft.com/crm")
+    token_url = forms.CharField(label="Token URL", max_length=300)
+    authorize_url = forms.CharField(label="Authorize URL", max_length=300)
 
     def __init__(self, *args, connector, **kwargs):
         super().__init__(*args, **kwargs)
         self.connector = connector
         cfg = connection.config(connector)
-        for name in ("auth_method", "client_id", "api_base", "token_url", "authorize_url"):
+        for name in ("auth_method", "client_id", *URL_FIELDS):
             self.fields[name].initial = cfg.get(name)
+        creds = connector.credentials or {}
+        for name in ("client_secret", "service_account_key"):
+            if creds.get(name):
+                self.fields[name].help_text = (
+                    "Leave empty to keep the stored one (only while the URLs stay the same).")
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
 
+    def _clean_url(self, name: str, what: str) -> str:
+        try:
+            return outbound.check_url(self.cleaned_data.get(name, ""), connection.HOSTS, what=what)
+        except outbound.OutboundRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_api_base(self) -> str:
+        return self._clean_url("api_base", "The API base URL")
+
+    def clean_token_url(self) -> str:
+        return self._clean_url("token_url", "The token URL")
+
+    def clean_authorize_url(self) -> str:
+        return self._clean_url("authorize_url", "The authorize URL")
+
+    @property
+    def repointed(self) -> bool:
+        """Whether the form points the connection at other URLs than the stored ones."""
+        cfg = connection.config(self.connector)
+        data = getattr(self, "cleaned_data", {})
+        return any(data.get(name) and data[name].rstrip("/") != (cfg.get(name) or "").rstrip("/")
+                   for name in URL_FIELDS)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        creds = self.connector.credentials or {}
+        if self.errors:
+            return data
+        # Secrets entered for other URLs are never reused for these ones.
+        creds = {} if self.repointed else (self.connector.credentials or {})
         if data.get("auth_method") == connection.OAUTH:
             if not data.get("client_id"):
                 self.add_error("client_id", "Enter the OAuth client id of your Keap developer app.")
             if not data.get("client_secret") and not creds.get("client_secret"):
-                self.add_error("client_secret", "Enter the OAuth client secret.")
+                self.add_error("client_secret", "Enter the OAuth client secret." + (
+                    " The URLs changed, so the stored one is not used." if self.repointed else ""))
         elif data.get("auth_method") == connection.SERVICE_KEY and not (
             data.get("service_account_key") or creds.get("service_account_key")
         ):
-            self.add_error("service_account_key", "Enter the Service Account Key.")
+            self.add_error("service_account_key", "Enter the Service Account Key." + (
+                " The URLs changed, so the stored one is not used." if self.repointed else ""))
         return data
+
+    def trial_connector(self):
+        """An unsaved copy of the connector with this form's connection: tried before saving."""
+        data = self.cleaned_data
+        trial = copy.copy(self.connector)
+        trial.settings = copy.deepcopy(self.connector.settings or {})
+        connection.set_config(
+            trial, **{k: data[k] for k in ("auth_method", "client_id", *URL_FIELDS)})
+        creds = {} if self.repointed else dict(self.connector.credentials or {})
+        if self.repointed or data.get("client_secret"):
+            # New URLs or a new secret: tokens issued before belong to the old ones.
+            for name in ("access_token", "refresh_token", "expires_at", "scope"):
+                creds.pop(name, None)
+        for name in ("client_secret", "service_account_key"):
+            if data.get(name):
+                creds[name] = data[name]
+        trial.credentials = creds
+        return trial

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
-from apps.connectors.models import Connector, ConnectorStatus
+from apps.connectors.models import Connector
 
 from . import connection
 
@@ -42,7 +42,7 @@ def new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _token_request(connector: Connector, form: dict[str, str], client) -> dict[str, Any]:
+def token_request(connector: Connector, form: dict[str, str], client) -> dict[str, Any]:
     cfg = connection.config(connector)
     secret = (connector.credentials or {}).get("client_secret", "")
     response = client._send(
@@ -76,7 +76,7 @@ def _token_request(connector: Connector, form: dict[str, str], client) -> dict[s
     return body
 
 
-def _credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+def credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
     return {
         **previous,
         "access_token": body["access_token"],
@@ -87,11 +87,13 @@ def _credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[st
 
 
 def exchange_code(connector: Connector, *, code: str, redirect_uri: str) -> None:
+    """Trade the authorization code for tokens, set on ``connector.credentials`` (not saved:
+    the caller stores the connection once it is proven)."""
     from .client import KeapClient
 
     client = KeapClient(connector)
     cfg = connection.config(connector)
-    body = _token_request(
+    body = token_request(
         connector,
         {
             "grant_type": "authorization_code",
@@ -102,10 +104,7 @@ def exchange_code(connector: Connector, *, code: str, redirect_uri: str) -> None
         },
         client,
     )
-    connector.credentials = _credentials_from(body, connector.credentials or {})
-    connector.status = ConnectorStatus.CONNECTED
-    connector.status_detail = ""
-    connector.save(update_fields=["credentials", "status", "status_detail", "settings", "updated_at"])
+    connector.credentials = credentials_from(body, connector.credentials or {})
 
 
 def refresh(connector: Connector, *, stale_access_token: str, client) -> dict[str, Any]:
@@ -121,10 +120,10 @@ def refresh(connector: Connector, *, stale_access_token: str, client) -> dict[st
             return creds
         if not creds.get("refresh_token"):
             raise AuthCrmError("No refresh token: reconnect Keap.", code="no_refresh_token")
-        body = _token_request(
+        body = token_request(
             row, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client
         )
-        creds = _credentials_from(body, creds)
+        creds = credentials_from(body, creds)
         row.credentials = creds
         row.save(update_fields=["credentials", "updated_at"])
     connector.credentials = creds

@@ -1,19 +1,60 @@
-"""settings_io hooks of the Keap kind: the ``connection`` section (no secrets)."""
+"""settings_io hooks of the Keap kind: the ``connection`` section (no secrets).
+
+Every URL goes through the outbound-request policy (``apps.core.outbound``), exactly as in the
+connect form; secrets stored for other URLs are dropped when a file re-points the connection;
+and a connector is marked connected only once Keap accepted what was given.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apps.connectors.models import ConnectorStatus
+from apps.connectors.errors import CrmError
+from apps.connectors.models import Connector, ConnectorStatus
+from apps.core import outbound
 
-from . import connection
+from . import connection, oauth
+from .client import KeapClient
 
 FIELDS = ("auth_method", "client_id", "api_base", "token_url", "authorize_url")
+URL_FIELDS = ("api_base", "token_url", "authorize_url")
+SECRETS = ("client_secret", "service_account_key", "refresh_token")
+TOKENS = ("access_token", "refresh_token", "expires_at", "scope")
 
 
 def export_settings(connector) -> dict[str, Any]:
     cfg = connection.config(connector)
     return {"connection": {name: cfg.get(name, "") for name in FIELDS}}
+
+
+def _checked_section(connector, section: dict[str, Any], report) -> dict[str, str] | None:
+    before = len(report.problems)
+    for name in section:
+        if name not in FIELDS:
+            report.error(
+                f"connection.{name}", "unknown setting (secrets are passed separately, never in the file)"
+            )
+    values = {}
+    for name in FIELDS:
+        if name in section and not isinstance(section[name], str):
+            report.error(f"connection.{name}", "must be a text value")
+        elif name in section:
+            values[name] = section[name]
+    method = values.get("auth_method", connection.auth_method(connector))
+    if "auth_method" in section and method not in (connection.OAUTH, connection.SERVICE_KEY):
+        values.pop("auth_method", None)
+    if method not in (connection.OAUTH, connection.SERVICE_KEY):
+        report.error("connection.auth_method", "must be oauth or service_key")
+    for name in URL_FIELDS:
+        if name in values:
+            try:
+                values[name] = outbound.check_url(values[name], connection.HOSTS, what="the URL")
+            except outbound.OutboundRefused as exc:
+                report.error(f"connection.{name}", str(exc))
+    client_id = values.get("client_id", connection.config(connector).get("client_id"))
+    if method == connection.OAUTH and not client_id:
+        report.error("connection.client_id", "is required for OAuth")
+    return values if len(report.problems) == before else None
 
 
 def import_settings(connector, data: dict[str, Any], secrets: dict[str, str], report, save: bool) -> None:
@@ -23,31 +64,49 @@ def import_settings(connector, data: dict[str, Any], secrets: dict[str, str], re
     if not isinstance(section, dict):
         report.error("connection", "must be a mapping")
         return
-    for name in section:
-        if name not in FIELDS:
-            report.error(
-                f"connection.{name}", "unknown setting (secrets are passed separately, never in the file)"
-            )
-    method = section.get("auth_method", connection.auth_method(connector))
-    if method not in (connection.OAUTH, connection.SERVICE_KEY):
-        report.error("connection.auth_method", "must be oauth or service_key")
-    for name in ("api_base", "token_url", "authorize_url"):
-        value = section.get(name)
-        if value is not None and not str(value).startswith(("https://", "http://")):
-            report.error(f"connection.{name}", "must be an http(s) URL")
-    if method == connection.OAUTH and not section.get(
-        "client_id", connection.config(connector).get("client_id")
-    ):
-        report.error("connection.client_id", "is required for OAuth")
-    # Applied in memory on the validation pass too, so the steps' forms read choices live from
-    # the CRM this file points at; saved only on the second pass.
-    connection.set_config(connector, **{k: section[k] for k in FIELDS if k in section})
+    if not save:
+        values = _checked_section(connector, section, report)
+        if values is None:
+            return
+        before = connection.config(connector)
+        repointed = any(values.get(n, before[n]).rstrip("/") != before[n].rstrip("/") for n in URL_FIELDS)
+        # Applied in memory on the validation pass, so the steps' forms read choices live from
+        # the CRM this file points at; saved only on the second pass.
+        connection.set_config(connector, **values)
+        creds = {} if repointed else dict(connector.credentials or {})
+        given = {k: v for k, v in secrets.items() if k in SECRETS and v}
+        if repointed or given:
+            for name in TOKENS:
+                creds.pop(name, None)  # issued for what was there before
+        creds.update(given)
+        connector.credentials = creds
+        if connection.auth_method(connector) == connection.SERVICE_KEY and connection.has_credentials(
+                connector):
+            _prove(connector, report,
+                   lambda: KeapClient(connector).get("/setting/application/configuration"))
+        return
+    stored = Connector.objects.filter(pk=connector.pk).first()
+    if stored is None or stored.credentials != connector.credentials or connection.config(
+            stored) != connection.config(connector):
+        if connection.auth_method(connector) == connection.OAUTH and connection.has_credentials(connector):
+            # Refresh tokens rotate: tried once, on the saving pass, and the new ones kept.
+            _prove(connector, report, lambda: _refresh(connector))
+        if report.ok:
+            connector.status = (ConnectorStatus.CONNECTED if connection.has_credentials(connector)
+                                else ConnectorStatus.NOT_CONNECTED)
+            connector.status_detail = ""
+    connector.save()
+
+
+def _refresh(connector) -> None:
     creds = dict(connector.credentials or {})
-    for name in ("client_secret", "service_account_key", "refresh_token"):
-        if secrets.get(name):
-            creds[name] = secrets[name]
-    connector.credentials = creds
-    if connection.has_credentials(connector):
-        connector.status = ConnectorStatus.CONNECTED
-    if save:
-        connector.save()
+    form = {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}
+    body = oauth.token_request(connector, form, KeapClient(connector))
+    connector.credentials = oauth.credentials_from(body, creds)
+
+
+def _prove(connector, report, attempt) -> None:
+    try:
+        attempt()
+    except CrmError as exc:
+        report.error("connection", f"Keap did not accept the connection: {exc.message}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -15,6 +17,7 @@ from apps.accounts.selectors import is_administrator_of
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.owner_mapping import mapping_dict
+from apps.core.crypto import decrypt_json, encrypt_json
 from apps.directory.models import BookingPage
 
 from . import connection, oauth, services
@@ -29,48 +32,44 @@ def _redirect_uri(request) -> str:
     return request.build_absolute_uri(reverse("keap:oauth-callback"))
 
 
+#: OAuth attempts a session may have under way at once (older ones are dropped).
+MAX_PENDING_STATES = 5
+
+
 @account_view(role=Role.ADMINISTRATOR)
 def connect(request, account, connector_id: int):
+    """Connect or reconnect. Nothing is stored until Keap accepted it: the Service Account Key
+    is tried first; an OAuth attempt waits (encrypted, in the session) for Keap's callback."""
     connector = get_object_or_404(Connector, account=account, pk=connector_id, kind="keap")
     form = ConnectForm(request.POST or None, connector=connector)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        connection.set_config(
-            connector,
-            **{k: data[k] for k in ("auth_method", "client_id", "api_base", "token_url", "authorize_url")},
-        )
-        creds = dict(connector.credentials or {})
-        if data.get("client_secret"):
-            creds["client_secret"] = data["client_secret"]
-        if data.get("service_account_key"):
-            creds["service_account_key"] = data["service_account_key"]
-        connector.credentials = creds
-        connector.save()
-        services.forget_metadata(connector)
-        if data["auth_method"] == connection.OAUTH:
+        trial = form.trial_connector()
+        if form.cleaned_data["auth_method"] == connection.OAUTH:
             state = oauth.new_state()
-            states = request.session.get(STATE_SESSION_KEY, {})
-            states[state] = connector.pk
-            request.session[STATE_SESSION_KEY] = states
-            return redirect(oauth.authorize_url(connector, redirect_uri=_redirect_uri(request), state=state))
+            states = dict(request.session.get(STATE_SESSION_KEY) or {})
+            states[state] = {"connector": connector.pk, "pending": encrypt_json(
+                {"settings": trial.settings, "credentials": trial.credentials})}
+            request.session[STATE_SESSION_KEY] = dict(list(states.items())[-MAX_PENDING_STATES:])
+            return redirect(oauth.authorize_url(trial, redirect_uri=_redirect_uri(request), state=state))
         try:
-            KeapClient(connector).get("/setting/application/configuration")
+            KeapClient(trial).get("/setting/application/configuration")
         except CrmError as exc:
-            connector.status = ConnectorStatus.DISCONNECTED
-            connector.status_detail = exc.message
-            connector.save(update_fields=["status", "status_detail", "updated_at"])
-            messages.error(request, f"Keap did not accept the key: {exc.message}")
+            form.add_error("service_account_key", f"Keap did not accept the key: {exc.message}")
         else:
-            _connected(connector)
+            _store(connector, trial)
             messages.success(request, "Connected to Keap with the Service Account Key.")
             return redirect("keap:wizard", account.slug, connector.pk)
     return render(request, "keap/connect.html", {"account": account, "connector": connector, "form": form})
 
 
-def _connected(connector: Connector) -> None:
+def _store(connector: Connector, trial: Connector) -> None:
+    """Save the connection that was just proven to work."""
+    connector.settings = trial.settings
+    connector.credentials = trial.credentials
     connector.status = ConnectorStatus.CONNECTED
     connector.status_detail = ""
-    connector.save(update_fields=["status", "status_detail", "updated_at"])
+    connector.save(update_fields=["settings", "credentials", "status", "status_detail", "updated_at"])
+    services.forget_metadata(connector)
 
 
 def oauth_callback(request):
@@ -78,16 +77,16 @@ def oauth_callback(request):
     if not request.user.is_authenticated:
         raise PermissionDenied("Sign in first.")
     state = request.GET.get("state", "")
-    states = request.session.get(STATE_SESSION_KEY, {})
-    connector_id = states.pop(state, None) if state else None
+    states = dict(request.session.get(STATE_SESSION_KEY) or {})
+    attempt = states.pop(state, None) if state else None
     request.session[STATE_SESSION_KEY] = states
-    if connector_id is None:
+    if not isinstance(attempt, dict):
         return HttpResponse(
             "This Keap authorization is not one this session started (state mismatch). "
             "Start again from the connector's Connect page.",
             status=400,
         )
-    connector = get_object_or_404(Connector, pk=connector_id, kind="keap")
+    connector = get_object_or_404(Connector, pk=attempt["connector"], kind="keap")
     if not is_administrator_of(request.user, connector.account_id) and not request.user.is_superuser:
         raise PermissionDenied("Only administrators can connect Keap.")
     if request.GET.get("error"):
@@ -97,11 +96,15 @@ def oauth_callback(request):
             + (request.GET.get("error_description") or request.GET["error"]),
         )
         return redirect("keap:connect", connector.account.slug, connector.pk)
+    pending = decrypt_json(attempt["pending"])
+    trial = copy.copy(connector)
+    trial.settings, trial.credentials = pending["settings"], pending["credentials"]
     try:
-        oauth.exchange_code(connector, code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request))
+        oauth.exchange_code(trial, code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request))
     except CrmError as exc:
         messages.error(request, f"Could not connect to Keap: {exc.message}")
         return redirect("keap:connect", connector.account.slug, connector.pk)
+    _store(connector, trial)
     messages.success(request, "Connected to Keap.")
     return redirect("keap:wizard", connector.account.slug, connector.pk)
 

@@ -30,11 +30,12 @@ class SalesforceConnectionAdmin(ConnectorScoped):
                     "api_usage_display", "api_usage_at", "verified_at"]
     list_filter = ["environment", "auth_method"]
     search_fields = ["connector__name", "username", "instance_url"]
-    readonly_fields = ["connector", "instance_url", "verified_at", "missing_permissions",
-                       "api_usage_display", "api_usage_used", "api_usage_max", "api_usage_at"]
     fields = ["connector", "environment", "custom_login_url", "auth_method", "username", "client_id",
               "api_version", "instance_url", "verified_at", "missing_permissions",
               "api_usage_display", "api_usage_at"]
+    # Where and how the connection logs in is changed in the wizard's step 1 only: there every URL
+    # goes through the outbound-request policy and a changed target asks for the secrets again.
+    readonly_fields = fields
 
     @admin.display(description="API usage (Sforce-Limit-Info)")
     def api_usage_display(self, obj: SalesforceConnection) -> str:

@@ -21,8 +21,6 @@
 from __future__ import annotations
 
 import inspect
-import ipaddress
-import json
 import logging
 import re
 import time
@@ -33,9 +31,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
-from django.conf import settings
 from django.db import transaction
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 from simple_salesforce.format import format_soql
@@ -44,6 +40,8 @@ from simple_salesforce.login import SalesforceLogin
 from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.http import pooled, proxies_for, thread_adapter
 from apps.connectors.models import Connector
+from apps.core import outbound
+from apps.core.outbound import HostFamily, OutboundAdapter, OutboundSession
 
 logger = logging.getLogger(__name__)
 
@@ -66,39 +64,25 @@ Recorder = Callable[..., Any]
 
 
 # ------------------------------------------------------------------------------ URLs
-def allow_insecure_urls() -> bool:
-    return bool(getattr(settings, "ALLOW_INSECURE_CRM_URLS", settings.DEBUG))
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+#: Where Salesforce is reached: login hosts, My Domain and instance hosts (``*.my.salesforce.com``,
+#: ``*.sandbox.my.salesforce.com``, legacy ``naX.salesforce.com``), Lightning and site hosts.
+#: Operators extend it with ``OUTBOUND_EXTRA_ALLOWED_HOSTS["salesforce"]``.
+HOSTS = HostFamily("salesforce", "Salesforce", (
+    "login.salesforce.com", "test.salesforce.com", "*.salesforce.com", "*.force.com",
+    "*.cloudforce.com", "*.salesforce.mil", "*.force.mil"))
 
 
 def normalize_base_url(url: str) -> str:
-    """``scheme://host[:port]`` of a login or instance URL; ValueError in plain words if refused."""
+    """``scheme://host[:port]`` of a login or instance URL; ValueError in plain words if the
+    outbound-request policy (``apps.core.outbound``) refuses it."""
     text = (url or "").strip()
     if text and "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
-    if not parts.hostname:
-        raise ValueError("Enter a URL such as https://mycompany.my.salesforce.com.")
-    if parts.scheme == "https":
-        return f"https://{parts.netloc}"
-    if parts.scheme == "http" and is_loopback(parts.hostname):
-        if allow_insecure_urls():
-            return f"http://{parts.netloc}"
-        raise ValueError(
-            "Plain http:// is refused here: it is only allowed for a sandbox on this machine "
-            "when the ALLOW_INSECURE_CRM_URLS development setting is on."
-        )
-    raise ValueError("Salesforce URLs must start with https:// (http:// only for a local sandbox).")
+    try:
+        checked = outbound.parse(text, HOSTS, what="The Salesforce URL")
+    except outbound.OutboundRefused as exc:
+        raise ValueError(str(exc)) from None
+    return checked.origin
 
 
 def login_url_for(environment: str, custom_url: str = "") -> str:
@@ -112,11 +96,20 @@ def login_url_for(environment: str, custom_url: str = "") -> str:
 
 
 def soap_domain(login_url: str) -> str:
-    """simple-salesforce's ``domain`` for a login URL (it logs in at https://{domain}.salesforce.com)."""
-    host = urlsplit(login_url).hostname or ""
+    """simple-salesforce's ``domain`` for a login URL (it logs in at https://{domain}.salesforce.com).
+
+    A loopback sandbox is reached through the plain-HTTP adapter mounted for
+    ``https://login.salesforce.com/``; any other host has no SOAP login, and the password is
+    never sent to a host the administrator did not name.
+    """
+    parts = urlsplit(login_url)
+    host = parts.hostname or ""
     if host.endswith(".salesforce.com"):
         return host[: -len(".salesforce.com")]
-    return "login"  # a loopback sandbox: the transport adapter sends it to the login URL
+    if parts.scheme == "http":
+        return "login"  # a loopback sandbox (normalize_base_url allowed it)
+    raise ValueError(f"The username + password login works only with a *.salesforce.com login URL, "
+                     f"not {host}. Use the org's My Domain (…my.salesforce.com) or OAuth.")
 
 
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -159,11 +152,12 @@ def _accepts(function: Any, name: str) -> bool:
 
 
 # ------------------------------------------------------------------------- transport
-class PlainHttpAdapter(HTTPAdapter):
-    """Sends simple-salesforce's ``https://host:port`` requests to a plain-HTTP loopback base."""
+class PlainHttpAdapter(OutboundAdapter):
+    """Sends simple-salesforce's ``https://host:port`` requests to a plain-HTTP loopback base
+    (the policy then checks the URL it really sends to)."""
 
     def __init__(self, target_base: str) -> None:
-        super().__init__()
+        super().__init__(HOSTS)
         self.target_base = target_base.rstrip("/")
 
     def send(self, request, **kwargs):  # type: ignore[override]
@@ -172,8 +166,9 @@ class PlainHttpAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-class TimeoutSession(requests.Session):
-    """A session whose requests always carry a (connect, read) timeout, over the thread's pools.
+class TimeoutSession(OutboundSession):
+    """A session whose requests always carry a (connect, read) timeout, over the thread's pools
+    (the outbound-request policy's adapter of the Salesforce hosts; redirects never followed).
 
     ``before(method, url, body)`` runs before every request (rate limiting, preview guard).
     """
@@ -181,7 +176,7 @@ class TimeoutSession(requests.Session):
     def __init__(self, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
                  before: Callable[[str, str, Any], None] | None = None) -> None:
         super().__init__()
-        pooled(self)  # the thread's kept-alive connections: a job does not open its own
+        pooled(self, HOSTS)  # the thread's kept-alive connections: a job does not open its own
         self.timeout = timeout
         self.before = before
 
@@ -230,7 +225,8 @@ def error_message_of(content: Any) -> str:
             message = f"{message} (fields: {', '.join(map(str, fields))})"
         if message:
             messages.append(message)
-    return "; ".join(messages) or (content if isinstance(content, str) else json.dumps(content))[:500]
+    # Never echo a body that is not Salesforce's error JSON (an HTML page, a proxy's answer).
+    return "; ".join(messages) or "Salesforce answered without an error message"
 
 
 class DuplicatesDetected(PermanentCrmError):
@@ -365,14 +361,22 @@ class SalesforceClient:
         started = time.monotonic()
         try:
             yield
+        except outbound.OutboundRefused as exc:
+            if exc.response is None:  # (a refused redirect was recorded by the response hook)
+                self._record(method=method, url=url, status=None,
+                             duration_ms=(time.monotonic() - started) * 1000,
+                             request_body=None, response_body=None, code="address_refused")
+            raise PermanentCrmError(str(exc), code="address_refused") from exc
         except requests.RequestException as exc:
             if getattr(exc, "response", None) is not None:
                 raise
             self._record(method=method, url=url, status=None,
                          duration_ms=(time.monotonic() - started) * 1000,
                          request_body=None, response_body=str(exc), code=exc.__class__.__name__)
-            raise TransientCrmError(f"Salesforce did not answer: {exc.__class__.__name__}",
-                                    code=exc.__class__.__name__) from exc
+            timed_out = isinstance(exc, requests.Timeout)
+            raise TransientCrmError(
+                "Salesforce did not answer in time." if timed_out else "Could not connect to Salesforce.",
+                code="timeout" if timed_out else "connection_error") from exc
 
     # ------------------------------------------------------------------ sessions
     def _route(self, base_url: str, *, also: str | None = None) -> None:
@@ -442,7 +446,10 @@ class SalesforceClient:
 
     def _password_login(self, credentials: dict[str, Any]) -> tuple[str, str]:
         login_url = self.login_url
-        domain = soap_domain(login_url)
+        try:
+            domain = soap_domain(login_url)
+        except ValueError as exc:
+            raise PermanentCrmError(str(exc), code="login_url_refused") from None
         self._route(login_url, also=f"https://{domain}.salesforce.com/")
         url = f"https://{domain}.salesforce.com/services/Soap/u/{self.version}"
         try:
@@ -469,7 +476,8 @@ class SalesforceClient:
         try:
             answer = response.json()
         except ValueError:
-            answer = {"error": "invalid_response", "error_description": response.text[:200]}
+            answer = {"error": "invalid_response",
+                      "error_description": "the token endpoint's answer is not JSON"}
         if response.status_code >= 500:
             raise TransientCrmError("Salesforce's token endpoint failed", code=f"http_{response.status_code}")
         if response.status_code != 200 or "access_token" not in answer:

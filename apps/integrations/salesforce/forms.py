@@ -38,6 +38,8 @@ from .models import (
 )
 
 SECRET_FIELDS = ("password", "security_token", "client_secret")
+#: What the stored secrets were entered for: changing any of these asks for them again.
+TARGET_FIELDS = ("environment", "custom_login_url", "username", "client_id")
 
 
 def _helper() -> FormHelper:
@@ -82,6 +84,9 @@ class ConnectionForm(forms.ModelForm):
         self.connector = connector
         self.allow_authorize = allow_authorize
         self.helper = _helper()
+        #: Where the stored connection points (its secrets were entered for this), or None.
+        self.saved_target = ({name: getattr(self.instance, name) for name in TARGET_FIELDS}
+                             if self.instance.pk else None)
         if connector is not None:
             self.fields["name"].initial = connector.name
         self.missing: list[str] = []
@@ -96,18 +101,19 @@ class ConnectionForm(forms.ModelForm):
         except ValueError as exc:
             self.add_error("custom_login_url", str(exc))
             return data
-        stored = dict(self.connector.credentials or {}) if self.connector else {}
+        # Secrets entered for another login URL, user or app are never sent to this one.
+        stored = {} if self.repointed else dict(self.connector.credentials or {}) if self.connector else {}
         secrets = {k: data.get(k) or stored.get(k, "") for k in SECRET_FIELDS}
         if data["auth_method"] == AuthMethod.PASSWORD:
             if not data.get("username"):
                 self.add_error("username", "Enter the API user's username.")
             if not secrets["password"]:
-                self.add_error("password", "Enter the API user's password.")
+                self.add_error("password", "Enter the API user's password." + self._again)
         else:
             if not data.get("client_id"):
                 self.add_error("client_id", "Enter the connected app's consumer key.")
             if not secrets["client_secret"]:
-                self.add_error("client_secret", "Enter the connected app's consumer secret.")
+                self.add_error("client_secret", "Enter the connected app's consumer secret." + self._again)
         if self.errors:
             return data
         self.secrets = secrets
@@ -136,15 +142,37 @@ class ConnectionForm(forms.ModelForm):
         return data
 
     @property
+    def repointed(self) -> bool:
+        """Whether the form points a stored connection at another login URL, user or app."""
+        saved = self.saved_target
+        if saved is None:
+            return True  # nothing stored was entered for this connection
+        data = getattr(self, "cleaned_data", {})
+        try:
+            before = login_url_for(saved["environment"], saved["custom_login_url"])
+            after = login_url_for(data.get("environment", ""), data.get("custom_login_url", ""))
+        except ValueError:
+            return True
+        return (before != after or (data.get("username") or "") != saved["username"]
+                or (data.get("client_id") or "") != saved["client_id"])
+
+    @property
+    def _again(self) -> str:
+        if self.saved_target is not None and self.repointed and self.connector and self.connector.credentials:
+            return " The login URL, user or app changed, so the stored one is not used."
+        return ""
+
+    @property
     def needs_authorization(self) -> bool:
         return self.trial is None and self.cleaned_data.get("auth_method") == AuthMethod.OAUTH
 
     @transaction.atomic
     def save(self, commit: bool = True) -> SalesforceConnection:
         connector = self.connector
+        repointed = self.repointed
         connection = super().save(commit=False)
         connection.connector = connector
-        credentials = dict(connector.credentials or {})
+        credentials = {} if repointed else dict(connector.credentials or {})
         credentials.update({k: v for k, v in self.secrets.items() if v})
         if self.trial is not None:
             credentials["access_token"] = self.trial.trial_credentials.get("access_token", "")

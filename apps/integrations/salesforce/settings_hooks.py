@@ -54,10 +54,13 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
         report.error("connection.client_id", "is required for OAuth")
     if len(report.problems) > problems:
         return
+    target = ("environment", "custom_login_url", "username", "client_id")
+    repointed = any((values[name] or "") != (getattr(connection, name) or "") for name in target)
     for name, value in values.items():
         setattr(connection, name, value or "")
     connection.save()
-    credentials = dict(connector.credentials or {})
+    # Secrets stored for another login URL, user or app are never sent to this one.
+    credentials = {} if repointed else dict(connector.credentials or {})
     credentials.update({k: v for k, v in secrets.items() if k in SECRETS and v})
     credentials["access_token"] = ""
     connector.credentials = credentials

@@ -17,9 +17,10 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
+from apps.core.crypto import decrypt_json, encrypt_json
 
 from . import metadata, services
-from .client import SalesforceClient
+from .client import SalesforceClient, normalize_base_url
 from .forms import ConnectionForm
 from .models import SalesforceConnection
 
@@ -49,11 +50,18 @@ def connect(request, account, connector_id: int | None = None):
                 connector.status = ConnectorStatus.NOT_CONNECTED
                 connector.save()
             form.connector = connector
-            form.save()
+            if not form.needs_authorization:
+                form.save()  # the trial login of the form proved it
         if form.needs_authorization:
+            # Nothing is stored until Salesforce authorized it: the attempt waits, encrypted,
+            # in the session for the callback.
             state = secrets.token_urlsafe(24)
-            request.session[SESSION_KEY] = {"state": state, "connector": connector.pk}
-            client = SalesforceClient(connector)
+            values = {name: form.cleaned_data.get(name) or "" for name in ConnectionForm.Meta.fields}
+            attempt = {"connection": values, "credentials": {k: v for k, v in form.secrets.items() if v}}
+            request.session[SESSION_KEY] = {"state": state, "connector": connector.pk,
+                                            "pending": encrypt_json(attempt)}
+            trial = _pending_connection(connector, values)
+            client = SalesforceClient(connector, connection=trial, credentials={})
             return redirect(client.authorize_url(redirect_uri=_redirect_uri(request, account), state=state))
         messages.success(request, "Connected to Salesforce: the API user can create every record the "
                                   "connector needs.")
@@ -66,7 +74,7 @@ def connect(request, account, connector_id: int | None = None):
 def oauth_callback(request, account):
     """Salesforce sends the browser back here with ``code`` (or ``error``) and our ``state``."""
     pending = request.session.get(SESSION_KEY) or {}
-    if not pending or request.GET.get("state") != pending.get("state"):
+    if not pending.get("pending") or request.GET.get("state") != pending.get("state"):
         return HttpResponseBadRequest("This Salesforce authorization does not match a connection attempt.")
     connector = get_object_or_404(Connector, account=account, pk=pending["connector"], kind="salesforce")
     del request.session[SESSION_KEY]
@@ -74,19 +82,20 @@ def oauth_callback(request, account):
         messages.error(request, f"Salesforce did not authorize Bookbridge: "
                                 f"{request.GET.get('error_description') or request.GET['error']}.")
         return redirect("salesforce:connect", account.slug, connector.pk)
-    client = SalesforceClient(connector)
+    attempt = decrypt_json(pending["pending"])
+    trial = _pending_connection(connector, attempt["connection"])
+    credentials = attempt["credentials"]
     try:
-        tokens = client.exchange_code(code=request.GET.get("code", ""),
-                                      redirect_uri=_redirect_uri(request, account),
-                                      client_secret=connector.credentials.get("client_secret", ""))
-        credentials = dict(connector.credentials or {})
-        credentials.update(access_token=tokens["access_token"],
-                           refresh_token=tokens.get("refresh_token") or credentials.get("refresh_token", ""))
-        connector.credentials = credentials
-        connector.save(update_fields=["credentials", "updated_at"])
-        connection = SalesforceConnection.for_connector(connector)
-        connection.instance_url = tokens["instance_url"]
-        connection.save(update_fields=["instance_url"])
+        tokens = SalesforceClient(connector, connection=trial, credentials=credentials).exchange_code(
+            code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request, account),
+            client_secret=credentials.get("client_secret", ""))
+        instance_url = normalize_base_url(tokens["instance_url"])
+        with transaction.atomic():  # authorized: store what was entered, with its tokens
+            trial.instance_url = instance_url
+            trial.save()
+            connector.credentials = {**credentials, "access_token": tokens["access_token"],
+                                     "refresh_token": tokens.get("refresh_token", "")}
+            connector.save(update_fields=["credentials", "updated_at"])
         client = SalesforceClient(connector)
         metadata.forget(client)
         missing = services.verify_connection(client)
@@ -100,6 +109,14 @@ def oauth_callback(request, account):
     services.mark_connected(connector)
     messages.success(request, "Connected to Salesforce.")
     return redirect("salesforce:wizard-step", account.slug, connector.pk, "installation")
+
+
+def _pending_connection(connector: Connector, values: dict) -> SalesforceConnection:
+    """The connection row with the values of an attempt applied in memory (not saved)."""
+    connection = SalesforceConnection.for_connector(connector)
+    for name, value in values.items():
+        setattr(connection, name, value)
+    return connection
 
 
 @account_view(role=Role.ADMINISTRATOR)

@@ -59,8 +59,8 @@ def test_service_account_key_connect_and_bad_key(admin_client, account, keap):
     url = reverse("keap:connect", args=[account.slug, connector.pk])
     bad = admin_client.post(url, _form(keap, auth_method="service_key", service_account_key="wrong"))
     assert "Keap did not accept the key" in bad.content.decode()
-    connector.refresh_from_db()
-    assert connector.status == ConnectorStatus.DISCONNECTED
+    connector.refresh_from_db()  # a refused key is not stored, and raises no alarm
+    assert connector.status == ConnectorStatus.NOT_CONNECTED and not connector.credentials
     ok = admin_client.post(url, _form(keap, auth_method="service_key", service_account_key=SERVICE_KEY))
     assert ok.status_code == 302
     connector.refresh_from_db()

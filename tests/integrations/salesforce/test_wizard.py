@@ -176,7 +176,7 @@ def test_https_is_required_unless_the_development_setting_allows_http(admin_clie
     settings.ALLOW_INSECURE_CRM_URLS = False
     page = admin_client.post(reverse("salesforce:new", args=[admin_client.account.slug]),
                              connect_form(salesforce))
-    assert "Plain http:// is refused" in page.content.decode()
+    assert "must start with https://" in page.content.decode()
     assert not Connector.objects.filter(account=admin_client.account).exists()
 
 
