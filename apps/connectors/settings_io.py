@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,8 @@ class ImportResult:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):  # a choices member of a row not saved yet
+        return _plain(value.value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):

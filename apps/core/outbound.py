@@ -53,13 +53,15 @@ _NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))
 RESOLVE_CACHE_SECONDS = 60.0
 
 
-class OutboundRefused(requests.exceptions.InvalidURL):
-    """The policy refuses this URL or address; nothing was sent. ``str()`` is for people."""
+class OutboundRefused(requests.RequestException):
+    """The policy refuses this URL or address; nothing was sent. ``str()`` is for people.
+
+    Not a ``ValueError`` (as ``requests.InvalidURL`` is): the adapter would re-wrap it.
+    """
 
     def __init__(self, message: str, *, response: requests.Response | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, response=response)
         self.message = message
-        self.response = response
 
     def __str__(self) -> str:
         return self.message

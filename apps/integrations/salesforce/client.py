@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
+from xml.parsers.expat import ExpatError
 
 import requests
 from django.db import transaction
@@ -460,6 +461,9 @@ class SalesforceClient:
                     security_token=credentials.get("security_token", ""),
                     domain=domain, session=self.session, sf_version=self.version,
                 )
+        except ExpatError as exc:  # not Salesforce's SOAP answer (a proxy's page, another service)
+            raise PermanentCrmError("The login URL did not answer like Salesforce's login service.",
+                                    code="bad_login_answer") from exc
         except SalesforceAuthenticationFailed as exc:
             raise AuthCrmError(
                 f"Salesforce refused the API user's login: {exc.message}. Check the username, "

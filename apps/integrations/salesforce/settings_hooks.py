@@ -56,15 +56,25 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
         return
     target = ("environment", "custom_login_url", "username", "client_id")
     repointed = any((values[name] or "") != (getattr(connection, name) or "") for name in target)
-    for name, value in values.items():
-        setattr(connection, name, value or "")
-    connection.save()
-    # Secrets stored for another login URL, user or app are never sent to this one.
+    # Secrets stored for another login URL, user or app are never sent to this one: they are
+    # dropped before anything (the steps' forms included) can connect to the new target.
+    had_secrets = bool(connector.credentials)
     credentials = {} if repointed else dict(connector.credentials or {})
     credentials.update({k: v for k, v in secrets.items() if k in SECRETS and v})
     credentials["access_token"] = ""
     connector.credentials = credentials
     connector.save(update_fields=["credentials", "updated_at"])
+    for name, value in values.items():
+        setattr(connection, name, value or "")
+    connection.save()
+    password_login = values["auth_method"] == AuthMethod.PASSWORD
+    needed = ("password",) if password_login else ("client_secret", "refresh_token")
+    absent = [name for name in needed if not credentials.get(name)]
+    if absent:
+        report.error("connection", f"pass the secret{'s' if len(absent) > 1 else ''} {', '.join(absent)}"
+                     + (" (the login URL, user or app changed, so the stored ones are not used)"
+                        if repointed and had_secrets else ""))
+        return
     client = SalesforceClient(connector)
     try:
         client.login()
