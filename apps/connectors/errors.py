@@ -25,3 +25,8 @@ class AuthCrmError(CrmError):
 
 class PermanentCrmError(CrmError):
     """The CRM refused the data (validation); retrying without changing settings won't help."""
+
+
+class WaitCrmError(TransientCrmError):
+    """Not a failed attempt: something else is under way (e.g. another worker renewing the
+    token); the engine defers the job for ``retry_after`` without counting an attempt."""

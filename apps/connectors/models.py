@@ -26,6 +26,10 @@ class Connector(models.Model):
         default=False, help_text="Paused connectors queue work and catch up on resume."
     )
     credentials = EncryptedJSONField(blank=True, default=dict, editable=False)
+    #: Bumped on every token renewal: renewals are fenced on it (``apps.connectors.tokens``).
+    credentials_version = models.PositiveIntegerField(default=0, editable=False)
+    #: A worker is renewing the access token until then (no database lock is held meanwhile).
+    token_renewal_until = models.DateTimeField(null=True, blank=True, editable=False)
     settings = models.JSONField(default=dict, blank=True)
     status_detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

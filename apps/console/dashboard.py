@@ -238,7 +238,13 @@ def connector_health(account_ids, *, now: datetime | None = None) -> list[dict[s
 
 
 def unprocessed_events(account_ids) -> int:
-    return _scope(BookingEvent.objects.filter(processed_at__isnull=True), account_ids).count()
+    """Accepted events still waiting for the workers (quarantined ones are counted apart)."""
+    return _scope(BookingEvent.objects.filter(processed_at__isnull=True, quarantined_at__isnull=True),
+                  account_ids).count()
+
+
+def quarantined_events(account_ids) -> int:
+    return _scope(BookingEvent.objects.filter(quarantined_at__isnull=False), account_ids).count()
 
 
 def snapshot(account_ids, *, now: datetime | None = None) -> dict[str, Any]:
@@ -250,4 +256,6 @@ def snapshot(account_ids, *, now: datetime | None = None) -> dict[str, Any]:
         "failure_reasons": top_failure_reasons(account_ids, now=now),
         "connectors": connector_health(account_ids, now=now),
         "unprocessed_events": unprocessed_events(account_ids),
+        "quarantined_events": quarantined_events(account_ids),
+        "quarantine_url": reverse("admin:intake_bookingevent_changelist") + "?processed=quarantined",
     }

@@ -1,8 +1,9 @@
 """Liveness/readiness endpoint for load balancers and operators.
 
 ``/healthz`` checks the database, the broker (a real connection with a short timeout) and the
-worker heartbeat (a timestamp a periodic task writes to the cache). It answers JSON with each
-check's status and 503 when any of them fails.
+worker heartbeat (a timestamp a periodic task writes to the cache), plus the checks other apps
+register (``register_check``: e.g. quarantined events). It answers JSON with each check's
+status; 503 when any of them fails, 200 with ``"status": "degraded"`` when one only warns.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ CHECKS = {
 }
 
 
+def register_check(name: str, check) -> None:
+    """Add a check from a higher app (its ``AppConfig.ready``), which core must not import.
+
+    A check answers ``{"status": "ok" | "degraded" | "error", ...}``: "degraded" is reported
+    (and makes the whole answer "degraded") without failing the endpoint.
+    """
+    CHECKS[name] = check
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -74,6 +84,6 @@ def healthz(request):
             # log, the answer only says which check failed.
             logger.exception("Health check %s failed", name)
             checks[name] = {"status": "error", "detail": f"the {name.replace('_', ' ')} check failed"}
-    healthy = all(check["status"] == "ok" for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks},
-                        status=200 if healthy else 503)
+    states = {check["status"] for check in checks.values()}
+    overall = "error" if "error" in states else "degraded" if "degraded" in states else "ok"
+    return JsonResponse({"status": overall, "checks": checks}, status=503 if overall == "error" else 200)

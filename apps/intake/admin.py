@@ -40,13 +40,19 @@ class ProcessedFilter(admin.SimpleListFilter):
     parameter_name = "processed"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Processed"), ("no", "Not processed yet")]
+        return [("yes", "Processed"), ("no", "Not processed yet"), ("failing", "Failing (being retried)"),
+                ("quarantined", "Quarantined")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.filter(processed_at__isnull=False)
         if self.value() == "no":
-            return queryset.filter(processed_at__isnull=True)
+            return queryset.filter(processed_at__isnull=True, quarantined_at__isnull=True)
+        if self.value() == "failing":
+            return queryset.filter(processed_at__isnull=True, quarantined_at__isnull=True,
+                                   processing_attempts__gt=0)
+        if self.value() == "quarantined":
+            return queryset.filter(quarantined_at__isnull=False)
         return queryset
 
 
@@ -71,7 +77,7 @@ def _jobs_table(jobs) -> str:
 class BookingEventAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
     crm_search_booking_path = "booking_id"
     list_display = ["envelope_id", "event_type", "booking_id", "customer_email",
-                    "lifecycle_action", "received_at", "processed_at", "account"]
+                    "lifecycle_action", "received_at", "processing", "account"]
     list_filter = [EventTypeFilter, "lifecycle_action", ProcessedFilter,
                    recent_filter("received_at", "received"), ScopedAccountFilter]
     search_fields = ["envelope_id__exact", "booking_id__exact", "customer_email__iexact"]
@@ -80,8 +86,25 @@ class BookingEventAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedA
     actions = [replay_events]
     fields = ["account", "envelope_id", "event_type", "booking_link", "customer_email",
               "lifecycle_action", "event_created_at", "received_at", "queued_at", "processed_at",
-              "hand_offs", "signature_timestamp", "sync_jobs", "payload_pretty"]
+              "hand_offs", "processing_attempts", "quarantined_at", "processing_error_text",
+              "signature_timestamp", "sync_jobs", "payload_pretty"]
     readonly_fields = fields
+
+    @admin.display(description="Processing", ordering="processed_at")
+    def processing(self, obj):
+        if obj.quarantined_at is not None:
+            return status_badge("dead", f"Quarantined ({obj.processing_attempts} attempts)")
+        if obj.processed_at is not None:
+            return obj.processed_at
+        if obj.processing_attempts:
+            return status_badge("retrying", f"Failing ({obj.processing_attempts} attempts)")
+        return "—"
+
+    @admin.display(description="Why it failed / what it waits for")
+    def processing_error_text(self, obj):
+        if not obj.processing_error:
+            return "—"
+        return format_html('<pre class="bb-json">{}</pre>', obj.processing_error)
 
     @admin.display(description="Booking")
     def booking_link(self, obj):

@@ -5,3 +5,10 @@ class IntakeConfig(AppConfig):
     name = "apps.intake"
     label = "intake"
     verbose_name = "Booking intake"
+
+    def ready(self) -> None:
+        from apps.core.views import register_check
+
+        from .selectors import quarantine_health
+
+        register_check("quarantine", quarantine_health)

@@ -29,6 +29,13 @@ class BookingEvent(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     hand_offs = models.PositiveIntegerField(default=0, help_text="Times handed to the workers")
+    processing_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Processing attempts that failed (a bug or an unhandled payload)")
+    processing_error = models.TextField(
+        blank=True, help_text="Why the last processing attempt failed, or what the event waits for")
+    quarantined_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="Set after the last allowed attempt failed: not retried until replayed")
 
     class Meta:
         ordering = ["-received_at"]
@@ -45,6 +52,10 @@ class BookingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.envelope_id} {self.event_type} {self.booking_id}"
+
+    @property
+    def is_quarantined(self) -> bool:
+        return self.quarantined_at is not None
 
     @property
     def booking_data(self) -> dict:

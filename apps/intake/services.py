@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -22,6 +24,7 @@ from apps.directory.services import learn_from_booking, reference_id
 from .lifecycle import LifecycleAction, derive_action, is_booking_event, ordering_key
 from .models import Booking, BookingEvent
 from .relay import BatchRelay
+from .selectors import FAILING_HINT_SECONDS, failing_hint_key
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +160,8 @@ def requeue_stalled(*, older_than: timedelta | None = None, limit: int = 500) ->
     older_than = older_than or timedelta(seconds=settings.INTAKE_REQUEUE_AFTER_SECONDS)
     now = timezone.now()
     stalled = list(
-        BookingEvent.objects.filter(processed_at__isnull=True, received_at__lt=now - older_than)
+        BookingEvent.objects.filter(processed_at__isnull=True, quarantined_at__isnull=True,
+                                    received_at__lt=now - older_than)
         .filter(_due_for_requeue(now, older_than))
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
@@ -174,7 +178,66 @@ def requeue_stalled(*, older_than: timedelta | None = None, limit: int = 500) ->
 
 
 def mark_processed(event: BookingEvent) -> None:
-    BookingEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now())
+    BookingEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), processing_error="")
+
+
+# --- quarantine: events that keep failing ------------------------------------------------------
+
+def max_processing_attempts() -> int:
+    return settings.INTAKE_MAX_PROCESSING_ATTEMPTS
+
+
+def error_summary(error: BaseException, *, frames: int = 6, limit: int = 4000) -> str:
+    """What failed and where: the exception's last line, then the innermost frames of its
+    traceback (file, line, function), for the console's quarantine view."""
+    stack = traceback.extract_tb(error.__traceback__)[-frames:]
+    where = "\n".join(f"  {frame.filename.rsplit('/apps/', 1)[-1]}:{frame.lineno} in {frame.name}"
+                      for frame in stack)
+    head = traceback.format_exception_only(type(error), error)[-1].strip()
+    return f"{head}\n{where}"[:limit]
+
+
+def record_processing_failure(*, event_id: int, error: BaseException) -> bool:
+    """Count a failed processing attempt of an event; quarantine it at the limit.
+
+    Answers True when the event is now quarantined: it is not handed to the workers again
+    (``requeue_stalled`` skips it) until an operator replays it (``release_from_quarantine``).
+    """
+    summary = error_summary(error)
+    BookingEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
+        processing_attempts=F("processing_attempts") + 1, processing_error=summary)
+    row = BookingEvent.objects.filter(pk=event_id).values("processing_attempts", "account_id",
+                                                           "booking_id").first()
+    if row is None:
+        return False
+    if row["booking_id"]:  # the booking's later events now check for it (selectors)
+        cache.set(failing_hint_key(row["account_id"], row["booking_id"]), 1, FAILING_HINT_SECONDS)
+    attempts = row["processing_attempts"]
+    if attempts < max_processing_attempts():
+        return False
+    quarantined = BookingEvent.objects.filter(
+        pk=event_id, processed_at__isnull=True, quarantined_at__isnull=True
+    ).update(quarantined_at=timezone.now())
+    if quarantined:
+        logger.error("Event %s quarantined after %s failed attempts: %s", event_id, attempts,
+                     summary.splitlines()[0])
+    return True
+
+
+def note_waiting(*, event_id: int, reason: str) -> None:
+    """Say on the event what it waits for (shown in the console), without counting an attempt."""
+    BookingEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(processing_error=reason)
+
+
+def release_from_quarantine(event: BookingEvent) -> bool:
+    """An operator replays a quarantined event (after a fix): its attempts start again."""
+    released = BookingEvent.objects.filter(pk=event.pk, quarantined_at__isnull=False).update(
+        quarantined_at=None, processing_attempts=0, processing_error="", processed_at=None,
+        queued_at=timezone.now())
+    if released:
+        event.quarantined_at, event.processing_attempts, event.processing_error = None, 0, ""
+        transaction.on_commit(lambda: hand_off(event.pk))
+    return bool(released)
 
 
 # --- folding events into bookings ------------------------------------------------------------

@@ -32,6 +32,9 @@ PAUSED = "waiting (connector paused)"
 IN_PROGRESS = "in progress"
 WOULD_RUN = "would run"
 NOT_A_BOOKING = "not a booking event"
+RELEASED = "released from quarantine (queued)"
+WOULD_RELEASE = "would be released from quarantine"
+FAILED_AGAIN = "failed again (see the event)"
 
 
 @dataclass
@@ -72,6 +75,15 @@ def replay_event(
     the ``replay_events`` command may run it in-process instead.
     """
     report = ReplayReport()
+    if event.quarantined_at is not None:
+        # Processed by the workers again, with fresh attempts: a replay must not run the code
+        # that crashed inside an admin request.
+        if dry_run:
+            report.add(WOULD_RELEASE)
+        else:
+            intake_services.release_from_quarantine(event)
+            report.add(RELEASED)
+        return report
     if not is_booking_event(event.event_type):
         report.add(NOT_A_BOOKING)
         return report
@@ -91,7 +103,13 @@ def replay_event(
                 report.add(WOULD_RUN)
         return report
 
-    intake_services.apply_event(event=event)  # convergent: re-folding changes nothing twice
+    try:
+        with transaction.atomic():
+            intake_services.apply_event(event=event)  # convergent: re-folding changes nothing twice
+    except Exception as exc:  # noqa: BLE001 - the same bug the workers met: counted, not a crash
+        intake_services.record_processing_failure(event_id=event.pk, error=exc)
+        report.add(FAILED_AGAIN)
+        return report
     event.refresh_from_db(fields=["lifecycle_action"])
     for connector in chosen:
         job = services.ensure_job(event=event, connector=connector)

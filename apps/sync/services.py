@@ -46,10 +46,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.connectors import registry
-from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError, WaitCrmError
 from apps.connectors.models import Connector
 from apps.connectors.selectors import active_connectors
 from apps.connectors.services import mark_disconnected
+from apps.intake import selectors as intake_selectors
 from apps.intake import services as intake_services
 from apps.intake.lifecycle import is_booking_event
 from apps.intake.models import Booking, BookingEvent
@@ -230,9 +231,28 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
+class EventWaiting(Exception):
+    """An earlier event of the same booking is still being retried: this one waits its turn."""
+
+    def __init__(self, blocker: BookingEvent) -> None:
+        super().__init__(
+            f"Waiting for the earlier event {blocker.envelope_id} of this booking, which failed and is "
+            f"being retried (attempt {blocker.processing_attempts} of "
+            f"{intake_services.max_processing_attempts()}).")
+        self.retry_after = settings.INTAKE_PROCESSING_RETRY_SECONDS
+
+
 def process_event(*, event_id: int) -> list[SyncJob]:
-    """Everything that happens to one stored event; safe to run twice."""
+    """Everything that happens to one stored event; safe to run twice.
+
+    Raises ``EventWaiting`` while an earlier event of the booking fails and is retried, and
+    whatever a bug raises (the task counts it towards the event's quarantine).
+    """
     event = BookingEvent.objects.select_related("account").get(pk=event_id)
+    if event.quarantined_at is not None:
+        return []  # an operator replays it (``release_from_quarantine``)
+    if event.processed_at is None and (blocker := intake_selectors.earlier_failing_event(event)):
+        raise EventWaiting(blocker)
     known: dict[int, SyncJob] | None = None
     if event.processed_at is not None:
         # A duplicate hand-off (re-queued while the first was still in a backlog): nothing to
@@ -450,7 +470,7 @@ def _run_claimed(job: SyncJob, booking: Booking | None, chain: list[str]) -> Syn
         # Stored with the attempt's outcome (the same fenced write), not in a write of its own.
         job.plan, job._plan_unsaved = plan, True
         result = kind.apply(context, plan)
-    except (Throttled, CircuitOpen) as exc:
+    except (Throttled, CircuitOpen, WaitCrmError) as exc:
         return _defer(job, booking, exc)
     except TransientCrmError as exc:
         return _retry_later(job, booking, exc)

@@ -136,6 +136,11 @@ WEBHOOK_SECRET_CACHE_SECONDS = env.int("WEBHOOK_SECRET_CACHE_SECONDS", default=5
 INTAKE_REQUEUE_AFTER_SECONDS = env.int("INTAKE_REQUEUE_AFTER_SECONDS", default=60)
 # ... and after twice as long for each further hand-off (an event that keeps failing), up to this.
 INTAKE_REQUEUE_MAX_BACKOFF_SECONDS = env.int("INTAKE_REQUEUE_MAX_BACKOFF_SECONDS", default=3600)
+# An event whose processing fails this many times (a bug, a payload a rule does not handle) is
+# quarantined: shown in the console and /healthz, not retried until an operator replays it.
+INTAKE_MAX_PROCESSING_ATTEMPTS = env.int("INTAKE_MAX_PROCESSING_ATTEMPTS", default=5)
+# The wait before the first retry of a failed processing attempt; doubled for each further one.
+INTAKE_PROCESSING_RETRY_SECONDS = env.float("INTAKE_PROCESSING_RETRY_SECONDS", default=2.0)
 PUBLIC_BASE_URL = env("BOOKBRIDGE_PUBLIC_BASE_URL", default="http://localhost:8000")
 
 # --- Outbound requests (apps/core/outbound.py) ------------------------------------------------

@@ -1,9 +1,8 @@
 """OAuth2 for Keap: authorize URL with ``state``, code exchange, refresh with rotation.
 
-Refresh is safe under concurrency: the connector row is locked (``select_for_update``), its
-credentials re-read, and the token is refreshed only if the access token is still the one that
-failed; otherwise another worker already refreshed and its (rotated) tokens are used. The new
-refresh token is saved in the same transaction, so a rotation is never lost.
+Refresh is safe under concurrency (``apps.connectors.tokens.renew``): one worker claims the
+renewal, asks Keap with no transaction open, and stores the rotated tokens with an update fenced
+on the credentials version it read; the others adopt them. A rotation is never lost.
 """
 
 from __future__ import annotations
@@ -13,9 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import transaction
-from django.utils import timezone
-
+from apps.connectors import tokens
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.models import Connector
 
@@ -108,23 +105,14 @@ def exchange_code(connector: Connector, *, code: str, redirect_uri: str) -> None
 
 
 def refresh(connector: Connector, *, stale_access_token: str, client) -> dict[str, Any]:
-    """Refresh once (or adopt another worker's refresh); updates ``connector.credentials``."""
-    with transaction.atomic():
-        # Take the row's write lock first: select_for_update on PostgreSQL; on SQLite (no row
-        # locks) this write takes the database's write lock, which serialises refreshes too.
-        Connector.objects.filter(pk=connector.pk).update(updated_at=timezone.now())
-        row = Connector.objects.select_for_update().get(pk=connector.pk)
-        creds = dict(row.credentials or {})
-        if creds.get("access_token") and creds.get("access_token") != stale_access_token:
-            connector.credentials = creds  # someone refreshed meanwhile: use theirs
-            return creds
+    """Refresh once for all workers (or adopt another worker's refresh); updates
+    ``connector.credentials``. No transaction is open while Keap answers (``tokens.renew``)."""
+
+    def fetch(creds: dict[str, Any]) -> dict[str, Any]:
         if not creds.get("refresh_token"):
             raise AuthCrmError("No refresh token: reconnect Keap.", code="no_refresh_token")
         body = token_request(
-            row, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client
-        )
-        creds = credentials_from(body, creds)
-        row.credentials = creds
-        row.save(update_fields=["credentials", "updated_at"])
-    connector.credentials = creds
-    return creds
+            connector, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client)
+        return credentials_from(body, creds)
+
+    return tokens.renew(connector, stale_token=stale_access_token, fetch=fetch)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from apps.accounts.models import Account, Role
 from apps.accounts.permissions import account_view
 from apps.accounts.selectors import is_administrator_of
+from apps.connectors import tokens
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.owner_mapping import mapping_dict
@@ -64,11 +65,8 @@ def connect(request, account, connector_id: int):
 
 def _store(connector: Connector, trial: Connector) -> None:
     """Save the connection that was just proven to work."""
-    connector.settings = trial.settings
-    connector.credentials = trial.credentials
-    connector.status = ConnectorStatus.CONNECTED
-    connector.status_detail = ""
-    connector.save(update_fields=["settings", "credentials", "status", "status_detail", "updated_at"])
+    tokens.store_credentials(connector, trial.credentials, settings=trial.settings,
+                             status=ConnectorStatus.CONNECTED, status_detail="")
     services.forget_metadata(connector)
 
 

@@ -10,8 +10,8 @@
 * Sessions come from the OAuth 2.0 web-server flow (refresh token kept encrypted in
   ``Connector.credentials``; rotated refresh tokens are stored) or from username + password +
   security token (simple-salesforce's SOAP login, repeated on expiry). Concurrent refreshes by
-  several workers are serialised on the connector row (``select_for_update``), so a refreshed
-  token is never lost or refreshed twice.
+  several workers are claimed once on the connector row (``apps.connectors.tokens.renew``, no
+  lock held while Salesforce answers), so a refreshed token is never lost or refreshed twice.
 * Plain ``http://`` login/instance URLs are accepted on loopback only, and only when
   ``ALLOW_INSECURE_CRM_URLS`` (default: ``DEBUG``) allows it. simple-salesforce always builds
   ``https://`` URLs, so for such a URL the session gets a transport adapter that speaks plain
@@ -32,12 +32,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from xml.parsers.expat import ExpatError
 
 import requests
-from django.db import transaction
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 from simple_salesforce.format import format_soql
 from simple_salesforce.login import SalesforceLogin
 
+from apps.connectors import tokens
 from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.http import pooled, proxies_for, thread_adapter
 from apps.connectors.models import Connector
@@ -423,27 +423,26 @@ class SalesforceClient:
         return credentials, instance_url
 
     def _renew(self, *, stale_token: str | None) -> None:
-        """Get a new access token, once for all workers: the connector row is locked meanwhile."""
+        """Get a new access token, once for all workers (``apps.connectors.tokens.renew``)."""
         if not self.persist:
             credentials, instance_url = self._new_token(self._credentials())
             self.trial_credentials = credentials
             self.connection.instance_url = instance_url or self.connection.instance_url
             return
-        with transaction.atomic():
-            row = Connector.objects.select_for_update().get(pk=self.connector.pk)
-            credentials = dict(row.credentials or {})
-            current = credentials.get("access_token")
-            if current and current != stale_token:
-                self.connector.credentials = credentials  # another worker already refreshed
-                self.connection.refresh_from_db()
-                return
-            credentials, instance_url = self._new_token(credentials)
-            row.credentials = credentials
-            row.save(update_fields=["credentials", "updated_at"])
-            self.connector.credentials = credentials
-            if instance_url and instance_url != self.connection.instance_url:
-                self.connection.instance_url = instance_url
-                self.connection.save(update_fields=["instance_url"])
+        fetched: dict[str, str] = {}
+
+        def fetch(credentials: dict[str, Any]) -> dict[str, Any]:
+            renewed, fetched["instance_url"] = self._new_token(dict(credentials))
+            return renewed
+
+        # One renewal for all workers, no transaction open while Salesforce answers.
+        tokens.renew(self.connector, stale_token=stale_token, fetch=fetch)
+        instance_url = fetched.get("instance_url")
+        if instance_url is None:  # another worker renewed: its instance URL is stored
+            self.connection.refresh_from_db(fields=["instance_url"])
+        elif instance_url != self.connection.instance_url:
+            self.connection.instance_url = instance_url
+            type(self.connection).objects.filter(pk=self.connection.pk).update(instance_url=instance_url)
 
     def _password_login(self, credentials: dict[str, Any]) -> tuple[str, str]:
         login_url = self.login_url

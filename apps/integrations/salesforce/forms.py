@@ -12,6 +12,7 @@ from django.db import transaction
 
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
+from apps.connectors.tokens import store_credentials
 from apps.directory.models import BookingPage
 
 from . import metadata, services
@@ -166,22 +167,24 @@ class ConnectionForm(forms.ModelForm):
     def needs_authorization(self) -> bool:
         return self.trial is None and self.cleaned_data.get("auth_method") == AuthMethod.OAUTH
 
-    @transaction.atomic
     def save(self, commit: bool = True) -> SalesforceConnection:
+        """Store the connection (one transaction), then check it against Salesforce (outside:
+        no network call inside a transaction)."""
         connector = self.connector
         repointed = self.repointed
-        connection = super().save(commit=False)
-        connection.connector = connector
-        credentials = {} if repointed else dict(connector.credentials or {})
-        credentials.update({k: v for k, v in self.secrets.items() if v})
-        if self.trial is not None:
-            credentials["access_token"] = self.trial.trial_credentials.get("access_token", "")
-            connection.instance_url = self.trial.connection.instance_url
-        if self.cleaned_data.get("name"):
-            connector.name = self.cleaned_data["name"]
-        connector.credentials = credentials
-        connector.save()
-        connection.save()
+        with transaction.atomic():
+            connection = super().save(commit=False)
+            connection.connector = connector
+            credentials = {} if repointed else dict(connector.credentials or {})
+            credentials.update({k: v for k, v in self.secrets.items() if v})
+            if self.trial is not None:
+                credentials["access_token"] = self.trial.trial_credentials.get("access_token", "")
+                connection.instance_url = self.trial.connection.instance_url
+            if self.cleaned_data.get("name"):
+                connector.name = self.cleaned_data["name"]
+            connector.save(update_fields=["name", "updated_at"])
+            store_credentials(connector, credentials)
+            connection.save()
         if self.trial is not None:
             client = SalesforceClient(connector)
             metadata.forget(client)

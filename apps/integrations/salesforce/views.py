@@ -17,6 +17,7 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
+from apps.connectors.tokens import store_credentials
 from apps.core.crypto import decrypt_json, encrypt_json
 
 from . import metadata, services
@@ -49,10 +50,10 @@ def connect(request, account, connector_id: int | None = None):
                 connector.name = name
                 connector.status = ConnectorStatus.NOT_CONNECTED
                 connector.save()
-            form.connector = connector
-            if not form.needs_authorization:
-                form.save()  # the trial login of the form proved it
-        if form.needs_authorization:
+        form.connector = connector
+        if not form.needs_authorization:
+            form.save()  # the trial login of the form proved it
+        else:
             # Nothing is stored until Salesforce authorized it: the attempt waits, encrypted,
             # in the session for the callback.
             state = secrets.token_urlsafe(24)
@@ -86,16 +87,15 @@ def oauth_callback(request, account):
     trial = _pending_connection(connector, attempt["connection"])
     credentials = attempt["credentials"]
     try:
-        tokens = SalesforceClient(connector, connection=trial, credentials=credentials).exchange_code(
+        answer = SalesforceClient(connector, connection=trial, credentials=credentials).exchange_code(
             code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request, account),
             client_secret=credentials.get("client_secret", ""))
-        instance_url = normalize_base_url(tokens["instance_url"])
+        instance_url = normalize_base_url(answer["instance_url"])
         with transaction.atomic():  # authorized: store what was entered, with its tokens
             trial.instance_url = instance_url
             trial.save()
-            connector.credentials = {**credentials, "access_token": tokens["access_token"],
-                                     "refresh_token": tokens.get("refresh_token", "")}
-            connector.save(update_fields=["credentials", "updated_at"])
+            store_credentials(connector, {**credentials, "access_token": answer["access_token"],
+                                          "refresh_token": answer.get("refresh_token", "")})
         client = SalesforceClient(connector)
         metadata.forget(client)
         missing = services.verify_connection(client)
