@@ -151,6 +151,9 @@ class MembershipAdmin(AccountScopedAdmin):
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("role", Role.STAFF)
+        administered = administered_account_ids(request.user)
+        if not request.user.is_superuser and len(administered) == 1:
+            initial.setdefault("account", next(iter(administered)))
         return initial
 
     def save_model(self, request, obj, form, change):

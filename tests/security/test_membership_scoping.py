@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import RequestFactory
@@ -24,7 +25,7 @@ ADD_URL = reverse("admin:accounts_membership_add")
 
 @pytest.fixture
 def tenants():
-    alpha, beta = AccountFactory(slug="alpha", name="Alpha"), AccountFactory(slug="beta", name="Beta")
+    alpha, beta = AccountFactory(slug="alpha", name="Alpha"), AccountFactory(slug="beta", name="Zeta Corp")
     return {
         "alpha": alpha,
         "beta": beta,
@@ -56,7 +57,8 @@ def test_add_page_lists_no_user_at_all(client, tenants):
         assert user.email not in content and user.username not in content
     # The account choice: the accounts this user administers, nothing else.
     account_select = re.search(r'<select name="account".*?</select>', content, re.S).group(0)
-    assert "Alpha" in account_select and "Beta" not in account_select
+    assert "Alpha" in account_select and "Zeta" not in account_select
+    assert response.context["adminform"].form.initial["account"] == tenants["alpha"].pk  # their one account
 
 
 def test_account_page_membership_rows_list_no_user(client, tenants):
@@ -199,10 +201,45 @@ def test_another_tenants_account_page_cannot_add_members(client, tenants):
     client.force_login(tenants["admin_a"])
     url = reverse("admin:accounts_account_change", args=[tenants["beta"].pk])
     response = client.post(url, {
-        "slug": "beta", "name": "Beta",
+        "slug": "beta", "name": "Zeta Corp",
         "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
         "memberships-2-TOTAL_FORMS": "1", "memberships-2-INITIAL_FORMS": "0",
         "memberships-2-0-email": "ada@alpha.test", "memberships-2-0-role": Role.ADMINISTRATOR,
     })
     assert response.status_code in (302, 403, 404)
     assert not Membership.objects.filter(account=tenants["beta"], user=tenants["admin_a"]).exists()
+
+
+def test_account_autocomplete_offers_only_own_accounts(client, tenants):
+    client.force_login(tenants["admin_a"])
+    response = client.get(reverse("admin:autocomplete"), {
+        "app_label": "accounts", "model_name": "membership", "field_name": "account", "term": ""})
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["Alpha"]
+
+
+def test_no_admin_page_of_a_tenant_administrator_shows_another_tenant(client, tenants):
+    """Every changelist (with its filters) and add page tenant A's administrator can open."""
+    from tests.factories import ConnectorFactory
+
+    ConnectorFactory(account=tenants["beta"], name="Zeta connector")
+    ConnectorFactory(account=tenants["alpha"], name="Alpha connector")
+    request = RequestFactory().get("/admin/")
+    request.user = tenants["admin_a"]
+    opened = 0
+    client.force_login(tenants["admin_a"])
+    for model, model_admin in admin.site._registry.items():
+        info = model._meta.app_label, model._meta.model_name
+        urls = []
+        if model_admin.has_view_or_change_permission(request):
+            urls.append(reverse("admin:{}_{}_changelist".format(*info)))
+        if model_admin.has_add_permission(request):
+            urls.append(reverse("admin:{}_{}_add".format(*info)))
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            content = response.content.decode()
+            opened += 1
+            for foreign in ("Zeta", "bob@beta.test", "bea@beta.test"):
+                assert foreign not in content, (url, foreign)
+    assert opened >= 10  # the scoped admins were really opened
