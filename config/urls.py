@@ -6,6 +6,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Invitations (apps/accounts/invitations.py) link here to choose a first password.
+    path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
     path("webhooks/", include("apps.intake.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.connectors.urls")),

@@ -1,20 +1,72 @@
 """Tenant isolation for Django admin.
 
 Every ModelAdmin of account-owned rows inherits ``AccountScopedAdmin``: querysets are filtered
-to the user's accounts, foreign-key choices too, and each permission is granted by the user's
-role in the row's account (superusers see everything).
+to the user's accounts, relation choices too (``TenantChoicesMixin``, also for inlines), and each
+permission is granted by the user's role in the row's account (superusers see everything).
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils.text import capfirst
 
-from .selectors import account_ids_for, administered_account_ids, role_in
+from .forms import MemberByEmailField
+from .selectors import account_ids_for, administered_account_ids, members_of_accounts, role_in
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 
 
-class AccountScopedAdmin(admin.ModelAdmin):
+class TenantChoicesMixin:
+    """Choices of relation fields for non-superusers: only their own accounts' rows.
+
+    For ModelAdmins and inlines alike. A foreign key to the user model is never a list: it
+    becomes an email field resolved among the members of the accounts the user administers
+    (SPEC §13, administrators never pick from the installation's users). Accounts are those the
+    user administers; rows of account-owned models those of these accounts.
+    """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if (
+            isinstance(db_field, models.ForeignKey)
+            and _is_user_model(db_field.related_model)
+            and not request.user.is_superuser
+        ):
+            # Returned before the admin wraps it in "add / change related" links to the user admin.
+            return MemberByEmailField(
+                queryset=members_of_accounts(administered_account_ids(request.user)),
+                required=not db_field.blank,
+                label=capfirst(db_field.verbose_name),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return _scoped(super().formfield_for_foreignkey(db_field, request, **kwargs), db_field, request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return _scoped(super().formfield_for_manytomany(db_field, request, **kwargs), db_field, request)
+
+
+def _is_user_model(model) -> bool:
+    return model is not None and model._meta.label == get_user_model()._meta.label
+
+
+def _scoped(formfield, db_field, request):
+    if request.user.is_superuser or formfield is None:
+        return formfield
+    related = db_field.related_model
+    allowed = administered_account_ids(request.user)
+    if related._meta.label == "accounts.Account":
+        formfield.queryset = formfield.queryset.filter(id__in=allowed)
+    elif _is_user_model(related):
+        formfield.queryset = formfield.queryset.filter(memberships__account_id__in=allowed).distinct()
+    elif any(f.name == "account" for f in related._meta.get_fields()):
+        formfield.queryset = formfield.queryset.filter(account_id__in=allowed)
+    return formfield
+
+
+class AccountScopedAdmin(TenantChoicesMixin, admin.ModelAdmin):
     #: Path from the model to its Account, e.g. "account" or "connector__account".
     account_path = "account"
     #: What each role may do with rows of its own account.
@@ -27,18 +79,6 @@ class AccountScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(**{f"{self.account_path}__in": account_ids_for(request.user)})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if request.user.is_superuser or formfield is None:
-            return formfield
-        related = db_field.related_model
-        allowed = administered_account_ids(request.user)
-        if related._meta.label == "accounts.Account":
-            formfield.queryset = formfield.queryset.filter(id__in=allowed)
-        elif any(f.name == "account" for f in related._meta.get_fields()):
-            formfield.queryset = formfield.queryset.filter(account_id__in=allowed)
-        return formfield
 
     # --- permissions ---------------------------------------------------------------------
     def _account_id_of(self, obj) -> int:

@@ -45,7 +45,8 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} · {self.get_role_display()} of {self.account}"
+        who = self.user.email or self.user.get_username()
+        return f"{who} · {self.get_role_display()} of {self.account}"
 
     @property
     def is_administrator(self) -> bool:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from cachetools import TLRUCache
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import QuerySet
@@ -55,6 +58,11 @@ def accounts_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
     return Account.objects.filter(id__in=account_ids_for(user))
 
 
+def members_of_accounts(account_ids: set[int]) -> QuerySet:
+    """The logins with a role in any of ``account_ids`` (never the installation's other users)."""
+    return get_user_model().objects.filter(memberships__account_id__in=account_ids).distinct()
+
+
 def administrators_of(account: Account):
     return Membership.objects.filter(account=account, role=Role.ADMINISTRATOR).select_related(
         "user"
@@ -74,32 +82,98 @@ def valid_webhook_secrets(account_id: int) -> list[str]:
 class _WebhookSigners:
     account: Account
     secrets: tuple[tuple[str, datetime | None], ...]  # (secret, expires_at)
-    fresh_until: float  # time.monotonic()
+    fresh_until: float  # _clock() until which the entry is served without a query
+    read_at: float  # _clock() of the last database read (or claim of one) for this slug
 
 
 #: slug -> the account and its secrets, per process: the intake endpoint is the hottest path of
 #: the product and the secrets are encrypted at rest (a query and a Fernet decryption each time).
 _webhook_signers: dict[str, _WebhookSigners] = {}
+_fresh_read_lock = threading.Lock()
+
+#: Most slugs one process remembers as unknown (oldest dropped first): a flood of random slugs
+#: costs one query each and at most this many small entries, never unbounded memory.
+UNKNOWN_SLUG_CACHE_SIZE = 10_000
+_SLUG_MAX_LENGTH = Account._meta.get_field("slug").max_length
+_MISSING = object()
+
+
+def _clock() -> float:
+    """The monotonic clock of the per-process caches (one place, so tests can move it)."""
+    return time.monotonic()
+
+
+def _expires_after_slug_ttl(_key: str, _value: Any, now: float) -> float:
+    return now + settings.ACCOUNT_SLUG_CACHE_SECONDS
+
+
+def _slug_cache() -> TLRUCache:
+    # The lambda looks ``_clock`` up on each call, so a moved clock moves these caches too.
+    return TLRUCache(maxsize=UNKNOWN_SLUG_CACHE_SIZE, ttu=_expires_after_slug_ttl, timer=lambda: _clock())
+
+
+#: Slugs with no account (or no valid webhook secret), per process, for ``ACCOUNT_SLUG_CACHE_SECONDS``.
+_unknown_webhook_slugs: TLRUCache = _slug_cache()
+#: slug -> Account or None, for :func:`account_by_slug`.
+_accounts_by_slug: TLRUCache = _slug_cache()
+#: cachetools caches are not thread-safe; every access to the two above holds this.
+_slug_cache_lock = threading.Lock()
+
+
+def _cannot_exist(slug: str) -> bool:
+    # Longer than the column: no query, and nothing remembered (the key would be the attacker's size).
+    return len(slug) > _SLUG_MAX_LENGTH
 
 
 def account_and_webhook_secrets(slug: str, *, fresh: bool = False) -> tuple[Account | None, list[str]]:
     """The account of a webhook URL and the secrets that may sign a delivery now.
 
-    Served from a per-process cache for ``WEBHOOK_SECRET_CACHE_SECONDS`` unless ``fresh``: a
-    secret's expiry is checked on every call, changes made in this process clear the cache, and
-    a caller whose signature check fails asks again with ``fresh=True`` so a secret rotated in
-    another process is never refused. One query on a miss; a second only when the account has
-    no valid secret, to tell an unknown account (404) from one that cannot verify (401).
+    ``(None, [])`` when no account with that slug has a valid secret: the endpoint answers that
+    exactly like a bad signature (SPEC §13, "an unknown account looks like a bad signature").
+
+    Bounded cost for the public endpoint (SPEC §13):
+
+    * an account's secrets come from a per-process cache for ``WEBHOOK_SECRET_CACHE_SECONDS``;
+      changes made in this process clear it, a secret's expiry is checked on every call;
+    * a caller whose signature check failed asks again with ``fresh=True`` so a secret rotated
+      in another process is accepted; that re-read happens at most once per slug per
+      ``WEBHOOK_SECRET_REFRESH_SECONDS``, so a flood of bad signatures costs no query and no
+      decryption beyond that;
+    * an unknown slug is remembered for ``ACCOUNT_SLUG_CACHE_SECONDS`` (at most
+      ``UNKNOWN_SLUG_CACHE_SIZE`` of them), so asking again costs no query.
     """
+    if _cannot_exist(slug):
+        return None, []
+    with _slug_cache_lock:
+        if _unknown_webhook_slugs.get(slug, False):
+            return None, []
     now = timezone.now()
-    cached = None if fresh else _webhook_signers.get(slug)
-    if cached is None or cached.fresh_until < time.monotonic():
+    cached = _webhook_signers.get(slug)
+    if cached is None or cached.fresh_until < _clock() or (fresh and _claim_fresh_read(slug)):
         cached = _load_webhook_signers(slug, now)
         if cached is None:
-            return Account.objects.filter(slug=slug).first(), []
+            with _slug_cache_lock:
+                _unknown_webhook_slugs[slug] = True
+            return None, []
     secrets = [secret for secret, expires_at in cached.secrets if expires_at is None or expires_at > now]
     # A copy: the cached instance is shared by the threads of the process.
     return copy.copy(cached.account), secrets
+
+
+def _claim_fresh_read(slug: str) -> bool:
+    """True for the one caller per ``WEBHOOK_SECRET_REFRESH_SECONDS`` that may re-read ``slug``.
+
+    The claim is recorded before the query, so concurrent threads of a flood do not all read.
+    """
+    with _fresh_read_lock:
+        cached = _webhook_signers.get(slug)
+        if cached is None:
+            return True
+        now = _clock()
+        if now - cached.read_at < settings.WEBHOOK_SECRET_REFRESH_SECONDS:
+            return False
+        _webhook_signers[slug] = replace(cached, read_at=now)
+        return True
 
 
 def _load_webhook_signers(slug: str, now: datetime) -> _WebhookSigners | None:
@@ -112,18 +186,47 @@ def _load_webhook_signers(slug: str, now: datetime) -> _WebhookSigners | None:
     if not rows:
         _webhook_signers.pop(slug, None)
         return None
+    read_at = _clock()
     signers = _WebhookSigners(
         account=rows[0].account,
         secrets=tuple((row.secret, row.expires_at) for row in rows),
-        fresh_until=time.monotonic() + settings.WEBHOOK_SECRET_CACHE_SECONDS,
+        fresh_until=read_at + settings.WEBHOOK_SECRET_CACHE_SECONDS,
+        read_at=read_at,
     )
     _webhook_signers[slug] = signers
     return signers
 
 
+def account_by_slug(slug: str) -> Account | None:
+    """The account of a public URL (e.g. the Keap tracking snippet), or None; no 404 decided here.
+
+    Remembered per process for ``ACCOUNT_SLUG_CACHE_SECONDS``, the unknown slugs too (at most
+    ``UNKNOWN_SLUG_CACHE_SIZE`` entries), so a public endpoint costs one query per slug and TTL
+    however often it is asked; changes made in this process clear it.
+    """
+    if _cannot_exist(slug):
+        return None
+    with _slug_cache_lock:
+        account = _accounts_by_slug.get(slug, _MISSING)
+    if account is _MISSING:
+        account = Account.objects.filter(slug=slug).first()
+        with _slug_cache_lock:
+            _accounts_by_slug[slug] = account
+    # A copy: the cached instance is shared by the threads of the process.
+    return copy.copy(account) if account is not None else None
+
+
+def forget_cached_accounts() -> None:
+    """Drop every per-process cache of accounts and secrets (they are read again on demand)."""
+    _webhook_signers.clear()
+    with _slug_cache_lock:
+        _unknown_webhook_slugs.clear()
+        _accounts_by_slug.clear()
+
+
 @receiver([post_save, post_delete], sender=WebhookSecret)
 @receiver([post_save, post_delete], sender=Account)
 def _forget_webhook_signers(**kwargs: Any) -> None:
-    _webhook_signers.clear()
+    forget_cached_accounts()
     # Again once the change is visible: another thread may have cached the old rows meanwhile.
-    transaction.on_commit(_webhook_signers.clear)
+    transaction.on_commit(forget_cached_accounts)

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from . import invitations
 from .models import Account, Membership, Role, WebhookSecret
 
 
@@ -28,26 +29,57 @@ def new_webhook_secret() -> str:
     return secrets.token_hex(16)
 
 
+def find_login(email: str):
+    """The login of ``email``: the user with that email, else the one whose username it is."""
+    users = get_user_model().objects.order_by("pk")
+    return (users.filter(email__iexact=email).first()
+            or users.filter(username__iexact=email).first())
+
+
 @transaction.atomic
-def add_member(*, account: Account, email: str, role: str, password: str | None = None):
+def add_member(
+    *,
+    account: Account,
+    email: str,
+    role: str,
+    password: str | None = None,
+    notify: bool = False,
+    invited_by=None,
+) -> tuple[Membership, str | None]:
     """Give ``email`` a role in ``account``, creating the login if needed.
 
-    Returns ``(membership, password)`` where password is set only for a newly created login.
+    Without ``notify`` (``create_account``, the demo) a new login gets ``password`` or a random
+    one, returned so the caller can show it once. With ``notify`` (administrators in Django
+    admin) nobody sees a password: a new login gets none and an invitation to choose one
+    (apps/accounts/invitations.py), an existing login is told it was added; both emails leave
+    after the commit, never inside the transaction.
+
+    Returns ``(membership, password)``; password is set only for a newly created login made
+    without ``notify``.
     """
-    user_model = get_user_model()
-    user = user_model.objects.filter(email__iexact=email).first()
+    email = get_user_model().objects.normalize_email(email.strip())
+    user = find_login(email)
+    created = user is None
     created_password = None
-    if user is None:
-        created_password = password or secrets.token_urlsafe(12)
-        user = user_model.objects.create_user(
-            username=email, email=email, password=created_password
-        )
+    if created:
+        if notify and password is None:
+            user = get_user_model().objects.create_user(username=email, email=email, password=None)
+        else:
+            created_password = password or secrets.token_urlsafe(12)
+            user = get_user_model().objects.create_user(
+                username=email, email=email, password=created_password
+            )
     if not user.is_staff:
         user.is_staff = True  # Django admin is where staff read sync logs
         user.save(update_fields=["is_staff"])
     membership, _ = Membership.objects.update_or_create(
         account=account, user=user, defaults={"role": role}
     )
+    if notify:
+        send = invitations.send_invitation if created else invitations.send_added_notice
+        # robust: a mail server that is down must not turn a committed membership into a 500
+        # (Django logs the failure).
+        transaction.on_commit(lambda: send(membership, invited_by=invited_by), robust=True)
     return membership, created_password
 
 

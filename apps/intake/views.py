@@ -1,12 +1,14 @@
 """``POST /webhooks/oncehub/<account>/``: verify, store, answer fast.
 
 Every client mistake gets a 4xx with ``{"error", "detail"}``; nothing is stored unless the
-delivery is authentic and well-formed, and what is accepted is stored before the answer.
+delivery is authentic and well-formed, and what is accepted is stored before the answer. An
+unknown account gets exactly the answer of a bad signature, so slugs cannot be enumerated.
 """
 
 from __future__ import annotations
 
 import json
+import secrets as secrets_module
 import time
 
 from django.conf import settings
@@ -35,12 +37,18 @@ def verify_delivery(header: str | None, body: bytes, secrets: list[str]) -> Pars
                   tolerance_seconds=settings.WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS)
 
 
+#: What an unknown account's deliveries are checked against: a secret nobody has, so the answer
+#: (401 ``invalid_signature``, same detail) and the work (one HMAC over the body) are those of a
+#: known account and a wrong signature.
+_UNKNOWN_ACCOUNT_SECRETS = [secrets_module.token_hex(16)]
+
+
 @csrf_exempt
 @require_POST
 def oncehub_webhook(request, account_slug: str):
+    # An unknown account is never named: it takes the same path as a known one, and fails at
+    # the signature like any forged delivery (SPEC §13, public endpoints answer uniformly).
     account, secrets = account_and_webhook_secrets(account_slug)
-    if account is None:
-        return json_error(404, "unknown_account", f"No account '{account_slug}'.")
 
     if request.content_type != "application/json":
         return json_error(415, "unsupported_media_type",
@@ -58,17 +66,18 @@ def oncehub_webhook(request, account_slug: str):
 
     header = request.META.get("HTTP_ONCEHUB_SIGNATURE")
     try:
-        signature = verify_delivery(header, body, secrets)
+        signature = verify_delivery(header, body, secrets or _UNKNOWN_ACCOUNT_SECRETS)
     except SignatureError:
         # The secrets may come from the process's cache: a rotation made elsewhere would only
-        # show in the database, so a delivery is refused only if it fails against those too.
+        # show in the database, so they are read again (at most once per account per
+        # WEBHOOK_SECRET_REFRESH_SECONDS, see account_and_webhook_secrets) before refusing.
         account, secrets = account_and_webhook_secrets(account_slug, fresh=True)
-        if account is None:
-            return json_error(404, "unknown_account", f"No account '{account_slug}'.")
         try:
-            signature = verify_delivery(header, body, secrets)
+            signature = verify_delivery(header, body, secrets or _UNKNOWN_ACCOUNT_SECRETS)
         except SignatureError as exc:
             return json_error(401, "invalid_signature", str(exc))
+    if account is None:  # cannot happen (nobody signs with the unknown-account secret); never store
+        return json_error(401, "invalid_signature", "The signature does not match the body.")
 
     try:
         text = body.decode("utf-8")

@@ -5,6 +5,7 @@ embedded (filesystem) Celery broker so a newcomer needs nothing but Python; ``DA
 ``REDIS_URL`` / ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "apps.sync",
     "apps.console",
     "apps.demo",
+    "axes",  # sign-in throttling; after the apps so their templates win
 ]
 
 MIDDLEWARE = [
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,6 +94,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out sign-in before any password is checked. Code that
+# calls ``authenticate()`` must pass the request (the test client: ``force_login``, or
+# ``client.login(request=HttpRequest(), ...)``).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -116,6 +126,18 @@ EMAIL_BACKEND = env(
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Bookbridge <bookbridge@localhost>")
 
+# --- Sign-in throttling (django-axes), portal and admin login alike -------------------------
+# A username is locked from one IP address after this many failed sign-ins in a row, for this
+# long; other users and other addresses are not affected. An operator unlocks earlier in Django
+# admin ("Access attempts") or with ``manage.py axes_reset_username <username>``.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a good sign-in forgets earlier typos
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+
 # --- Secrets at rest -------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by prepending a new key).
 FIELD_ENCRYPTION_KEYS = env.list(
@@ -132,6 +154,14 @@ WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_HOU
 # rotation is seen at once (a signature that fails is checked again against the database); a
 # secret revoked elsewhere may still verify in another process for up to this long.
 WEBHOOK_SECRET_CACHE_SECONDS = env.int("WEBHOOK_SECRET_CACHE_SECONDS", default=5)
+# ... but that re-read after a failed signature happens at most once per account per this many
+# seconds, so a flood of bad signatures costs no query and no decryption beyond that (a delivery
+# signed with a secret rotated in another process may be refused for up to this long; OnceHub
+# retries).
+WEBHOOK_SECRET_REFRESH_SECONDS = env.int("WEBHOOK_SECRET_REFRESH_SECONDS", default=1)
+# A web process remembers for this long that a slug has no account (public endpoints answer it
+# like a bad signature, at no further query), and which account a slug names.
+ACCOUNT_SLUG_CACHE_SECONDS = env.int("ACCOUNT_SLUG_CACHE_SECONDS", default=60)
 # An accepted event whose hand-off to Celery was lost is re-queued after this many seconds.
 INTAKE_REQUEUE_AFTER_SECONDS = env.int("INTAKE_REQUEUE_AFTER_SECONDS", default=60)
 # ... and after twice as long for each further hand-off (an event that keeps failing), up to this.

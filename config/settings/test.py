@@ -42,3 +42,6 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 ALLOW_INSECURE_CRM_URLS = True
 
 WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no collectstatic
+# Sign-in throttling stays on in tests: the suite logs in with force_login or through the login
+# form (which passes the request django-axes needs).
+AXES_ENABLED = True

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
@@ -138,8 +139,13 @@ def test_cached_secrets_spare_the_query_but_a_rotation_elsewhere_is_seen(client,
         assert post_event(client, "acme", BookingStory().scheduled()).status_code == 202
     assert not [q for q in queries if "accounts_webhooksecret" in q["sql"]]
 
-    # Another process rotates the secret: no signal reaches this one's cache.
+    # Another process rotates the secret: no signal reaches this one's cache. The failed signature
+    # re-reads the secrets once WEBHOOK_SECRET_REFRESH_SECONDS have passed since the last read.
+    from apps.accounts import selectors
+
     WebhookSecret.objects.filter(account=account).update(expires_at=timezone.now())
     WebhookSecret.objects.bulk_create([WebhookSecret(account=account, secret="whsec-rotated-elsewhere")])
+    later = selectors._clock() + settings.WEBHOOK_SECRET_REFRESH_SECONDS
+    monkeypatch.setattr(selectors, "_clock", lambda: later)
     story = BookingStory()
     assert post_event(client, "acme", story.scheduled(), secret="whsec-rotated-elsewhere").status_code == 202

@@ -117,9 +117,12 @@ def test_oversized_body(account, client):
     assert_rejected(post_raw(client, "acme", body_of(envelope)), 413, "payload_too_large")
 
 
-def test_unknown_account(account, client):
+def test_unknown_account_is_answered_like_a_bad_signature(account, client):
+    # SPEC §13: an unknown account must not be told apart from a known one (no 404).
     body = body_of(official_example())
-    assert_rejected(post_raw(client, "nobody", body), 404, "unknown_account")
+    response = post_raw(client, "nobody", body)
+    assert_rejected(response, 401, "invalid_signature")
+    assert response.json()["detail"] == "The signature does not match the body."
 
 
 def test_get_is_not_allowed(account, client):
