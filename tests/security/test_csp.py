@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib import admin
+from django.templatetags.static import static
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -217,6 +218,16 @@ def test_an_admin_page_with_rows_and_badges_renders_no_inline_style(world):
     body = dashboard.content.decode()
     assert 'class="bb-swatch"' in body and "bookbridge/dashboard.js" in body
     assert inline_code(jobs.content.decode()) == inline_code(body) == []
+
+
+def test_the_moved_scripts_and_styles_are_served():
+    """static/bookbridge/ (what replaced the inline code) is served, by WhiteNoise's finders here."""
+    files = sorted((ROOT / "static" / "bookbridge").iterdir())
+    assert {f.name for f in files} >= {"admin.css", "autosubmit.js", "dashboard.css", "dashboard.js"}
+    for path in files:
+        response = Client().get(static(f"bookbridge/{path.name}"))
+        assert response.status_code == 200, path.name
+        assert b"".join(response.streaming_content) == path.read_bytes()
 
 
 # ------------------------------------------------------------------ form-action on connect pages
