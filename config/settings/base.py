@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",  # django-csp: its system checks of the policy settings
     "apps.core",
     "apps.accounts",
     "apps.directory",
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header, see below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,6 +186,34 @@ OUTBOUND_EXTRA_ALLOWED_HOSTS = {
     "keap": env.list("KEAP_EXTRA_ALLOWED_HOSTS", default=[]),
     "salesforce": env.list("SALESFORCE_EXTRA_ALLOWED_HOSTS", default=[]),
 }
+
+# --- Content-Security-Policy (django-csp 4, ``csp.middleware.CSPMiddleware``) ------------------
+# SPEC §13: every page carries a policy without inline script. The project's templates have no
+# inline script, event handler or style (tests/security/test_csp.py scans them); a script that
+# really must be inline carries ``nonce="{{ request.csp_nonce }}"`` (the NONCE below puts that
+# request's nonce into script-src). Lists are comma-separated sources, quoted keywords included,
+# e.g. CSP_IMG_SRC="'self',data:,https://images.example". The CRM connect views add their CRM's
+# OAuth origins to form-action (apps/connectors/csp.py). object-src, base-uri and frame-ancestors
+# are not tunable: nothing is embedded, no page needs <base>, and no page may be framed.
+_csp_directives = {
+    "default-src": env.list("CSP_DEFAULT_SRC", default=[SELF]),
+    "script-src": [*env.list("CSP_SCRIPT_SRC", default=[SELF]), NONCE],
+    "style-src": env.list("CSP_STYLE_SRC", default=[SELF]),
+    "img-src": env.list("CSP_IMG_SRC", default=[SELF, "data:"]),  # data: Bootstrap's form icons
+    "font-src": env.list("CSP_FONT_SRC", default=[SELF]),
+    "connect-src": env.list("CSP_CONNECT_SRC", default=[SELF]),  # the dashboard's refresh
+    "form-action": env.list("CSP_FORM_ACTION", default=[SELF]),
+    "object-src": [NONE],
+    "base-uri": [NONE],
+    "frame-ancestors": [NONE],
+    "report-uri": env.list("CSP_REPORT_URI", default=[]) or None,
+}
+# CSP_REPORT_ONLY=true sends the policy as Content-Security-Policy-Report-Only (browsers report
+# violations, to CSP_REPORT_URI if set, and block nothing; frame-ancestors is then not applied,
+# X-Frame-Options: DENY still is). The setting names avoid django-csp 3's CSP_* (check csp.E001).
+_csp_report_only = env.bool("CSP_REPORT_ONLY", default=False)
+CONTENT_SECURITY_POLICY = None if _csp_report_only else {"DIRECTIVES": _csp_directives}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _csp_directives} if _csp_report_only else None
 
 # --- Cache -----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")

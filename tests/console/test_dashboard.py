@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.templatetags.static import static
 from django.urls import reverse
 
 from apps.sync.models import JobStatus
@@ -20,7 +21,11 @@ def test_dashboard_renders_charts_reasons_and_health(client, world):
     assert "DUPLICATE_ALPHA" in content and "DUPLICATE_BETA" not in content
     assert "alpha log" in content and "beta log" not in content
     assert "error_code=DUPLICATE_ALPHA" in content  # links to the filtered job list
-    assert "fetch(" in content and reverse("admin:console-dashboard-data") in content
+    # It refreshes itself from the JSON view, with a script file (no inline script: SPEC §13).
+    assert f'data-url="{reverse("admin:console-dashboard-data")}' in content
+    script = static("bookbridge/dashboard.js")
+    assert f'<script src="{script}" defer>' in content
+    assert "fetch(" in b"".join(client.get(script).streaming_content).decode()
     assert "cdn" not in content.lower()
 
 

@@ -43,7 +43,9 @@ def _running_browser():
 
     from playwright.sync_api import Browser
 
-    return next((b for b in gc.get_objects() if isinstance(b, Browser) and b.is_connected()), None)
+    # type(), not isinstance(): isinstance() reads __class__, which evaluates lazy objects (a
+    # finished request's ``csp_nonce`` raises when read, by django-csp's design).
+    return next((b for b in gc.get_objects() if issubclass(type(b), Browser) and b.is_connected()), None)
 
 
 @pytest.fixture(scope="module")

@@ -92,6 +92,6 @@ def test_staff_find_failed_booking_and_administrator_retries_it(live_server, cel
     assert page.locator(".bb-incident-banner", has_text="Keap (production)").count() == 1
     page.wait_for_selector("#bb-connector-health")
     page.evaluate("window.bookbridgeRefreshDashboard()")
-    page.wait_for_function("document.getElementById('bb-dashboard').dataset.refreshed")
+    page.wait_for_function("() => document.getElementById('bb-dashboard').dataset.refreshed")
     assert "Browser CRM" in page.locator("#bb-connector-health").inner_text()
     assert screenshot(page, "dashboard").stat().st_size > 10_000

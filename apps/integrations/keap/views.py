@@ -15,6 +15,7 @@ from apps.accounts.models import Account, Role
 from apps.accounts.permissions import account_view
 from apps.accounts.selectors import is_administrator_of
 from apps.connectors import tokens
+from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.owner_mapping import mapping_dict
@@ -38,6 +39,7 @@ MAX_PENDING_STATES = 5
 
 
 @account_view(role=Role.ADMINISTRATOR)
+@csp_form_redirects_to(connection.HOSTS)  # the OAuth form is redirected to Keap
 def connect(request, account, connector_id: int):
     """Connect or reconnect. Nothing is stored until Keap accepted it: the Service Account Key
     is tried first; an OAuth attempt waits (encrypted, in the session) for Keap's callback."""

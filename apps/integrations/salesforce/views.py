@@ -15,13 +15,14 @@ from django.urls import reverse
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
+from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.tokens import store_credentials
 from apps.core.crypto import decrypt_json, encrypt_json
 
 from . import metadata, services
-from .client import SalesforceClient, normalize_base_url
+from .client import HOSTS, SalesforceClient, normalize_base_url
 from .forms import ConnectionForm
 from .models import SalesforceConnection
 
@@ -33,6 +34,7 @@ def _redirect_uri(request, account) -> str:
 
 
 @account_view(role=Role.ADMINISTRATOR)
+@csp_form_redirects_to(HOSTS)  # the OAuth form is redirected to Salesforce's login URL
 def connect(request, account, connector_id: int | None = None):
     """Create or reconnect a Salesforce connector: log in and check permissions (step 1)."""
     connector = (get_object_or_404(Connector, account=account, pk=connector_id, kind="salesforce")
