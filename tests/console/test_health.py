@@ -27,7 +27,7 @@ def test_healthy_when_database_broker_and_heartbeat_are(client):
     assert response.status_code == 200, body
     assert body["status"] == "ok"
     assert {name: check["status"] for name, check in body["checks"].items()} == {
-        "database": "ok", "broker": "ok", "worker_heartbeat": "ok"}
+        "database": "ok", "broker": "ok", "worker_heartbeat": "ok", "quarantine": "ok"}
 
 
 def test_missing_or_stale_heartbeat_is_unhealthy(client, settings):

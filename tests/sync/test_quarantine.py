@@ -139,10 +139,22 @@ def test_the_console_and_healthz_show_quarantined_events(planted_bug, settings, 
 
 
 @pytest.mark.integration
-def test_a_real_worker_quarantines_a_poison_event_and_keeps_working():
+def test_a_real_worker_quarantines_a_poison_event_and_keeps_working(monkeypatch):
     """A real worker process with the planted bug: the poison event ends quarantined within a
-    deadline, after bounded attempts; another booking sent after it is synced meanwhile."""
-    worker = start_worker(env={"DJANGO_SETTINGS_MODULE": "tests.fixtures.poison_settings"})
+    deadline, after bounded attempts; another booking sent after it is synced meanwhile.
+
+    The worker has a queue of its own (the session's ordinary worker must not take the events).
+    """
+    import uuid
+
+    from celery import current_app
+
+    run_id = f"poison-{uuid.uuid4().hex[:8]}"
+    queue = f"bookbridge-test-{run_id}"
+    worker = start_worker(env={"DJANGO_SETTINGS_MODULE": "tests.fixtures.poison_settings",
+                               "BOOKBRIDGE_TEST_RUN_ID": run_id})
+    monkeypatch.setattr(intake_services, "hand_off", lambda event_id: bool(
+        current_app.send_task(intake_services.PROCESS_EVENT_TASK, args=[event_id], queue=queue)))
     try:
         account = AccountFactory()
         ConnectorFactory(account=account)
