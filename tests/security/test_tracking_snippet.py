@@ -123,7 +123,7 @@ def test_every_disguised_or_extra_thing_is_a_field_error(bare_connector, snippet
     assert list(form.errors) == ["snippet"], form.errors
     message = form.errors["snippet"][0]
     assert message.endswith(".") and "{" not in message and "Error" not in message  # plain words
-    assert TrackingSettings.objects.get(connector=bare_connector).script_url == ""
+    assert not TrackingSettings.objects.get(connector=bare_connector).enabled  # nothing was saved
 
 
 @pytest.mark.parametrize(("snippet", "url"), ACCEPTED.values(), ids=ACCEPTED.keys())
@@ -170,10 +170,9 @@ def tracked_page(account, bare_connector):
     owner = SchedulingUser.objects.create(account=account, external_id="USR-OWNER", email="o@example.com")
     BookingPage.objects.create(account=account, external_id="BP-TRACKED", label="Sam", owner=owner)
     set_mapping(bare_connector, "USR-OWNER", "3")
-    TrackingSettings.objects.update_or_create(
-        connector=bare_connector,
-        defaults={"enabled": True, "script_url": f"{KEAP_URL}?trackingId=ab12&b=1.70"},
-    )
+    form = _bound_form(bare_connector, f'<script src="{KEAP_URL}?trackingId=ab12&amp;b=1.70"></script>')
+    assert form.is_valid(), form.errors
+    form.save()
     return reverse("keap:tracking", args=[account.slug, "BP-TRACKED"])
 
 
