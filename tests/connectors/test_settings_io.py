@@ -12,11 +12,18 @@ from apps.connectors.owner_mapping import mapping_dict
 from apps.connectors.settings_io import export_connector, import_connector, to_yaml
 from apps.connectors.wizard import done_steps
 from apps.directory.models import SchedulingUser
-from apps.integrations.keap.models import ClassificationSettings, CreationSettings, MappingSettings
+from apps.integrations.keap.models import (
+    ClassificationSettings,
+    CreationSettings,
+    MappingSettings,
+    TrackingSettings,
+)
 from tests.factories import AccountFactory
 from tests.integrations.keap.helpers import SERVICE_KEY, make_connector
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+TRACKING_URL = "https://ab123.infusionsoft.app/app/webTracking/getTrackingCode?trackingId=d25b4e00&b=1.70"
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +45,8 @@ def staging(keap):
     mapping.date_format = "dd/mm/yyyy"
     mapping.mapping = {**mapping.mapping, "booking_id": "custom:6"}
     mapping.save()
+    TrackingSettings.objects.update_or_create(
+        connector=connector, defaults={"enabled": True, "script_url": TRACKING_URL})
     SchedulingUser.objects.create(account=account, external_id="USR-SAM", email="sam@example.com")
     from apps.connectors.owner_mapping import auto_match
 
@@ -53,6 +62,11 @@ def test_export_has_every_step_and_no_secret(staging):
     assert data["steps"]["creation"]["email_update_mode"] == "fill_empty"
     assert data["steps"]["mapping"]["map_booking_id"] == "custom:6"
     assert data["connection"]["auth_method"] == "service_key"
+    # the tag is re-rendered from the stored URL, never pasted HTML
+    assert data["steps"]["tracking"] == {
+        "enabled": True,
+        "snippet": f'<script type="text/javascript" src="{TRACKING_URL.replace("&", "&amp;")}"></script>',
+    }
     assert data["owner_mapping"] == [
         {"scheduling_user": "USR-SAM", "email": "sam@example.com", "crm_user_id": "3"}
     ]
@@ -68,6 +82,7 @@ def test_round_trip_to_another_account(staging, keap):
     assert CreationSettings.objects.get(connector=copy).email_update_mode == "fill_empty"
     assert ClassificationSettings.objects.get(connector=copy).action_type == "Consultation"
     assert MappingSettings.objects.get(connector=copy).date_format == "dd/mm/yyyy"
+    assert TrackingSettings.objects.get(connector=copy).script_url == TRACKING_URL
     assert mapping_dict(copy) == {"USR-SAM": "3"}
     assert sorted(done_steps(copy)) == sorted(
         ["creation", "classification", "tagging", "mapping", "tracking"]
@@ -98,6 +113,16 @@ def test_every_problem_is_reported_with_its_path_and_nothing_saved(staging):
         "owner_mapping[1].crm_user_id",
     }, result.report.problems
     assert CreationSettings.objects.get(connector=staging).email_update_mode == "fill_empty"
+
+
+def test_a_tracking_snippet_in_a_file_goes_through_the_parser(staging):
+    data = export_connector(staging)
+    data["steps"]["tracking"]["snippet"] = (
+        '<script src="https://evil.example?.keap.com/x.js" onerror="alert(1)"></script>')
+    result = import_connector(staging.account, yaml.safe_dump(data))
+    assert [p.path for p in result.report.problems] == ["steps.tracking.snippet"]
+    assert "remove onerror" in result.report.problems[0].message
+    assert TrackingSettings.objects.get(connector=staging).script_url == TRACKING_URL
 
 
 def test_management_commands(staging, tmp_path, monkeypatch, capsys):

@@ -119,7 +119,9 @@ def test_validation_messages_in_plain_words(admin_client, account, keap):
         },
     )
     assert ok.status_code == 302
-    assert TrackingSettings.objects.get(connector=connector).enabled
+    tracking = TrackingSettings.objects.get(connector=connector)
+    assert tracking.enabled
+    assert tracking.script_url == "https://ab123.infusionsoft.app/app/webTracking/getTrackingCode"
 
 
 def test_mapping_refuses_incompatible_and_duplicate_fields(admin_client, account, keap):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -18,7 +17,7 @@ from django import forms
 from apps.connectors.errors import CrmError
 from apps.core import outbound
 
-from . import connection
+from . import connection, tracking
 from . import mapping as field_mapping
 from .models import (
     ClassificationSettings,
@@ -218,44 +217,54 @@ class MappingForm(StepForm):
         return super().save(commit)
 
 
-SNIPPET_SRC = re.compile(r"<script\b[^>]*\bsrc=[\"'](https://[^\"']+)[\"'][^>]*>\s*</script>", re.I)
-TRACKING_HOSTS = (".infusionsoft.com", ".infusionsoft.app", ".keap.com", ".keap.app")
-
-
 def validate_snippet(snippet: str) -> str:
-    snippet = snippet.strip()
-    sources = SNIPPET_SRC.findall(snippet)
-    if not sources:
-        raise forms.ValidationError(
-            'Paste the Keap web tracking code: a <script src="https://…infusionsoft…"></script> tag '
-            "(Keap: Marketing → Settings → Tracking Code)."
-        )
-    for src in sources:
-        host = re.sub(r"^https://([^/:]+).*$", r"\1", src).lower()
-        if not host.endswith(TRACKING_HOSTS):
-            raise forms.ValidationError(f"The script comes from {host}, which is not a Keap address.")
-    if SNIPPET_SRC.sub("", snippet).strip():
-        raise forms.ValidationError("Only the Keap <script> tag is allowed; remove anything else.")
-    return snippet
+    """The Keap tracking script URL from a pasted tracking tag (``tracking.parse_snippet``), or
+    a ``ValidationError`` in plain words."""
+    try:
+        return tracking.parse_snippet(snippet)
+    except tracking.SnippetRefused as exc:
+        raise forms.ValidationError(str(exc)) from None
 
 
 class TrackingForm(StepForm):
+    """The pasted tag is read into ``TrackingSettings.script_url``; the tag shown (and exported
+    by ``settings_io``) is re-rendered from that URL, never the text that was pasted."""
+
+    snippet = forms.CharField(
+        label="Keap web tracking code",
+        required=False,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        # Help texts are rendered as HTML (Django's convention), so this one has no markup.
+        help_text=f"Paste the tracking code exactly as Keap gives it ({tracking.WHERE_TO_FIND}): "
+        "a single script tag. Bookbridge keeps only the address of Keap's script.",
+    )
+
     class Meta:
         model = TrackingSettings
-        fields = ["enabled", "snippet"]
-        widgets = {"snippet": forms.Textarea(attrs={"rows": 3})}
+        fields = ["enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["snippet"].initial = tracking.render_snippet(self.instance.script_url)
 
     def clean(self):
         data = super().clean()
         snippet = data.get("snippet") or ""
-        if data.get("enabled") and not snippet.strip():
+        data["script_url"] = ""
+        if data.get("enabled") and not snippet:
             self.add_error("snippet", "Paste the tracking code, or switch tracking off.")
-        elif snippet.strip():
+        elif snippet:
             try:
-                data["snippet"] = validate_snippet(snippet)
+                data["script_url"] = validate_snippet(snippet)
             except forms.ValidationError as exc:
                 self.add_error("snippet", exc)
         return data
+
+    def save(self, commit=True):
+        self.instance.script_url = self.cleaned_data["script_url"]
+        self.instance.refused_notice = ""  # the administrator has seen the step and saved it
+        return super().save(commit)
 
 
 URL_FIELDS = ("api_base", "token_url", "authorize_url")

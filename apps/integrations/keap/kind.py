@@ -55,6 +55,7 @@ def wizard_steps() -> list[WizardStep]:
             forms.TrackingForm,
             TrackingSettings.for_connector,
             description="Keap web tracking code on your booking forms (off by default).",
+            template="keap/wizard_tracking.html",  # shows why a stored tracking code was removed
         ),
     ]
 

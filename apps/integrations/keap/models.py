@@ -169,10 +169,18 @@ class MappingSettings(StepSettings):
 
 
 class TrackingSettings(StepSettings):
-    """Step 5: the Keap web-tracking snippet, served on booking forms. Off by default."""
+    """Step 5: Keap web tracking on booking forms. Off by default.
+
+    Only the address of Keap's tracking script is kept (``tracking.parse_snippet`` reads it from
+    the pasted tag); the tag is re-rendered from it, and the public endpoint serves JavaScript
+    that loads it (SPEC §13: no administrator-supplied HTML is stored or served).
+    """
 
     enabled = models.BooleanField("Add the Keap tracking code to booking forms", default=False)
-    snippet = models.TextField("Keap web tracking code", blank=True)
+    script_url = models.CharField("Keap tracking script address", max_length=500, blank=True)
+    #: Set when a stored tracking code was refused on re-checking (migration 0004), shown on the
+    #: Tracking step until the administrator saves it again.
+    refused_notice = models.TextField("Why the stored tracking code was removed", blank=True)
 
     class Meta:
         verbose_name = "tracking settings"

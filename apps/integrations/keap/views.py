@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from apps.accounts.models import Account, Role
+from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 from apps.accounts.selectors import is_administrator_of
 from apps.connectors import tokens
@@ -22,7 +22,7 @@ from apps.connectors.owner_mapping import mapping_dict
 from apps.core.crypto import decrypt_json, encrypt_json
 from apps.directory.models import BookingPage
 
-from . import connection, oauth, services
+from . import connection, oauth, services, tracking
 from .client import KeapClient
 from .forms import ConnectForm
 from .models import TrackingSettings
@@ -109,27 +109,52 @@ def oauth_callback(request):
     return redirect("keap:wizard", connector.account.slug, connector.pk)
 
 
-@require_GET
-def tracking_code(request, account_slug: str, booking_page_id: str):
-    """The Keap tracking snippet for a booking page's form, if tracking is on and its owner is
-    connected (mapped to a Keap user) in an active Keap connector; otherwise empty."""
-    account = get_object_or_404(Account, slug=account_slug)
+#: Headers of every tracking answer. The body is JavaScript for a booking form's
+#: ``<script src>``; opened as a page it is inert: not sniffed as HTML, and sandboxed (an opaque
+#: origin, no script, no cookies of the portal) by its own Content-Security-Policy.
+TRACKING_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "cross-origin",  # booking forms live on the scheduler's site
+    # Nothing in it is per-user (no session is read), so shared caches may keep it a while.
+    "Cache-Control": "public, max-age=300",
+}
+
+
+def _tracking_script_urls(account_slug: str, booking_page_id: str) -> list[str]:
+    """Keap tracking script URLs for a booking page's form: tracking on, and the page's owner
+    mapped to a Keap user in an active, connected Keap connector of the account."""
     page = (
-        BookingPage.objects.filter(account=account, external_id=booking_page_id)
+        BookingPage.objects.filter(account__slug=account_slug, external_id=booking_page_id)
         .select_related("owner")
         .first()
     )
-    snippets = []
+    if page is None or page.owner is None:
+        return []
+    urls = []
     for connector in Connector.objects.filter(
-        account=account, kind="keap", is_active=True, status=ConnectorStatus.CONNECTED
+        account_id=page.account_id, kind="keap", is_active=True, status=ConnectorStatus.CONNECTED
     ):
-        tracking = (
-            TrackingSettings.objects.filter(connector=connector, enabled=True).exclude(snippet="").first()
+        tracking_settings = (
+            TrackingSettings.objects.filter(connector=connector, enabled=True).exclude(script_url="").first()
         )
-        if tracking is None or page is None or page.owner is None:
+        if tracking_settings is None or page.owner.external_id not in mapping_dict(connector):
             continue
-        if page.owner.external_id in mapping_dict(connector):
-            snippets.append(tracking.snippet)
-    response = HttpResponse("\n".join(snippets), content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "public, max-age=300"
+        try:  # checked again: a row written by other means than the wizard is not trusted
+            urls.append(tracking.check_script_url(tracking_settings.script_url))
+        except tracking.SnippetRefused:
+            continue
+    return urls
+
+
+@require_GET
+def tracking_code(request, account_slug: str, booking_page_id: str):
+    """JavaScript that loads the Keap tracking script on a booking page's form (SPEC §5 Step 5),
+    or an empty script. An unknown account or page answers exactly like one with nothing to
+    serve, so the endpoint tells nobody which accounts exist. It never reads the session."""
+    body = tracking.loader_script(_tracking_script_urls(account_slug, booking_page_id))
+    response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+    for name, value in TRACKING_HEADERS.items():
+        response[name] = value
     return response

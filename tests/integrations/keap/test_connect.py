@@ -69,15 +69,22 @@ def test_service_account_key_connect_and_bad_key(admin_client, account, keap):
 
 
 def test_tracking_code_is_served_for_connected_owners(client, account, connector, keap):
+    """JavaScript that loads the stored Keap script, only once tracking is on and the page's
+    owner is mapped to a Keap user (tests/security/test_tracking_snippet.py has the headers)."""
     from apps.connectors.owner_mapping import auto_match
     from apps.integrations.keap.models import TrackingSettings
 
-    snippet = '<script type="text/javascript" src="https://ab123.infusionsoft.app/app/webTracking/getTrackingCode"></script>'
+    script_url = "https://ab123.infusionsoft.app/app/webTracking/getTrackingCode"
     url = reverse("keap:tracking", args=[account.slug, "BP-DEMO000001"])
     assert client.get(url).content == b""  # off by default
     TrackingSettings.objects.update_or_create(
-        connector=connector, defaults={"enabled": True, "snippet": snippet}
+        connector=connector, defaults={"enabled": True, "script_url": script_url}
     )
     assert client.get(url).content == b""  # the page's owner is not connected (mapped) yet
     auto_match(connector)
-    assert client.get(url).content.decode() == snippet
+    answer = client.get(url)
+    assert answer["Content-Type"] == "application/javascript; charset=utf-8"
+    assert f'["{script_url}"].forEach' in answer.content.decode()
+    connector.is_active = False
+    connector.save(update_fields=["is_active"])
+    assert client.get(url).content == b""  # an inactive connector serves nothing
