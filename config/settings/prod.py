@@ -29,3 +29,9 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.s
 if env.bool("ALLOW_INSECURE_CRM_URLS", default=False):
     raise ImproperlyConfigured("ALLOW_INSECURE_CRM_URLS is a development setting; production refuses it.")
 ALLOW_INSECURE_CRM_URLS = False
+
+# Behind the TLS-terminating proxy (SECURE_PROXY_SSL_HEADER above) every sign-in would come from
+# the proxy's address, so django-axes would lock a username for everyone: take the client's
+# address from X-Forwarded-For, trusting this many proxies in front of the portal.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=1)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")

@@ -174,3 +174,14 @@ def test_account_by_slug_forgets_after_the_ttl(account, clock):
     assert account_by_slug("elsewhere") is None  # remembered
     clock(61)
     assert account_by_slug("elsewhere").name == "Made in another process"
+
+
+def test_the_tracking_endpoint_costs_no_query_for_a_slug_it_already_knows_is_unknown(client):
+    from django.urls import reverse
+
+    url = reverse("keap:tracking", args=["no-such-tenant", "BP-ANY"])
+    first = client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+    assert again.status_code == first.status_code == 200 and again.content == first.content == b""
+    assert len(queries) == 0

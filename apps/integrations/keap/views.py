@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
-from apps.accounts.selectors import is_administrator_of
+from apps.accounts.selectors import account_by_slug, is_administrator_of
 from apps.connectors import tokens
 from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
@@ -125,8 +125,11 @@ TRACKING_HEADERS = {
 def _tracking_script_urls(account_slug: str, booking_page_id: str) -> list[str]:
     """Keap tracking script URLs for a booking page's form: tracking on, and the page's owner
     mapped to a Keap user in an active, connected Keap connector of the account."""
+    account = account_by_slug(account_slug)  # cached, unknown slugs too: no query per request
+    if account is None:
+        return []
     page = (
-        BookingPage.objects.filter(account__slug=account_slug, external_id=booking_page_id)
+        BookingPage.objects.filter(account_id=account.pk, external_id=booking_page_id)
         .select_related("owner")
         .first()
     )
