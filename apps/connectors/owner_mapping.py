@@ -39,10 +39,17 @@ def _label(user: dict[str, str]) -> str:
     return f"{user['name']} <{user['email']}>" if user.get("email") else user.get("name", "")
 
 
-@transaction.atomic
 def auto_match(connector: Connector, users: list[dict[str, str]] | None = None) -> int:
-    """Create a mapping row for every scheduling user; fill empty ones by matching email."""
+    """Create a mapping row for every scheduling user; fill empty ones by matching email.
+
+    The CRM's users are read first, with no transaction open (SPEC §13), then matched in one.
+    """
     users = crm_users(connector) if users is None else users
+    return _match_by_email(connector, users)
+
+
+@transaction.atomic
+def _match_by_email(connector: Connector, users: list[dict[str, str]]) -> int:
     by_email = {u["email"].lower(): u for u in users if u.get("email")}
     changed = 0
     for person in SchedulingUser.objects.filter(account_id=connector.account_id):
