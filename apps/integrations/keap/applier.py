@@ -233,6 +233,10 @@ def apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
             contact_id = int(answer["id"])
             present_tags = {int(t) for t in answer.get("tag_ids") or []}
             context.save_link("contact", str(contact_id))
+            if step.get("classify_if_unset") and not answer.get("contact_type"):
+                # A contact with no Person Type: the upsert created it (or it never had one).
+                client.request("PATCH", f"/contacts/{contact_id}",
+                               json=_resolve(step["classify_if_unset"], resolver))
         elif op == "use_contact":
             contact_id = int(step["contact_id"])
             context.save_link("contact", str(contact_id))

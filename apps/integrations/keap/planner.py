@@ -90,6 +90,8 @@ def _classification(p: PlanInput) -> dict[str, Any]:
 
 
 def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contact's operations. Person Type and lead source (``_classification``) are written
+    on create only (SPEC §5 Step 2): an existing contact keeps them in every update mode."""
     owner = {"owner_id": p.owner_crm_id} if p.owner_crm_id else {}
     new_body = {**body, **_classification(p), **owner, "source_type": "APPOINTMENT"}
     email = p.values.get("email", "")
@@ -107,9 +109,9 @@ def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
         assign = owner if ownership == Ownership.PAGE_OWNER else {}
         cid = int(existing["id"]) if existing else p.crm_contact_id
         if mode == UpdateMode.OVERRIDE:
-            patch = {**body, **_classification(p), **assign}
+            patch = {**body, **assign}
         elif mode == UpdateMode.FILL_EMPTY:
-            patch = {**field_mapping.only_empty({**body, **_classification(p)}, existing), **assign}
+            patch = {**field_mapping.only_empty(body, existing), **assign}
         else:
             patch = dict(assign)
         if not patch:
@@ -133,12 +135,16 @@ def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
     if mode == UpdateMode.CREATE_NEW:
         return [{"op": "create_contact", "body": new_body, "summary": f"create a new contact for {email}"}]
     if mode == UpdateMode.OVERRIDE and ownership == Ownership.PAGE_OWNER:
+        # One call whether or not the contact exists; Keap cannot tell us which beforehand, so
+        # the classification goes in a second call, and only if the contact has none (new).
         return [
             {
                 "op": "upsert_contact",
                 "duplicate_option": "Email",
-                "body": new_body,
-                "summary": f"create or update the contact with email {email}, owner {p.owner_crm_id or '—'}",
+                "body": {**body, **owner, "source_type": "APPOINTMENT"},
+                "classify_if_unset": _classification(p),
+                "summary": f"create or update the contact with email {email}, owner {p.owner_crm_id or '—'} "
+                "(Person Type and lead source set only on a contact that has none)",
             }
         ]
     if existing is None:
@@ -146,9 +152,9 @@ def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
     cid = int(existing["id"])
     assign = owner if ownership == Ownership.PAGE_OWNER else {}
     if mode == UpdateMode.OVERRIDE:
-        patch = {**body, **_classification(p), **assign}
+        patch = {**body, **assign}
     else:
-        patch = {**field_mapping.only_empty({**body, **_classification(p)}, existing), **assign}
+        patch = {**field_mapping.only_empty(body, existing), **assign}
     if not patch:
         return [
             {

@@ -464,9 +464,13 @@ class SalesforceClient:
             raise PermanentCrmError("The login URL did not answer like Salesforce's login service.",
                                     code="bad_login_answer") from exc
         except SalesforceAuthenticationFailed as exc:
+            # ``exc.message`` is simple-salesforce's class template ("… {content}"); Salesforce's
+            # own words are in ``auth_message`` and its fault code in ``code``.
+            said = (getattr(exc, "auth_message", "") or "").strip().rstrip(".")
             raise AuthCrmError(
-                f"Salesforce refused the API user's login: {exc.message}. Check the username, "
-                "password and security token, then reconnect.", code="INVALID_LOGIN") from exc
+                f"Salesforce refused the API user's login{': ' + said if said else ''}. Check the "
+                "username, password and security token, then reconnect.",
+                code=str(getattr(exc, "code", "") or "INVALID_LOGIN")) from exc
         scheme = "http" if urlsplit(login_url).scheme == "http" else "https"
         return session_id, f"{scheme}://{instance}"
 

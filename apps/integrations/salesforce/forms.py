@@ -321,7 +321,10 @@ class FieldMappingForm(forms.Form):
         self.helper = _helper()
         from .selectors import mappings
 
-        current = [(obj, m) for obj, items in mappings(connector).items() for m in items]
+        # In the order the rows are stored (object, field), so that defaults and saved mappings
+        # export alike (settings as code round-trips).
+        current = sorted(((obj, m) for obj, items in mappings(connector).items() for m in items),
+                         key=lambda item: (item[0], item[1]["field"]))
         self.crm_error = ""
         try:
             targets = mapping_targets(connector)

@@ -1,8 +1,11 @@
 """SPEC §10 call budget, asserted from CrmCall rows, with the wizard's default settings.
 
-With warm caches a new booking costs 3 Keap calls (PUT /contacts upsert, XML-RPC
-DataService.add, POST /contacts/{id}/tags) and a lifecycle update 2 (DELETE the previous
-generic tag, POST the new one). A reschedule or reassignment also moves the appointment
+With warm caches a new booking of a customer Keap knows costs 3 Keap calls (PUT /contacts
+upsert, XML-RPC DataService.add, POST /contacts/{id}/tags), and of a new customer 4: the upsert
+cannot say beforehand whether it will create the contact, and Person Type and lead source are
+written on create only (SPEC §5 Step 2), so a contact the upsert created (it has no Person Type)
+gets them in a PATCH. A lifecycle update costs 2 (DELETE the previous generic tag, POST the new
+one). A reschedule or reassignment also moves the appointment
 (XML-RPC DataService.update): 3 calls, the floor for Keap, whose API has no call that swaps a
 tag or moves an appointment and tags a contact at once.
 
@@ -41,6 +44,13 @@ def test_budget_with_default_settings(account, connector, keap):
     contact_id = by_email(keap, "budget@customer.com")[0]["id"]
     assert new_booking == [
         ("PUT", "rest/v1/contacts"),
+        ("PATCH", f"rest/v1/contacts/{contact_id}"),  # a new contact: its Person Type, lead source
+        ("POST", "xmlrpc/v1"),
+        ("POST", f"rest/v1/contacts/{contact_id}/tags"),
+    ]
+    returning = BookingStory(email="budget@customer.com", owner_email="sam@example.com")
+    assert _calls(account, returning.scheduled()) == [  # a known customer: 3, nothing demoted
+        ("PUT", "rest/v1/contacts"),
         ("POST", "xmlrpc/v1"),
         ("POST", f"rest/v1/contacts/{contact_id}/tags"),
     ]
@@ -66,7 +76,8 @@ def test_budget_with_appointment_specific_tags(account, connector, keap):
     _warm_up(account)
     story = BookingStory(email="budget2@customer.com", owner_email="sam@example.com")
     new_booking = _calls(account, story.scheduled())
-    assert len(new_booking) == 4, new_booking  # + POST /tags for "Scheduled (Booking ID: …)"
+    # + PATCH (a new contact's classification) + POST /tags for "Scheduled (Booking ID: …)"
+    assert len(new_booking) == 5, new_booking
     assert ("POST", "rest/v1/tags") in new_booking
     update = _calls(account, story.canceled())
     assert len(update) == 3, update

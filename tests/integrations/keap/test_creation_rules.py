@@ -90,11 +90,12 @@ def test_existing_contact_found_by_email(account, connector, keap, mode, ownersh
     assert target["owner_id"] == expected["owner_id"]
     if mode != "create_new":  # the booking had no phone: the CRM's stays
         assert target["phone_numbers"][0]["number"] == "+1 555 0000"
-    if mode == "fill_empty":
-        assert target["contact_type"] == "Customer"  # filled only where empty
-    else:
+    if mode == "create_new":
         assert target["contact_type"] == "Prospect"
         assert _lead_source_name(keap, target) == LEAD_SOURCE
+    else:  # SPEC §5 Step 2: an existing contact keeps its Person Type in every mode
+        assert target["contact_type"] == "Customer"
+        assert _lead_source_name(keap, target) is None
     assert appointments(keap)[0]["ContactId"] == target["id"]
 
 
@@ -119,8 +120,8 @@ def test_existing_contact_found_by_keap_id(account, connector, keap, mode, owner
     assert target["given_name"] == expected["given_name"]
     assert target.get("family_name") == expected["family_name"]
     assert target["owner_id"] == expected["owner_id"]
-    # override writes the classification too; the other modes keep the CRM's value
-    assert target["contact_type"] == ("Prospect" if mode == "override" else "Customer")
+    # an existing Customer is never demoted to Prospect, whatever the update mode
+    assert target["contact_type"] == "Customer"
     assert appointments(keap)[0]["ContactId"] == existing["id"]
 
 
@@ -133,10 +134,11 @@ def test_unknown_keap_id_falls_back_to_email(account, connector, keap):
     contact_writes = [(c.method, c.status_code) for c in calls_of(job) if c.method in ("PATCH", "PUT", "POST")
                       and c.url.split("?")[0].rstrip("/").split("/crm/")[-1].startswith("rest/v1/contacts")
                       and "/tags" not in c.url]
-    assert contact_writes == [("PATCH", 404), ("PUT", 200)]
+    # the upsert created the contact, so its classification follows (a contact with none)
+    assert contact_writes == [("PATCH", 404), ("PUT", 200), ("PATCH", 200)]
     assert job.result["personalized_id_unknown"] == 987654
     again = _run(account, _story(contact_id=987654))
-    assert "PATCH" not in [c.method for c in calls_of(again)]
+    assert "PATCH" not in [c.method for c in calls_of(again)]  # now classified: kept as it is
     assert len(by_email(keap, "jane@customer.com")) == 1
 
 

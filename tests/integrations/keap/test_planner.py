@@ -57,8 +57,11 @@ def test_warm_new_booking_is_three_writes():
     assert ops == ["upsert_contact", "create_appointment", "remove_tags", "apply_tags"]
     plan = build_plan(_input(cached=cached))
     body = plan[0]["body"]
-    assert body["owner_id"] == 3 and body["contact_type"] == "Prospect"
-    assert body["lead_source_id"] == {"$lead_source": "MP > ET > BP"}
+    assert body["owner_id"] == 3
+    # never in the upsert (it would demote an existing Customer): only for a contact without one
+    assert "contact_type" not in body and "lead_source_id" not in body
+    assert plan[0]["classify_if_unset"] == {"contact_type": "Prospect",
+                                            "lead_source_id": {"$lead_source": "MP > ET > BP"}}
     assert body["addresses"] == [{"field": "BILLING", "region": "CA", "country_code": "USA"}]
     assert plan[1]["values"]["ActionDescription"] == "Call" and plan[1]["values"]["CreationNotes"] == "Notes"
     assert plan[1]["values"]["Priority"] == 3 and plan[1]["values"]["EndDate"] == "2030-01-01T09:30:00"
