@@ -36,6 +36,7 @@ Selected by ``CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"`` when the 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import stat
@@ -177,6 +178,13 @@ class _HeldMessages:
 
 
 held_messages = _HeldMessages()
+
+
+@atexit.register
+def _say_what_is_dropped() -> None:
+    if len(held_messages):
+        logger.warning("Embedded broker: %d held message(s) dropped as the process ends; the periodic "
+                       "tasks hand their work off again (requeue_stalled, run_due_jobs).", len(held_messages))
 
 
 def _os_error_of(exc: BaseException) -> OSError | None:
