@@ -5,7 +5,9 @@
 
 A private stack (``chaos.stack``: fresh database, private redis-server, both CRM sandboxes,
 gunicorn, Celery workers) receives signed OnceHub webhooks over HTTP: mixed lifecycle sequences
-over many bookings, 10% of deliveries duplicated and 5% reordered. Meanwhile the sandboxes
+over many bookings, 10% of deliveries duplicated and 5% reordered, and a share of poison
+bookings (``--poison``, 3%): signed, well-formed deliveries that intake accepts but processing
+cannot handle (a planted bug, ``chaos.poison``). Meanwhile the sandboxes
 inject 5xx, 429 (a per-second quota), dropped connections and timeouts; every access token is
 expired mid-run; workers are SIGKILLed (and replaced, as a supervisor would) several times; the
 broker is stopped and started once, losing every queued message. The harness plays Celery beat
@@ -13,8 +15,9 @@ broker is stopped and started once, losing every queued message. The harness pla
 
 At the end it compares each sandbox's records with the state the events imply — one contact per
 booking, carrying the customer's email and the booking's final lifecycle action — and prints
-lost / duplicated / wrong (all must be 0) and the time the system took to converge. Exit code 0
-only when all are 0.
+lost / duplicated / wrong (all must be 0) and the time the system took to converge. Every poison
+event must end quarantined (and nothing else); its booking counts as neither lost nor wrong
+then — a CRM record of it would be wrong. Exit code 0 only when all of that holds.
 
 The CRM writes go through the harness connector kinds (``chaos.kinds``, one per sandbox), which
 follow the same rules as the real integrations (throttle, typed errors, intent + link). Their
@@ -49,6 +52,9 @@ HARNESS_ENV = {
     "SYNC_THROTTLE_MAX_INLINE_WAIT": "5",
     "INTAKE_REQUEUE_AFTER_SECONDS": "20",
 }
+#: With poison events: the planted bug in every process, and quick retries of failed processing,
+#: so a poison event reaches its quarantine (5 attempts) within seconds.
+POISON_ENV = {"CHAOS_PLANTED_BUG": "1", "INTAKE_PROCESSING_RETRY_SECONDS": "0.25"}
 FAULTS = {"error_rate": 0.05, "drop_rate": 0.01, "timeout_rate": 0.01, "timeout_seconds": 11,
           "quota_rps": 40}
 
@@ -61,18 +67,30 @@ class Plan:
     duplicates: int = 0
     reordered: int = 0
     bookings: int = 0
+    #: envelope ids of the poison bookings' events: each must end quarantined.
+    poison_events: set[str] = field(default_factory=set)
+    poison_bookings: int = 0
 
 
-def make_plan(n_events: int, rng: random.Random, run_id: str) -> Plan:
+def is_poison(index: int, share: float) -> bool:
+    """Spread the poison bookings evenly (every 1/share-th booking), so a short run has some."""
+    return int((index + 1) * share) > int(index * share)
+
+
+def make_plan(n_events: int, rng: random.Random, run_id: str, poison_share: float = 0.0) -> Plan:
     """Lifecycle sequences over many bookings, interleaved, with duplicates and reorders."""
     from apps.demo.samples import BookingStory
     from apps.intake.lifecycle import derive_action
+    from chaos.poison.apps import POISON_PREFIX
 
     plan = Plan()
     per_booking: list[list[dict]] = []
     while plan.events < n_events:
         index = len(per_booking)
+        poison = is_poison(index, poison_share)
         story = BookingStory(email=f"chaos-{run_id}-{index}@example.test", name=f"Chaos {index}")
+        if poison:
+            story.booking_id = f"{POISON_PREFIX}{index:07d}"
         events = [story.scheduled()]
         for _ in range(rng.choice([0, 1, 1, 2])):
             events.append(rng.choice([story.rescheduled, story.rescheduled, story.reassigned])())
@@ -80,7 +98,11 @@ def make_plan(n_events: int, rng: random.Random, run_id: str) -> Plan:
         if final is not None:
             events.append(final())
         last = events[-1]
-        plan.expected[story.booking_id] = (story.email, str(derive_action(last["type"], last["data"])))
+        if poison:  # expected nowhere in a CRM: quarantined instead
+            plan.poison_events.update(event["id"] for event in events)
+            plan.poison_bookings += 1
+        else:
+            plan.expected[story.booking_id] = (story.email, str(derive_action(last["type"], last["data"])))
         per_booking.append(events)
         plan.events += len(events)
     plan.bookings = len(per_booking)
@@ -210,7 +232,8 @@ def compare_by_email(kind: str, state: dict, expected: dict[str, tuple[str, str]
 def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     started = time.monotonic()
-    with Stack(name="chaos", extra_env=HARNESS_ENV, echo=args.verbose) as stack:
+    extra_env = {**HARNESS_ENV, **(POISON_ENV if args.poison else {})}
+    with Stack(name="chaos", extra_env=extra_env, echo=args.verbose) as stack:
         stack.setup_django()
         from apps.accounts.models import Account, WebhookSecret
         from apps.connectors.models import Connector, ConnectorStatus
@@ -232,12 +255,14 @@ def run(args: argparse.Namespace) -> int:
         web = stack.web(workers=2, threads=2)
         for _ in range(args.workers):
             stack.worker(concurrency=args.concurrency)
-        plan = make_plan(args.events, rng, run_id=f"{args.seed}")
+        plan = make_plan(args.events, rng, run_id=f"{args.seed}", poison_share=args.poison)
         print(f"Bookbridge fault harness — {stack.database}, broker: {stack.broker} "
               f"(stack up in {elapsed(started):.1f}s)", flush=True)
         print(f"  {plan.events} events over {plan.bookings} bookings → {len(plan.deliveries)} deliveries "
               f"({plan.duplicates} duplicates, {plan.reordered} reordered); "
               f"{args.workers} workers × {args.concurrency} threads", flush=True)
+        print(f"  poison: {len(plan.poison_events)} poison events over {plan.poison_bookings} bookings "
+              f"({args.poison:.0%} of the bookings; a planted bug fails their processing)", flush=True)
         print(f"  sandbox faults: {FAULTS}", flush=True)
 
         beat = Beat()
@@ -293,7 +318,8 @@ def run(args: argparse.Namespace) -> int:
         unfinished = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
         progress_at = 0.0
         while True:
-            open_events = BookingEvent.objects.filter(processed_at__isnull=True).count()
+            open_events = BookingEvent.objects.filter(processed_at__isnull=True,
+                                                      quarantined_at__isnull=True).count()
             open_jobs = SyncJob.objects.filter(status__in=unfinished).count()
             if open_events == 0 and open_jobs == 0:
                 break
@@ -317,18 +343,25 @@ def run(args: argparse.Namespace) -> int:
                    else "5xx" if status_code >= 500 else "401" if status_code == 401 else "ok")
             call_stats[key] += 1
         print()
+        healthy = len(plan.expected)  # the poison bookings are expected in the quarantine instead
         print(f"{'CRM':22} {'bookings':>8} {'records':>8} {'lost':>6} {'duplicated':>10} {'wrong':>6}")
         bad = 0
         for kind, sandbox in sandboxes.items():
             result = compare(kind, sandbox.state(), plan.expected)
             bad += result["lost"] + result["duplicated"] + result["wrong"]
-            print(f"{kind:22} {plan.bookings:>8} {result['records']:>8} {result['lost']:>6} "
+            print(f"{kind:22} {healthy:>8} {result['records']:>8} {result['lost']:>6} "
                   f"{result['duplicated']:>10} {result['wrong']:>6}")
         for kind, sandbox in real.items():
             result = compare_by_email(kind, sandbox.state(), plan.expected)
             bad += result["lost"] + result["duplicated"]
-            print(f"{kind + ' (real)':22} {plan.bookings:>8} {result['records']:>8} {result['lost']:>6} "
+            print(f"{kind + ' (real)':22} {healthy:>8} {result['records']:>8} {result['lost']:>6} "
                   f"{result['duplicated']:>10} {'n/a':>6}")
+        quarantined = set(BookingEvent.objects.filter(quarantined_at__isnull=False)
+                          .values_list("envelope_id", flat=True))
+        quarantine_ok = quarantined == plan.poison_events
+        print(f"quarantined: {len(quarantined)} events ({len(quarantined & plan.poison_events)} of "
+              f"{len(plan.poison_events)} poison events; other events quarantined: "
+              f"{len(quarantined - plan.poison_events)})")
         failed = statuses.get(JobStatus.FAILED, 0) + statuses.get(JobStatus.DEAD, 0)
         print()
         print(f"jobs: {dict(statuses)}; CRM calls: {sum(call_stats.values())} {dict(call_stats)}")
@@ -336,9 +369,14 @@ def run(args: argparse.Namespace) -> int:
         for job in SyncJob.objects.filter(status__in=(JobStatus.FAILED, JobStatus.DEAD))[:5]:
             print(f"  {job.status} job {job.pk} ({job.connector.kind}, {job.booking_id}, "
                   f"{job.attempts} attempts): {job.error_code} {job.error[:300]}")
-        ok = bad == 0 and failed == 0 and statuses.get(JobStatus.PENDING, 0) == 0
+        for event in BookingEvent.objects.filter(quarantined_at__isnull=False).exclude(
+                envelope_id__in=plan.poison_events)[:5]:
+            print(f"  quarantined, not poison: {event.envelope_id} ({event.booking_id}): "
+                  f"{event.processing_error[:300]}")
+        ok = bad == 0 and failed == 0 and statuses.get(JobStatus.PENDING, 0) == 0 and quarantine_ok
         print(f"RESULT: {'PASS' if ok else 'FAIL'} — lost/duplicated/wrong all zero: {bad == 0}, "
-              f"failed or dead jobs: {failed}")
+              f"failed or dead jobs: {failed}, "
+              f"poison events all quarantined (and only they): {quarantine_ok}")
         return 0 if ok else 1
 
 
@@ -352,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed to converge")
     parser.add_argument("--pace", type=float, default=0.0, help="pause between delivery batches (s)")
+    parser.add_argument("--poison", type=float, default=0.03,
+                        help="share of bookings whose events processing cannot handle (0 = none)")
     parser.add_argument("--no-broker-restart", action="store_true")
     parser.add_argument("--no-faults", action="store_true", help="healthy sandboxes (a baseline)")
     parser.add_argument("--real", action="store_true",

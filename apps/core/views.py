@@ -1,6 +1,7 @@
 """Liveness/readiness endpoint for load balancers and operators.
 
-``/healthz`` checks the database, the broker (a real connection with a short timeout) and the
+``/healthz`` checks the database, the broker (a real connection with a short timeout; for the
+embedded filesystem broker, its folders: see ``apps.core.broker``) and the
 worker heartbeat (a timestamp a periodic task writes to the cache), plus the checks other apps
 register (``register_check``: e.g. quarantined events). It answers JSON with each check's
 status; 503 when any of them fails, 200 with ``"status": "degraded"`` when one only warns.
@@ -28,18 +29,28 @@ def check_database() -> dict:
 def check_broker() -> dict:
     from kombu import Connection
 
+    from apps.core import broker
+
+    url = settings.CELERY_BROKER_URL
     timeout = settings.HEALTHZ_BROKER_TIMEOUT_SECONDS
     options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {})
+    embedded = url.startswith("filesystem://")
+    # Connecting to a virtual transport succeeds whatever its folders are like: look at them.
+    if embedded and (problems := broker.folder_problems(options)):
+        for problem in problems:  # the paths go to the log; the public answer names none
+            logger.error("Health check broker failed: %s", problem)
+        return {"status": "error", "detail": "the embedded broker's folders are unusable"}
     options.setdefault("socket_timeout", timeout)
     options.setdefault("socket_connect_timeout", timeout)
     options["max_retries"] = 0
     started = time.monotonic()
-    with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout,
-                    transport_options=options) as conn:
+    with Connection(url, connect_timeout=timeout, transport_options=options,
+                    transport=broker.TRANSPORT_PATH if embedded else None) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
         conn.default_channel  # noqa: B018 - opens a channel: the broker answers, not only the socket
-    return {"status": "ok", "transport": conn.transport_cls if isinstance(conn.transport_cls, str)
-            else "custom", "ms": round((time.monotonic() - started) * 1000)}
+    transport = "filesystem" if embedded else (
+        conn.transport_cls if isinstance(conn.transport_cls, str) else "custom")
+    return {"status": "ok", "transport": transport, "ms": round((time.monotonic() - started) * 1000)}
 
 
 def check_worker_heartbeat() -> dict:

@@ -5,6 +5,7 @@ embedded (filesystem) Celery broker so a newcomer needs nothing but Python; ``DA
 ``REDIS_URL`` / ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis.
 """
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -237,7 +238,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+        # A folder that cannot be made is the transport's to report (and wait for), not a crash
+        # at start-up (apps/core/broker.py).
+        with contextlib.suppress(OSError):
+            (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(_broker_dir / "queue"),
@@ -247,6 +251,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
             "store_processed": False,
         }
     )
+    # kombu's filesystem transport with its folder errors turned into connection errors, so a
+    # worker waits (and retries, for ever) until a broken folder is usable again instead of
+    # exiting; see apps/core/broker.py.
+    CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"
+    CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before its broker waits for it
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

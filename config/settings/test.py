@@ -4,6 +4,7 @@
 SQLite (a file, so a worker process can share it) and the filesystem broker are used.
 """
 
+import contextlib
 import os
 
 from .base import *  # noqa: F403
@@ -29,7 +30,8 @@ REQUIRE_SERVICES = env.bool("BOOKBRIDGE_REQUIRE_SERVICES", default=False)
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     _test_broker = VAR_DIR / "test-broker"
     for _folder in ("queue", "processed", "control"):
-        (_test_broker / _folder).mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # reported by the transport (apps/core/broker.py)
+            (_test_broker / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
         "data_folder_in": str(_test_broker / "queue"),
         "data_folder_out": str(_test_broker / "queue"),

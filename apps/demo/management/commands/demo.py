@@ -1,9 +1,13 @@
 """``manage.py demo``: the whole product on one machine, with nothing but Python.
 
 Migrates the database, creates a demo account and administrator, starts the CRM sandboxes,
-a Celery worker (with beat) and the web server, connects the demo connectors, sends sample
+a Celery worker, Celery beat and the web server, connects the demo connectors, sends sample
 bookings through their lifecycle and prints where to look. ``--check`` exits once everything
 answered and the samples were synced (used by the tests and CI).
+
+The processes are supervised (``apps.demo.supervisor``): one that dies is restarted with a
+backoff; SIGINT, SIGTERM and SIGHUP stop them all, in the foreground or the background; none
+outlives the demo, even a SIGKILLed one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import signal
 import socket
 import sys
 import time
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -26,8 +31,8 @@ from apps.accounts.models import Account, Role
 from apps.accounts.selectors import valid_webhook_secrets
 from apps.accounts.services import add_member, create_account
 from apps.connectors.models import Connector, ConnectorStatus
-from apps.demo.processes import RunningProcess, start_process, wait_until
 from apps.demo.samples import BookingStory, sign
+from apps.demo.supervisor import StopRequested, Supervisor
 from apps.sync.models import JobStatus, SyncJob
 
 DEMO_SLUG = "demo"
@@ -58,21 +63,28 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=120.0)
 
     def handle(self, *args, port: int, check: bool, timeout: float, **options) -> None:
-        self.processes: list[RunningProcess] = []
-        try:
-            self._run(port=free_port(port), check=check, timeout=timeout)
-        finally:
-            for process in reversed(self.processes):
-                process.stop()
+        self.supervisor = Supervisor(write=self.stdout.write)
+        with self.supervisor.stop_on_signals():
+            try:
+                self._run(port=free_port(port), check=check, timeout=timeout)
+            except StopRequested as stop:
+                self.stdout.write(f"{signal.Signals(stop.signum).name} received: stopping.")
+            finally:
+                self.supervisor.stop_all()
+        self.stdout.write("Stopped.")
 
     # --- steps -----------------------------------------------------------------------------
     def _run(self, *, port: int, check: bool, timeout: float) -> None:
+        checkpoint = self.supervisor.checkpoint
         self.stdout.write("Preparing the database…")
         call_command("migrate", verbosity=0, interactive=False)
+        checkpoint()
         account, passwords = self._demo_account()
         sandboxes = self._start_sandboxes()
         connectors = self._demo_connectors(account, sandboxes)
+        checkpoint()
         self._start_worker()
+        self._start_beat()
         base_url = self._start_web(port)
         events = self._send_samples(base_url, account)
         outcome = self._wait_for_sync(events, connectors, timeout)
@@ -83,7 +95,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo check passed."))
             return
         self.stdout.write("Running. Press Ctrl-C to stop.")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signum = self.supervisor.run_until_stopped()
+        self.stdout.write(f"{signal.Signals(signum).name} received: stopping.")
 
     def _demo_account(self) -> tuple[Account, dict[str, str]]:
         provisioned = create_account(slug=DEMO_SLUG, name="Demo Scheduling Team",
@@ -106,11 +119,11 @@ class Command(BaseCommand):
             if not _importable(f"sandbox.{kind}.app"):
                 continue
             state_file = settings.VAR_DIR / f"sandbox-{kind}.json"
-            process = start_process(
-                ["python", "-m", "sandbox", kind, "--port", "0", "--state-file", str(state_file)],
-                ready_pattern=r"SANDBOX READY \S+ (http://\S+)", timeout=30,
+            args = [sys.executable, "-m", "sandbox", kind, "--port", "0", "--state-file", str(state_file)]
+            process = self.supervisor.start(
+                f"the {kind.title()} sandbox", args, ready_pattern=r"SANDBOX READY \S+ (http://\S+)",
+                timeout=30, restart_args=lambda first, args=args: _same_port(args, first.match.group(1)),
             )
-            self.processes.append(process)
             urls[kind] = process.match.group(1)
         return urls
 
@@ -130,23 +143,34 @@ class Command(BaseCommand):
         return connectors
 
     def _start_worker(self) -> None:
-        beat_schedule = settings.VAR_DIR / "celerybeat-schedule"
-        self.processes.append(start_process(
-            [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--beat",
-             "--loglevel=INFO", "--pool=threads", "--concurrency=4",
-             f"--schedule={beat_schedule}", "--without-gossip", "--without-mingle"],
-            ready_pattern=r"celery@\S+ ready", timeout=60,
-        ))
+        self.supervisor.start("the worker", [
+            sys.executable, "-m", "celery", "-A", "config.celery_app", "worker",
+            "--loglevel=INFO", "--pool=threads", "--concurrency=4", "--without-gossip", "--without-mingle",
+        ], ready_pattern=r"celery@\S+ ready", timeout=60)
+
+    def _start_beat(self) -> None:
+        """Beat in a process of its own: inside the worker (``--beat``) it would outlive a
+        SIGKILLed worker, and the restarted worker would start a second one."""
+        self.supervisor.start("beat", [
+            sys.executable, "-m", "celery", "-A", "config.celery_app", "beat", "--loglevel=INFO",
+            f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
+        ], ready_pattern=r"beat: Starting", timeout=60)
 
     def _start_web(self, port: int) -> str:
-        self.processes.append(start_process(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            ready_pattern=r"Quit the server with", timeout=60,
-        ))
+        self.supervisor.start("the web server", [
+            sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
+        ], ready_pattern=r"Quit the server with", timeout=60)
         base_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(f"{base_url}/healthz"), timeout=30,
-                   message="the web server did not answer /healthz")
+        self._poll(lambda: _answers(f"{base_url}/healthz"), timeout=30,
+                   failure="the web server did not answer /healthz")
         return base_url
+
+    def _poll(self, predicate, *, timeout: float, failure: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise CommandError(failure)
+            self.supervisor.sleep(0.25)
 
     def _send_samples(self, base_url: str, account: Account) -> list[str]:
         secret = valid_webhook_secrets(account.id)[0]
@@ -162,6 +186,7 @@ class Command(BaseCommand):
         ]
         url = f"{base_url}/webhooks/oncehub/{account.slug}/"
         for envelope in envelopes:
+            self.supervisor.checkpoint()
             body, headers = sign(envelope, secret)
             response = requests.post(url, data=body, headers=headers, timeout=10)
             if response.status_code not in (200, 202):
@@ -179,7 +204,7 @@ class Command(BaseCommand):
 
         deadline = time.monotonic() + timeout
         while not settled() and time.monotonic() < deadline:
-            time.sleep(0.25)
+            self.supervisor.sleep(0.25)
         outcome: dict[str, int] = {}
         for status in SyncJob.objects.filter(event__envelope_id__in=envelope_ids).values_list(
             "status", flat=True
@@ -198,11 +223,20 @@ class Command(BaseCommand):
         write(f"  Admin login:    {DEMO_ADMIN} / {passwords[DEMO_ADMIN]}   (Administrator)")
         write(f"  Staff login:    {DEMO_STAFF} / {passwords[DEMO_STAFF]}   (Staff)")
         write(f"  Webhook URL:    {base_url}/webhooks/oncehub/{account.slug}/")
+        write(f"  Webhook secret: {valid_webhook_secrets(account.id)[0]}   (signs your own test deliveries)")
         for kind, url in sandboxes.items():
             write(f"  {kind.title()} sandbox: {url}/_sandbox/")
         write(f"  Connectors:     {', '.join(f'{c.name} ({c.kind})' for c in connectors)}")
         write(f"  Sample syncs:   {outcome}")
+        write("  Processes:      " + ", ".join(
+            f"{member.name.removeprefix('the ')} {member.process.pid}" for member in self.supervisor.members))
         write("")
+
+
+def _same_port(args: list[str], url: str) -> list[str]:
+    """The sandbox command again, on the port its first start chose (its URL stays valid)."""
+    at = args.index("--port")
+    return [*args[:at + 1], str(urlsplit(url).port), *args[at + 2:]]
 
 
 def _importable(module_name: str) -> bool:
