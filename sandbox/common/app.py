@@ -15,13 +15,20 @@ How a CRM plugs in (subclass hooks + a routing table):
   - ``response_headers(request)`` – the same as a list of ``(name, value)`` pairs appended to
     the response's headers as they are (cheaper for many headers: Werkzeug's ``Headers``
     checks every value it stores);
+  - ``before_faults(request)`` – runs before the fault decision; a response it returns is
+    the answer (no fault applies, no quota is used): a gateway that authenticates callers
+    before it rate-limits them refuses bad credentials here, and remembers who called for
+    ``render_throttle`` and the headers;
+  - ``inspection_snapshot()`` – what ``/_sandbox/`` and ``/_sandbox/state`` show (default: the
+    store's visible collections; a CRM may mask secrets in them);
   - ``expire_all_tokens()`` – make every issued access token fail from now on;
   - ``on_reset()`` – extra work after state and faults went back to their start values.
 
 * ``SandboxApp.__call__`` is the WSGI entry point. Requests under ``/_sandbox/`` are operator
   endpoints handled here, identically for every CRM, and are never subject to faults. Every
-  other request first gets a ``FaultDecision`` from the ``FaultInjector`` (before routing, as a
-  gateway in front of the real API would) and only then reaches the CRM handler.
+  other request goes through ``before_faults``, then gets a ``FaultDecision`` from the
+  ``FaultInjector`` (before routing, as a gateway in front of the real API would) and only then
+  reaches the CRM handler.
 
 Operator endpoints: ``GET /_sandbox/`` (HTML overview), ``GET /_sandbox/health``,
 ``GET|PUT|POST /_sandbox/faults``, ``POST /_sandbox/reset``, ``POST /_sandbox/expire-tokens``,
@@ -141,6 +148,14 @@ class SandboxApp:
         """More CRM headers for every CRM response, appended after ``add_headers``."""
         return []
 
+    def before_faults(self, request: Request) -> Response | None:
+        """An answer given before any fault is decided (e.g. a refused credential), or None."""
+        return None
+
+    def inspection_snapshot(self) -> dict[str, list[dict]]:
+        """The collections ``/_sandbox/`` and ``/_sandbox/state`` show."""
+        return self.store.snapshot()
+
     def expire_all_tokens(self) -> None:
         """Make every issued access token invalid now."""
 
@@ -152,6 +167,10 @@ class SandboxApp:
         request = Request(environ)
         if request.path == OPERATOR_PREFIX or request.path.startswith(OPERATOR_PREFIX + "/"):
             return wsgi_answer(self.operator(request), environ, start_response)
+        refused = self.before_faults(request)
+        if refused is not None:
+            self.add_headers(request, refused)
+            return wsgi_answer(refused, environ, start_response, self.response_headers(request))
         decision = self.faults.decide()
         environ["sandbox.decision"] = decision
         if decision.delay_seconds:
@@ -206,7 +225,7 @@ class SandboxApp:
             ("faults", "POST"): self._op_set_faults,
             ("reset", "POST"): self._op_reset,
             ("expire-tokens", "POST"): self._op_expire_tokens,
-            ("state", "GET"): lambda r: json_response(self.store.snapshot()),
+            ("state", "GET"): lambda r: json_response(self.inspection_snapshot()),
         }
         handler = routes.get((sub, request.method))
         if handler is None:
@@ -243,7 +262,7 @@ class SandboxApp:
 
     def _op_index(self, request: Request) -> Response:
         return Response(
-            render_state_page(self.name, self.store.snapshot(), self.faults.config),
+            render_state_page(self.name, self.inspection_snapshot(), self.faults.config),
             mimetype="text/html",
         )
 

@@ -12,7 +12,6 @@ Paths are the real ones on one host: ``/app/oauth/authorize`` and ``/token`` (OA
 
 from __future__ import annotations
 
-import itertools
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -62,13 +61,21 @@ class KeapSandbox(SandboxApp):
             **v2.handlers(),
         }
         super().__init__("keap", store, faults, Map(rules, strict_slashes=False), handlers)
-        self._used = itertools.count(1)
+        self._used = dict.fromkeys(DAILY_QUOTA, 0)
         self._used_lock = threading.Lock()
 
     # ----------------------------------------------------------- auth gate
-    def dispatch(self, request: Request) -> Response:
+    def before_faults(self, request: Request) -> Response | None:
+        """Keap's gateway (Apigee) verifies the key or token before its quota and spike-arrest
+        policies, which are kept per caller: a bad credential is refused with 401 whatever the
+        quota, and a throttled caller is told its own limits."""
         if request.path.startswith("/crm/"):
-            denied = self._authenticate(request)
+            return self._authenticate(request)
+        return None
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/crm/") and "keap.principal" not in request.environ:
+            denied = self._authenticate(request)  # a request that did not come through __call__
             if denied is not None:
                 return denied
         return super().dispatch(request)
@@ -109,13 +116,25 @@ class KeapSandbox(SandboxApp):
     def expire_all_tokens(self) -> None:
         self.auth.expire_all()
 
+    def on_reset(self) -> None:
+        with self._used_lock:
+            self._used = dict.fromkeys(DAILY_QUOTA, 0)
+
     def response_headers(self, request: Request) -> list[tuple[str, str]]:
-        """Keap's quota/throttle headers (reference §6) on every API response."""
+        """Keap's quota/throttle headers (reference §6) on every API response.
+
+        The daily quota is a bucket per kind of caller (Keap's API engineer in the developer
+        forum, "Another API throttling question"): an OAuth client's across its tenants, a
+        Service Account Key's per tenant (with a spike limit per key). An authenticated API call
+        that was not throttled uses one; other answers report the bucket of an OAuth client.
+        """
         decision: FaultDecision | None = request.environ.get("sandbox.decision")
         principal: Principal | None = request.environ.get("keap.principal")
         kind = principal.kind if principal else "oauth"
         with self._used_lock:
-            used = next(self._used)
+            if principal is not None and not (decision is not None and decision.throttled):
+                self._used[kind] += 1
+            used = self._used[kind]
         scale = self.limit_scale
         throttle, unit = THROTTLE[kind]
         # No handler sets these names, so appending them is what ``Headers.update`` did.

@@ -72,6 +72,8 @@ def rules() -> list[Rule]:
         ("/tags/<int:tag_id>", "v1_tag_get", ["GET"]),
         ("/tags/categories", "v1_tag_category_create", ["POST"]),
         ("/tags/<int:tag_id>/contacts", "v1_tag_contacts_apply", ["POST"]),
+        ("/tags/<int:tag_id>/contacts", "v1_tag_contacts_remove", ["DELETE"]),
+        ("/tags/<int:tag_id>/contacts/<int:contact_id>", "v1_tag_contact_remove", ["DELETE"]),
         ("/setting/contact/optionTypes", "v1_contact_option_types", ["GET"]),
         ("/setting/application/configuration", "v1_app_configuration", ["GET"]),
         ("/locales/defaultOptions", "v1_default_options", ["GET"]),
@@ -408,18 +410,34 @@ class RestV1:
         return "SUCCESS"
 
     def v1_contact_tags_remove(self, request: Request, contact_id: int) -> Response:
-        raw = request.args.get("ids", "")
-        try:
-            tag_ids = [int(part) for part in raw.split(",") if part.strip()]
-        except ValueError as exc:
-            raise KeapError(400, f"Invalid ids: {raw}") from exc
-        if not tag_ids:
-            raise KeapError(400, "ids is required")
+        """``removeTagsFromContact``: ``?ids=`` repeated or comma-separated (``_query_ids``)."""
+        tag_ids = _query_ids(request, "ids")
         with self.store.transaction():
             self._require_contact(contact_id)
             for tag_id in tag_ids:
                 self._remove(contact_id, tag_id)
         return Response(status=204)
+
+    def v1_tag_contacts_remove(self, request: Request, tag_id: int) -> Response:
+        """``removeTagFromContactIds``: the tag off every listed contact (unknown ones are skipped)."""
+        contact_ids = _query_ids(request, "ids")
+        with self.store.transaction():
+            self._require_tag(tag_id)
+            for contact_id in contact_ids:
+                self._remove(contact_id, tag_id)
+        return Response(status=204)
+
+    def v1_tag_contact_remove(self, request: Request, tag_id: int, contact_id: int) -> Response:
+        """``removeTagFromContactId``: ``DELETE /tags/{tagId}/contacts/{contactId}``."""
+        with self.store.transaction():
+            self._require_tag(tag_id)
+            self._require_contact(contact_id)
+            self._remove(contact_id, tag_id)
+        return Response(status=204)
+
+    def _require_tag(self, tag_id: int) -> None:
+        if self.store.peek("tags", tag_id) is None:
+            raise not_found("Tag", tag_id)
 
     def v1_contact_tag_remove(self, request: Request, contact_id: int, tag_id: int) -> Response:
         with self.store.transaction():
@@ -562,6 +580,23 @@ def _required_string(body: dict, key: str, max_length: int) -> str:
     if len(value) > max_length:
         raise KeapError(400, f"{key} must be at most {max_length} characters")
     return value.strip()
+
+
+def _query_ids(request: Request, name: str) -> list[int]:
+    """An array query parameter of ids in either form Keap's clients send: repeated
+    (``ids=1&ids=2``, what the v1 spec declares and spec-generated clients send) or one
+    comma-separated value (``ids=1%2C2``, what the spec's description and infusionsoft-php use).
+    """
+    parts = [part.strip() for value in request.args.getlist(name) for part in value.split(",")]
+    parts = [part for part in parts if part]
+    if not parts:
+        raise KeapError(400, f"{name} is required")
+    invalid = next((part for part in parts if not (part.isascii() and part.isdigit())), None)
+    if invalid is not None:
+        raise KeapError(400, f"Invalid {name}: {invalid}")
+    if len(parts) > MAX_TAG_IDS:
+        raise KeapError(400, f"At most {MAX_TAG_IDS} ids may be given")
+    return list(dict.fromkeys(int(part) for part in parts))
 
 
 def _id_list(body: dict, key: str) -> list[int]:

@@ -2,32 +2,46 @@
 
 Served endpoints (all as on a real instance; ``vXX.X`` is any supported API version):
 
-* ``POST /services/oauth2/token`` (password, refresh_token, authorization_code grants),
+* ``POST /services/oauth2/token`` (``authorization_code`` with PKCE, ``refresh_token``,
+  ``client_credentials``, ``urn:ietf:params:oauth:grant-type:jwt-bearer``, ``password``),
   ``GET /services/oauth2/authorize`` (auto-approves, redirects with ``code`` and ``state``),
   ``POST /services/Soap/u/XX.X`` (partner ``login``, used by simple-salesforce for
-  username + password + security token), ``GET /id/<org>/<user>`` (identity).
-* ``GET /services/data/`` (versions), and under ``/services/data/vXX.X/``: ``sobjects`` (global
+  username + password + security token; not from API 65.0 on), ``GET /id/<org>/<user>``
+  (identity). The flows and their errors: ``sandbox.salesforce.auth``; which host a request
+  was sent to (a login host or the org's My Domain, told apart by ``Host``):
+  ``sandbox.salesforce.domains``; client apps and org switches: ``sandbox.salesforce.access``.
+* ``GET /services/data/`` (every version from 31.0 to the current 68.0, unauthenticated:
+  ``sandbox.salesforce.versions``), and under ``/services/data/vXX.X/``: ``sobjects`` (global
   describe), ``sobjects/Obj`` (GET metadata, POST create), ``sobjects/Obj/describe``,
   ``sobjects/Obj/Id`` (GET with ``?fields=``, PATCH, DELETE), ``query`` / ``queryAll``
   (SOQL subset, paged like Salesforce: ``done: false`` and a ``nextRecordsUrl``
   ``query/01g…-<offset>`` after ``batchSize`` records, 2000 unless the ``Sforce-Query-Options``
-  header asks for 200–2000), ``composite``, ``limits``.
+  header asks for 200–2000), ``composite``, ``limits``. An unlisted version answers 404
+  ``NOT_FOUND`` (a retired one, 7.0–30.0, 410).
 * Operator endpoints (never faulted, not part of the Salesforce API) under
   ``/_sandbox/salesforce/``: ``custom-fields`` (GET; POST deploy; DELETE or POST ``.../remove``),
   ``duplicate-rules`` (GET/POST), ``assignment-rules`` (GET/POST), ``revoke-refresh-tokens``
   (POST), ``api-usage`` (GET/POST ``{"used", "max"}``), ``credentials`` (GET),
   ``query-batch-size`` (POST ``{"size": n}``: pages of n records, below Salesforce's 200
   minimum too, so tests page through a few records), ``object-permissions`` (POST
-  ``{"object": "Lead", "create": false}``: the API user's profile loses "Create" on it). The shared ones
-  (faults, reset, expire-tokens, state, health) come from ``sandbox.common.app``.
+  ``{"object": "Lead", "create": false}``: the API user's profile loses "Create" on it),
+  ``apps`` (GET, POST) and ``apps/<consumer key>`` (GET, POST/PATCH, DELETE) for connected and
+  External Client Apps, ``apps/<consumer key>/certificate`` (POST/PUT a PEM, DELETE),
+  ``org-settings`` (GET, POST/PATCH: ``soap_login_enabled``, ``username_password_flows``,
+  ``loopback_host``). The shared ones (faults, reset, expire-tokens, state, health) come from
+  ``sandbox.common.app``; the state and the ``/_sandbox/`` page show client apps with their
+  secret masked, and ``LoginHistory``.
 
 Transport: the sandbox speaks plain HTTP on loopback. That is the documented choice (SPEC §6
 allows ``http://`` login and instance URLs for development and tests); the ``instance_url`` it
 answers is its own base URL as the client addressed it (Host header), so a client that logs in
-through it is pointed back at it. simple-salesforce hard-codes ``https://`` when it builds REST
-URLs from an instance, so the connector (and our tests) give it a ``requests.Session`` with a
-transport adapter that sends ``https://<loopback host:port>`` requests over plain HTTP; the
-library itself is used unmodified (see ``tests/sandbox/test_salesforce_client.py``).
+through it is pointed back at it — or ``https://<my domain>`` when the client addressed it by a
+Salesforce host name (``sandbox.salesforce.domains``). simple-salesforce hard-codes ``https://``
+when it builds REST URLs from an instance, so the connector (and our tests) give it a
+``requests.Session`` with a transport adapter that sends ``https://<loopback host:port>`` (or
+``https://login.salesforce.com`` …) requests over plain HTTP; the library itself is used
+unmodified (see ``tests/sandbox/test_salesforce_client.py`` and
+``tests/sandbox/test_salesforce_auth_flows.py``).
 """
 
 from __future__ import annotations
@@ -50,7 +64,8 @@ from werkzeug.wrappers import Request, Response
 from sandbox.common.app import SandboxApp, json_response
 from sandbox.common.faults import FaultConfig, FaultDecision, FaultInjector
 from sandbox.common.store import Store
-from sandbox.salesforce import composite, ids
+from sandbox.salesforce import access, composite, domains, ids, versions
+from sandbox.salesforce.access import Access
 from sandbox.salesforce.auth import Auth, OAuthError
 from sandbox.salesforce.errors import (
     LIMIT_EXCEEDED,
@@ -71,14 +86,7 @@ from sandbox.salesforce.org import (
 from sandbox.salesforce.schema import STANDARD_OBJECTS
 from sandbox.salesforce.soql import Executor
 
-VERSIONS = [f"{number}.0" for number in range(31, 65)]
 DATA = "/services/data/v<version>"
-SEASONS = ["Winter", "Spring", "Summer"]
-
-
-def version_label(version: str) -> str:
-    number = int(float(version))
-    return f"{SEASONS[(number - 59) % 3]} '{24 + (number - 59) // 3}"
 
 
 class ApiUsage:
@@ -200,10 +208,13 @@ def parse_duplicate_header(value: str | None) -> bool:
 class SalesforceSandbox(SandboxApp):
     """SandboxApp with Salesforce's error bodies, limit header and operator endpoints."""
 
-    def __init__(self, store: Store, faults: FaultInjector, org: Org, auth: Auth, usage: ApiUsage) -> None:
+    def __init__(
+        self, store: Store, faults: FaultInjector, org: Org, auth: Auth, usage: ApiUsage, access: Access
+    ) -> None:
         self.org = org
         self.auth = auth
         self.usage = usage
+        self.access = access
         self.cursors = QueryCursors()
         api = RestApi(self)
         super().__init__("salesforce", store, faults, api.routes(), api.handlers())
@@ -265,12 +276,21 @@ class SalesforceSandbox(SandboxApp):
         self.usage.reset()
         self.cursors.reset()
 
+    def inspection_snapshot(self) -> dict[str, list[dict]]:
+        """The store's collections, client apps with their secret masked (``access.public_app``)."""
+        snapshot = self.store.snapshot()
+        if access.APPS in snapshot:
+            snapshot[access.APPS] = [access.public_app(app) for app in snapshot[access.APPS]]
+        return snapshot
+
     # ------------------------------------------------------ operator endpoints
     def operator(self, request: Request) -> Response:
         prefix = "/_sandbox/salesforce/"
         if not request.path.startswith(prefix):
             return super().operator(request)
         action = request.path[len(prefix) :].strip("/")
+        if action == "apps" or action.startswith("apps/"):
+            return self._op_apps(request, action.split("/")[1:])
         handler = {
             ("custom-fields", "GET"): self._op_list_fields,
             ("custom-fields", "POST"): self._op_deploy_fields,
@@ -286,6 +306,9 @@ class SalesforceSandbox(SandboxApp):
             ("credentials", "GET"): self._op_credentials,
             ("query-batch-size", "POST"): self._op_query_batch_size,
             ("object-permissions", "POST"): self._op_object_permissions,
+            ("org-settings", "GET"): self._op_org_settings,
+            ("org-settings", "POST"): self._op_org_settings,
+            ("org-settings", "PATCH"): self._op_org_settings,
         }.get((action, request.method))
         if handler is None:
             return json_response({"error": "not found"}, status=404)
@@ -296,10 +319,61 @@ class SalesforceSandbox(SandboxApp):
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
-        data = json.loads(request.get_data(as_text=True) or "{}")
+        try:
+            data = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError as exc:
+            raise ValueError(f"the body is not JSON ({exc})") from None
         if not isinstance(data, dict):
             raise ValueError("body must be a JSON object")
         return data
+
+    def _op_org_settings(self, request: Request) -> Response:
+        """GET, or POST/PATCH ``{"soap_login_enabled": false, "username_password_flows": false,
+        "loopback_host": "my_domain" | "login" | "test"}`` (``sandbox.salesforce.access``)."""
+        if request.method != "GET":
+            self.access.change_settings(self._body(request))
+        return json_response({**self.access.settings(), "my_domain": self.org.config.my_domain})
+
+    def _op_apps(self, request: Request, parts: list[str]) -> Response:
+        """Client apps: ``apps`` (GET list, POST create), ``apps/<key>`` (GET; POST or PATCH to
+        configure; DELETE), ``apps/<key>/certificate`` (POST or PUT a PEM certificate, as the body
+        or ``{"certificate": pem}``; DELETE). Secrets are shown only in the answer that set them."""
+        method = request.method
+        try:
+            if not parts and method == "GET":
+                return json_response([access.public_app(app) for app in self.access.apps()])
+            if not parts and method == "POST":
+                return json_response(self.access.create_app(self._body(request)), status=201)
+            if len(parts) == 1 and method == "GET":
+                app = self.access.app(parts[0])
+                if app is None:
+                    raise LookupError(f"no app with consumer key {parts[0]!r}")
+                return json_response(access.public_app(app))
+            if len(parts) == 1 and method in ("POST", "PATCH"):
+                changes = self._body(request)
+                updated = self.access.configure_app(parts[0], changes)
+                return json_response(updated if "consumer_secret" in changes else access.public_app(updated))
+            if len(parts) == 1 and method == "DELETE":
+                self.access.delete_app(parts[0])
+                return json_response({"deleted": parts[0]})
+            if parts[1:] == ["certificate"] and method in ("POST", "PUT", "DELETE"):
+                pem = None if method == "DELETE" else self._pem(request)
+                return json_response(access.public_app(self.access.set_certificate(parts[0], pem)))
+        except LookupError as exc:
+            return json_response({"error": str(exc.args[0])}, status=404)
+        except (ValueError, TypeError) as exc:
+            return json_response({"error": str(exc)}, status=400)
+        return json_response({"error": "not found"}, status=404)
+
+    @staticmethod
+    def _pem(request: Request) -> str:
+        text = request.get_data(as_text=True)
+        if request.mimetype == "application/json":
+            data = SalesforceSandbox._body(request)
+            text = data.get("certificate")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("send the certificate as PEM text, or as {\"certificate\": \"<PEM>\"}")
+        return text
 
     def _op_object_permissions(self, request: Request) -> Response:
         data = self._body(request)
@@ -360,6 +434,8 @@ class SalesforceSandbox(SandboxApp):
                 "client_id": config.client_id,
                 "client_secret": config.client_secret,
                 "login_url": request.host_url.rstrip("/"),
+                "my_domain": config.my_domain,
+                "api_version": versions.CURRENT_API_VERSION,
             }
         )
 
@@ -505,7 +581,10 @@ class RestApi:
             return error_response(error)
 
     def _begin(self, request: Request, version: str) -> RestContext:
-        if version not in VERSIONS:
+        if version not in versions.VERSIONS:
+            if version in versions.RETIRED:  # Salesforce: 410 GONE (body: an assumption)
+                raise ApiError.one(410, "UNSUPPORTED_API_VERSION", f"API version {version} is retired "
+                                   "and unavailable")
             raise ApiError.one(404, "NOT_FOUND", NOT_FOUND_MESSAGE)
         user_id = self.auth.session_user(request.headers.get("Authorization"))
         if user_id is None:
@@ -518,13 +597,20 @@ class RestApi:
     def base_url(request: Request) -> str:
         return request.host_url.rstrip("/")
 
+    def domain(self, request: Request) -> domains.Domain:
+        """The host the request was addressed to (``sandbox.salesforce.domains``)."""
+        loopback_as = self.app.access.settings().get("loopback_host", domains.MY_DOMAIN)
+        return domains.classify(request, self.app.org.config.my_domain, loopback_as)
+
     # ------------------------------------------------------------ auth
     def token(self, request: Request) -> Response:
         try:
-            answer = self.auth.token(request.form.to_dict(), self.base_url(request))
+            answer = self.auth.token(
+                request.form.to_dict(), request.headers.get("Authorization"), self.domain(request)
+            )
         except OAuthError as error:
-            return json_response(error.body(), status=error.status)
-        return json_response(answer)
+            return json_response(error.body(), status=error.status, headers={"Cache-Control": "no-store"})
+        return json_response(answer, headers={"Cache-Control": "no-store"})
 
     def authorize(self, request: Request) -> Response:
         try:
@@ -537,7 +623,7 @@ class RestApi:
         return response
 
     def soap_login(self, request: Request, version: str, org_id: str = "") -> Response:
-        status, xml = self.auth.soap_login(request.get_data(), self.base_url(request), version)
+        status, xml = self.auth.soap_login(request.get_data(), self.domain(request), version)
         return Response(xml, status=status, content_type="text/xml; charset=utf-8")
 
     def identity(self, request: Request, org_id: str, user_id: str) -> Response:
@@ -571,9 +657,7 @@ class RestApi:
         )
 
     def versions(self, request: Request) -> Response:
-        return json_response(
-            [{"label": version_label(v), "url": f"/services/data/v{v}", "version": v} for v in VERSIONS]
-        )
+        return json_response(versions.listing())
 
     # ------------------------------------------------------------ REST
     def resources(self, ctx: RestContext) -> Response:
@@ -684,9 +768,25 @@ def build_config(crm_options: dict[str, Any]) -> OrgConfig:
         raise TypeError(f"unknown Salesforce sandbox options: {', '.join(sorted(unknown))}")
     if "daily_api_limit" in options:
         options["daily_api_limit"] = int(options["daily_api_limit"])
-    if "bookbridge_fields" in options:
-        options["bookbridge_fields"] = as_bool(options["bookbridge_fields"])
+    for name in ("bookbridge_fields", "soap_login", "username_password_flows"):
+        if name in options:
+            options[name] = as_bool(options[name])
+    if "my_domain" in options:
+        options["my_domain"] = check_my_domain(str(options["my_domain"]))
     return OrgConfig(**options)
+
+
+def check_my_domain(name: str) -> str:
+    """A My Domain host name (``acme.my.salesforce.com``, or a bare ``acme``)."""
+    host = name.strip().lower().rstrip(".")
+    if host and "." not in host:
+        host = f"{host}.my.salesforce.com"
+    labels = host.split(".")
+    if not all(label and label.replace("-", "").isalnum() and label.isascii() for label in labels):
+        raise ValueError(f"not a host name: {name!r}")
+    if host in domains.LOGIN_HOSTS:
+        raise ValueError("the My Domain cannot be a generic login host")
+    return host
 
 
 def as_bool(value: Any) -> bool:
@@ -702,15 +802,29 @@ def create_app(
     """Build the Salesforce sandbox (entry point used by ``python -m sandbox salesforce``).
 
     ``crm_options``: ``username``, ``password``, ``security_token``, ``client_id``,
-    ``client_secret``, ``daily_api_limit``, ``assignment_owner`` (user id, username or e-mail),
-    ``bookbridge_fields`` (start with ``Booking_Status__c`` and
-    ``Cancel_Reschedule_Reason__c`` deployed on Event; default False).
+    ``client_secret`` (the seeded connected app), ``daily_api_limit``, ``assignment_owner``
+    (user id, username or e-mail), ``bookbridge_fields`` (start with ``Booking_Status__c`` and
+    ``Cancel_Reschedule_Reason__c`` deployed on Event; default False), ``my_domain`` (the org's
+    My Domain host name, default ``bookbridge-sandbox.my.salesforce.com``), ``soap_login`` and
+    ``username_password_flows`` (the org switches' start values, default on).
     """
     config = build_config(crm_options)
     org = Org(None, config)  # type: ignore[arg-type]  # the store needs org.seed first
-    store = Store(store_path, seed=org.seed)
+
+    def seed(store: Store) -> None:
+        org.seed(store)
+        seed_access(store)
+
+    def seed_access(store: Store) -> None:
+        access.seed(store, client_id=config.client_id, client_secret=config.client_secret,
+                    soap_login=config.soap_login, username_password_flows=config.username_password_flows)
+
+    store = Store(store_path, seed=seed)
+    seed_access(store)  # a state file from before client apps existed gets the defaults
     org.attach(store)
-    auth = Auth(store, config)
+    app_access = Access(store, org.resolve_user)
+    auth = Auth(store, config, app_access)
     return SalesforceSandbox(
-        store, FaultInjector(faults or FaultConfig()), org, auth, ApiUsage(config.daily_api_limit)
+        store, FaultInjector(faults or FaultConfig()), org, auth, ApiUsage(config.daily_api_limit),
+        app_access,
     )

@@ -67,6 +67,9 @@ class OrgConfig:
     daily_api_limit: int = 100_000
     assignment_owner: str | None = None  # user id, username or e-mail; default: 2nd user
     bookbridge_fields: bool = False
+    my_domain: str = "bookbridge-sandbox.my.salesforce.com"
+    soap_login: bool = True  # org switch "Enable SOAP API login()" at start (and after reset)
+    username_password_flows: bool = True  # "Allow OAuth Username-Password Flows"
 
 
 def seed_users(config: OrgConfig) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Keap's official OpenAPI files, minimally patched, as a contract for the Keap sandbox.
 
 The specs are copies of ``shared/reference/keap`` (Keap's published files, unchanged) kept in
-``tests/sandbox/keap_spec``, so a clone runs these tests anywhere. Both are used as
+``tests/sandbox/keap_spec``, so a clone runs these tests anywhere; their sources, commits and
+licences are in ``keap_spec/README.md`` and ``keap_spec/LICENSE``. Both are used as
 published except for the patches below, each fixing a defect listed in
 ``shared/reference/keap-api.md`` §7 (or a gap the reference documents elsewhere):
 
@@ -15,8 +16,12 @@ v1
   5. ``RestContactBase`` / ``FullContact`` lack ``id``; add it to ``FullContact``;
   6. ``PATCH /contacts/{id}`` declares ``update_mask`` as a one-value enum holding the whole
      comma list; it is a free comma list;
-  7. ``DELETE /contacts/{id}/tags`` ``ids`` is sent comma-separated (``?ids=1,2``):
-     ``explode: false``;
+  7. array query parameters (``ids`` of ``DELETE /contacts/{id}/tags`` and
+     ``DELETE /tags/{id}/contacts``) keep their published declaration, the exploded form
+     ``?ids=1&ids=2`` that spec-generated clients send; the operation's description also
+     documents one comma-separated value (``?ids=1%2C2``, what infusionsoft-php sends), so
+     the contract reads a single comma-joined value as its items before validating
+     (``KeapContract.normalized``) – any other mix is still refused;
   8. every v1 error is declared as Spring ``ModelAndView``; real bodies are
      ``{"message": ...}``.
 
@@ -31,10 +36,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import yaml
@@ -87,9 +94,6 @@ def v1_spec() -> dict[str, Any]:
     for parameter in contact_ops["patch"]["parameters"]:
         if parameter["name"] == "update_mask":
             parameter["schema"] = {"type": "string"}
-    for parameter in spec["paths"]["/rest/v1/contacts/{contactId}/tags"]["delete"]["parameters"]:
-        if parameter["name"] == "ids":
-            parameter.update(style="form", explode=False)
     _add_api_key(spec)
     return spec
 
@@ -107,6 +111,35 @@ def v2_spec() -> dict[str, Any]:
 def _operations(path_item: dict) -> list[dict]:
     methods = ("get", "put", "post", "delete", "patch")
     return [op for method, op in path_item.items() if method in methods]
+
+
+def _array_query_names(operation: dict) -> frozenset[str]:
+    return frozenset(
+        parameter["name"]
+        for parameter in operation.get("parameters", [])
+        if parameter.get("in") == "query" and parameter.get("schema", {}).get("type") == "array"
+    )
+
+
+@cache
+def array_query_operations() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """(METHOD, path template, names) of every v1 and v2 operation declaring array query
+    parameters (v2 from the whole published file, not only the paths the sandbox serves)."""
+    found = []
+    for paths in (v1_spec()["paths"], _raw_v2()["paths"]):
+        for path, item in paths.items():
+            for method in ("get", "put", "post", "delete", "patch"):
+                names = _array_query_names(item.get(method) or {})
+                if names:
+                    found.append((method.upper(), path, names))
+    return tuple(found)
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """``/rest/v1/contacts/{contactId}/tags`` → a regex matching a request path's tail."""
+    parts = re.split(r"(\{[^}]+\})", template)
+    body = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    return re.compile(f"/crm{body}/?$")
 
 
 def _flatten_query_commands(operation: dict, schemas: dict) -> None:
@@ -157,6 +190,30 @@ class KeapContract:
         config = Config(spec_validator_cls=None)
         self.v1 = OpenAPI.from_dict({**v1_spec(), "servers": servers}, config=config)
         self.v2 = OpenAPI.from_dict({**v2_spec(), "servers": servers}, config=config)
+        self.array_parameters = [
+            (method, _path_pattern(path), names) for method, path, names in array_query_operations()
+        ]
+
+    def normalized(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Patch 7: a single comma-joined value of an array query parameter as its items."""
+        parts = urlsplit(prepared.url or "")
+        names = next(
+            (names for method, pattern, names in self.array_parameters
+             if method == prepared.method and pattern.search(parts.path)),
+            None,
+        )
+        if names is None:
+            return prepared
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        counts = {name: sum(1 for key, _ in query if key == name) for name in names}
+        expanded = [
+            (key, item)
+            for key, value in query
+            for item in (value.split(",") if counts.get(key) == 1 else [value])
+        ]
+        copy_ = prepared.copy()
+        copy_.url = urlunsplit(parts._replace(query=urlencode(expanded)))
+        return copy_
 
     def spec_for(self, url: str) -> OpenAPI | None:
         if "/crm/rest/v1/" in url:
@@ -182,6 +239,15 @@ class KeapContract:
             self._validate(spec, response, request_valid)
         return True
 
+    def _validate(self, spec: OpenAPI, response: requests.Response, request_valid: bool) -> None:
+        request = RequestsOpenAPIRequest(self.normalized(response.request))
+        if request_valid:
+            spec.validate_request(request)
+        else:
+            _assert_invalid(spec, request)
+        if not _is_gateway_answer(response):
+            spec.validate_response(request, RequestsOpenAPIResponse(response))
+
     def request_conforms(self, prepared: requests.PreparedRequest) -> bool:
         """Whether a request (not sent) conforms to the spec of its path."""
         spec = self.spec_for(prepared.url or "")
@@ -189,20 +255,10 @@ class KeapContract:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Unsupported scheme type")
             try:
-                spec.validate_request(RequestsOpenAPIRequest(prepared))
+                spec.validate_request(RequestsOpenAPIRequest(self.normalized(prepared)))
             except Exception:  # noqa: BLE001 - any validation error means "does not conform"
                 return False
         return True
-
-    @staticmethod
-    def _validate(spec: OpenAPI, response: requests.Response, request_valid: bool) -> None:
-        request = RequestsOpenAPIRequest(response.request)
-        if request_valid:
-            spec.validate_request(request)
-        else:
-            _assert_invalid(spec, request)
-        if not _is_gateway_answer(response):
-            spec.validate_response(request, RequestsOpenAPIResponse(response))
 
 
 def _is_gateway_answer(response: requests.Response) -> bool:

@@ -71,3 +71,22 @@ def test_throttle_uses_hook(app: Demo) -> None:
     client.put("/_sandbox/faults", json={"quota_rps": 1})
     statuses = [client.post("/notes", json={}).status_code for _ in range(3)]
     assert statuses[0] == 201 and 429 in statuses
+
+
+class Gatekeeper(Demo):
+    """Refuses requests without ``X-Key`` before any fault, like a gateway checking credentials."""
+
+    def before_faults(self, request: Request) -> Response | None:
+        if request.headers.get("X-Key") != "k":
+            return json_response({"message": "no key"}, status=401)
+        return None
+
+
+def test_before_faults_answers_without_faults_or_quota(app: Demo) -> None:
+    gate = Gatekeeper("gate", app.store, FaultInjector(FaultConfig()), app.routes, app.handlers)
+    client = Client(gate)
+    client.put("/_sandbox/faults", json={"error_rate": 1, "quota_rps": 1})
+    refused = [client.post("/notes", json={}) for _ in range(3)]
+    assert [r.status_code for r in refused] == [401, 401, 401]
+    assert refused[0].headers["X-Demo"] == "1"  # the CRM's headers still apply
+    assert client.post("/notes", json={}, headers={"X-Key": "k"}).status_code == 503  # faults apply

@@ -112,3 +112,53 @@ def test_start_up_fault_flags() -> None:
         assert sandbox.faults()["error_rate"] == 1.0
     finally:
         sandbox.stop()
+
+
+def _throttled(keap, headers: dict[str, str]) -> requests.Response:
+    """Requests with ``headers`` until the one-per-second sandbox quota answers 429."""
+    with requests.Session() as session:
+        for _ in range(5):
+            response = session.get(f"{keap.url}/crm/rest/v1/users", headers=headers, timeout=10)
+            if response.status_code == 429:
+                return response
+    raise AssertionError("the sandbox quota never throttled")
+
+
+def test_throttled_service_key_caller_sees_its_own_limits(keap) -> None:
+    """Throttling is decided after authentication, so a 429 to a Service Account Key caller
+    carries the key's limits (30,000/day, 240/minute, 10 per second; tenant-scoped), not an
+    OAuth app's (150,000/day, 25 per second)."""
+    bearer = {"Authorization": f"Bearer {login(keap.url)['access_token']}"}  # before the quota
+    keap.set_faults(quota_rps=1)
+    throttled = _throttled(keap, KEY)
+    assert throttled.json()["message"] == "Quota Exceeded"
+    assert throttled.headers["x-keap-product-quota-limit"] == "30000"
+    assert throttled.headers["x-keap-product-spike-limit"] == "10ps"
+    assert throttled.headers["x-keap-tenant-id"] == "sandbox.infusionsoft.com"
+    oauth = _throttled(keap, bearer)
+    assert oauth.headers["x-keap-product-quota-limit"] == "150000"
+    assert oauth.headers["x-keap-product-spike-limit"] == "25ps"
+
+
+def test_bad_credentials_are_refused_before_throttling(keap) -> None:
+    """The gateway authenticates first: a wrong key gets 401 even when the quota is spent,
+    and a refused request uses none of it."""
+    keap.set_faults(quota_rps=1)
+    wrong = {"X-Keap-API-Key": "not-the-key"}
+    with requests.Session() as session:
+        answers = [session.get(f"{keap.url}/crm/rest/v1/users", headers=wrong, timeout=10) for _ in range(3)]
+        assert [a.status_code for a in answers] == [401, 401, 401]
+        assert answers[0].json()["fault"]["detail"]["errorcode"] == "oauth.v2.InvalidApiKey"
+        assert session.get(f"{keap.url}/crm/rest/v1/users", headers=KEY, timeout=10).status_code == 200
+
+
+def test_quota_counters_are_kept_per_kind_of_caller(keap) -> None:
+    """An OAuth app's daily quota and the tenant's key quota are separate buckets, counted
+    from the last reset, and only API calls count (not the OAuth endpoints)."""
+    bearer = {"Authorization": f"Bearer {login(keap.url)['access_token']}"}
+    for _ in range(3):
+        assert users(keap).status_code == 200
+    assert users(keap).headers["x-keap-product-quota-used"] == "4"
+    first_oauth = requests.get(f"{keap.url}/crm/rest/v1/users", headers=bearer, timeout=10)
+    assert first_oauth.headers["x-keap-product-quota-used"] == "1"
+    assert first_oauth.headers["x-keap-product-quota-available"] == "149999"

@@ -3,6 +3,8 @@ OpenAPI specs by ``ContractSession`` (see ``keap_openapi.py``)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -266,3 +268,98 @@ def test_unknown_path_is_404(keap) -> None:
         f"{keap.url}{V1}/nonexistent", headers={"X-Keap-API-Key": "sandbox-service-account-key"}, timeout=5
     )
     assert response.status_code == 404 and "message" in response.json()
+
+
+# ------------------------------------------------- array query parameters (OpenAPI form)
+def _apply(api, contact_id: int, *tag_ids: int) -> None:
+    applied = api.post(f"{V1}/contacts/{contact_id}/tags", json={"tagIds": list(tag_ids)}).json()
+    assert set(applied.values()) == {"SUCCESS"}
+
+
+def _tag_ids(api, contact_id: int) -> list[int]:
+    return api.get(f"{V1}/contacts/{contact_id}").json()["tag_ids"]
+
+
+def test_remove_contact_tags_with_repeated_ids(keap_api) -> None:
+    """``removeTagsFromContact`` as a spec-generated client sends it: ``?ids=102&ids=104``."""
+    contact = create_contact(keap_api)
+    _apply(keap_api, contact["id"], 102, 104, 106)
+    response = keap_api.delete(f"{V1}/contacts/{contact['id']}/tags", params={"ids": [102, 104]})
+    assert response.status_code == 204
+    assert response.request.url.endswith("?ids=102&ids=104")
+    assert _tag_ids(keap_api, contact["id"]) == [106]
+
+
+def test_remove_contact_tags_mixed_and_bad_ids(keap_api) -> None:
+    contact = create_contact(keap_api)
+    _apply(keap_api, contact["id"], 102, 104, 106)
+    mixed = keap_api.delete(f"{V1}/contacts/{contact['id']}/tags", params={"ids": ["102,104", "106"]},
+                            request_valid=False)
+    assert mixed.status_code == 204 and _tag_ids(keap_api, contact["id"]) == []
+    bad = keap_api.delete(f"{V1}/contacts/{contact['id']}/tags", params={"ids": ["102", "x"]},
+                          request_valid=False)
+    assert bad.status_code == 400 and bad.json() == {"message": "Invalid ids: x"}
+
+
+def test_remove_tag_from_one_contact_by_tag_path(keap_api, keap) -> None:
+    """``removeTagFromContactId``: ``DELETE /tags/{tagId}/contacts/{contactId}``."""
+    contact = create_contact(keap_api)
+    _apply(keap_api, contact["id"], 102, 104)
+    response = keap_api.delete(f"{V1}/tags/102/contacts/{contact['id']}")
+    assert response.status_code == 204
+    assert _tag_ids(keap_api, contact["id"]) == [104]
+    assert {link["tag_id"] for link in keap.state()["contact_tags"]} == {104}
+    assert keap_api.delete(f"{V1}/tags/424242/contacts/{contact['id']}").status_code == 404
+    assert keap_api.delete(f"{V1}/tags/104/contacts/424242").status_code == 404
+
+
+def test_remove_tag_from_several_contacts(keap_api) -> None:
+    """``removeTagFromContactIds``: ``DELETE /tags/{tagId}/contacts?ids=1&ids=2``."""
+    first, second = create_contact(keap_api), create_contact(keap_api, email_addresses=[
+        {"email": "john@example.com", "field": "EMAIL1"}])
+    for contact in (first, second):
+        _apply(keap_api, contact["id"], 102, 104)
+    response = keap_api.delete(f"{V1}/tags/102/contacts", params={"ids": [first["id"], second["id"]]})
+    assert response.status_code == 204
+    assert _tag_ids(keap_api, first["id"]) == [104] and _tag_ids(keap_api, second["id"]) == [104]
+    comma = keap_api.delete(f"{V1}/tags/104/contacts", params={"ids": f"{first['id']},{second['id']}"})
+    assert comma.status_code == 204 and _tag_ids(keap_api, second["id"]) == []
+
+
+def test_contract_reads_both_forms_of_an_array_query_parameter(keap_api) -> None:
+    """The contract checks what Keap documents (``ids=1%2C2``) and what the spec declares
+    (``ids=1&ids=2``), and still refuses items that are not integers."""
+
+    def conforms(query: str) -> bool:
+        prepared = requests.Request(
+            "DELETE", f"{keap_api.base_url}{V1}/contacts/1/tags?{query}", headers={"X-Keap-API-Key": "k"}
+        ).prepare()
+        return keap_api.contract.request_conforms(prepared)
+
+    assert conforms("ids=1&ids=2") and conforms("ids=1%2C2") and conforms("ids=1")
+    assert not conforms("ids=1&ids=x") and not conforms("ids=x") and not conforms("other=1")
+
+
+def test_every_served_array_query_operation_is_exercised_in_array_form() -> None:
+    """Each v1/v2 operation whose spec declares an array query parameter and that the sandbox
+    serves has a test above sending the repeated form (a new one must get its test)."""
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+    from werkzeug.routing import Map
+
+    from sandbox.keap import rest_v1, rest_v2
+    from tests.sandbox.keap_openapi import array_query_operations
+
+    routes = Map([*rest_v1.rules(), *rest_v2.rules()], strict_slashes=False).bind("sandbox")
+    served = set()
+    for method, path, _names in array_query_operations():
+        sample = "/crm" + re.sub(r"\{[^}]+\}", "7", path)  # any id fits the routes' converters
+        try:
+            routes.match(sample, method=method)
+        except (NotFound, MethodNotAllowed):
+            continue
+        served.add((method, path))
+    assert served == {
+        ("DELETE", "/rest/v1/contacts/{contactId}/tags"),  # test_remove_contact_tags_with_repeated_ids
+        ("DELETE", "/rest/v1/tags/{tagId}/contacts"),  # test_remove_tag_from_several_contacts
+    }
+
