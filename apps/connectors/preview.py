@@ -33,6 +33,7 @@ from django.utils.dateparse import parse_datetime
 from apps.directory.services import reference_id
 from apps.intake.lifecycle import derive_action, is_booking_event
 from apps.intake.models import Booking, BookingEvent
+from apps.intake.schema import booking_problems
 
 from . import registry
 from .errors import CrmError
@@ -241,6 +242,9 @@ def parse_payload(text: str) -> dict[str, Any]:
         raise ValueError('The payload has no "data" object with the booking.')
     if not is_booking_event(str(envelope.get("type") or "")):
         raise ValueError(f'"{envelope.get("type")}" is not a booking event; nothing would be synced.')
+    problems = booking_problems(envelope["data"])  # the webhook endpoint's own checks
+    if problems:
+        raise ValueError("The booking would be refused by the webhook endpoint: " + "; ".join(problems[:5]))
     return envelope
 
 

@@ -2,6 +2,12 @@
 
 Webhooks usually carry collapsed ids (``BP-…``); lead-source names and ownership need labels,
 so labels are learned from expanded objects when a payload has them and are editable in admin.
+
+Column sizes: OnceHub documents no lengths for these values (its schemas have none; its booking
+form recommends 100 characters for a name, 200 for a subject). Names and labels get 255
+characters, URLs 2048, ids 64 (OnceHub ids are a prefix and 10-12 characters). Intake refuses
+longer values with a 400 naming the field (``apps/intake/schema.py`` reads these ``max_length``
+values), so nothing is ever cut on the way in.
 """
 
 from __future__ import annotations
@@ -9,6 +15,9 @@ from __future__ import annotations
 from django.db import models
 
 from apps.accounts.models import Account
+
+NAME_LENGTH = 255
+URL_LENGTH = 2048
 
 
 class DirectoryEntry(models.Model):
@@ -32,8 +41,8 @@ class DirectoryEntry(models.Model):
 class SchedulingUser(DirectoryEntry):
     """A person who owns booking pages (not a portal login)."""
 
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
+    first_name = models.CharField(max_length=NAME_LENGTH, blank=True)
+    last_name = models.CharField(max_length=NAME_LENGTH, blank=True)
     email = models.EmailField(blank=True, db_index=True)
     status = models.CharField(max_length=32, blank=True)
 
@@ -50,9 +59,9 @@ class SchedulingUser(DirectoryEntry):
 class BookingPage(DirectoryEntry):
     """A booking page (``BP-…``) or booking calendar (``BKC-…``)."""
 
-    label = models.CharField(max_length=200, blank=True, help_text="Internal label")
-    public_name = models.CharField(max_length=200, blank=True)
-    url = models.URLField(blank=True)
+    label = models.CharField(max_length=NAME_LENGTH, blank=True, help_text="Internal label")
+    public_name = models.CharField(max_length=NAME_LENGTH, blank=True)
+    url = models.URLField(max_length=URL_LENGTH, blank=True)
     owner = models.ForeignKey(
         SchedulingUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages"
     )
@@ -68,8 +77,8 @@ class BookingPage(DirectoryEntry):
 
 
 class MasterPage(DirectoryEntry):
-    label = models.CharField(max_length=200, blank=True)
-    name = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=NAME_LENGTH, blank=True)
+    name = models.CharField(max_length=NAME_LENGTH, blank=True)
 
     class Meta(DirectoryEntry.Meta):
         constraints = [
@@ -82,8 +91,8 @@ class MasterPage(DirectoryEntry):
 
 
 class EventType(DirectoryEntry):
-    name = models.CharField(max_length=200, blank=True)
-    label = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=NAME_LENGTH, blank=True)
+    label = models.CharField(max_length=NAME_LENGTH, blank=True)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
         SchedulingUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

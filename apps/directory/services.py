@@ -1,8 +1,9 @@
 """Learn directory entries from booking payloads.
 
 Both forms are accepted: a collapsed id (``"BP-…"``) makes sure a row exists; an expanded
-object also fills in its labels. Labels an administrator typed in admin are overwritten only by
-non-empty values from the scheduling system.
+object also fills in its labels. Values are stored whole: intake refuses (400) a payload whose
+ids or labels do not fit their columns, so nothing is cut here. Labels an administrator typed
+in admin are overwritten only by non-empty values from the scheduling system.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from apps.accounts.models import Account
 
 from .models import BookingPage, EventType, MasterPage, SchedulingUser
 
-# payload key -> (model, {model field: payload attribute})
-_EXPANDED_FIELDS: dict[str, tuple[type, dict[str, tuple[str, ...]]]] = {
+#: payload key -> (model, {model field: the payload attributes it is learned from, first
+#: non-empty one wins}). ``apps.intake.schema`` derives its checks of these objects from this
+#: table and the fields' ``max_length``, so whatever is learned here fits its column.
+EXPANDED_FIELDS: dict[str, tuple[type, dict[str, tuple[str, ...]]]] = {
     "owner": (
         SchedulingUser,
         {"first_name": ("first_name",), "last_name": ("last_name",), "email": ("email",),
@@ -52,7 +55,7 @@ def _learned_values(obj: Any, mapping: dict[str, tuple[str, ...]]) -> dict[str, 
         for key in candidates:
             value = obj.get(key)
             if isinstance(value, str) and value:
-                values[field] = value[:200]
+                values[field] = value  # intake checked the length (apps/intake/schema.py)
                 break
     return values
 
@@ -62,7 +65,7 @@ def _remember(account: Account, key: str, obj: Any, found: Any = None):
     external_id = reference_id(obj)
     if not external_id:
         return None
-    model, mapping = _EXPANDED_FIELDS[key]
+    model, mapping = EXPANDED_FIELDS[key]
     values = _learned_values(obj, mapping)
     if found is not None:
         entry, created = found, False
@@ -86,7 +89,7 @@ def _read_entries(account: Account, booking: dict[str, Any]) -> dict[str, Any]:
     Plain SQL built once per shape from the models (the ORM would spend more compiling it than
     the separate reads cost).
     """
-    wanted = {key: reference_id(booking.get(key)) for key in _EXPANDED_FIELDS}
+    wanted = {key: reference_id(booking.get(key)) for key in EXPANDED_FIELDS}
     wanted = {key: external_id for key, external_id in wanted.items() if external_id}
     if not wanted:
         return {}
@@ -98,7 +101,7 @@ def _read_entries(account: Account, booking: dict[str, Any]) -> dict[str, Any]:
         rows = cursor.fetchall()
     found = {}
     for key, *values in rows:
-        model, mapping = _EXPANDED_FIELDS[key]
+        model, mapping = EXPANDED_FIELDS[key]
         loaded: dict[str, Any] = dict(zip(_read_fields(model, mapping), values, strict=False))
         loaded["id"] = int(loaded["id"])
         if "owner" in loaded:  # a booking page's owner (the column holds its id)
@@ -118,10 +121,10 @@ def _entries_sql(keys: tuple[str, ...]) -> str:
     for each payload key, as text, NULL-padded, ``UNION ALL``-ed."""
     if (connection.vendor, keys) not in _SQL:
         qn = connection.ops.quote_name
-        width = max(len(_read_fields(*_EXPANDED_FIELDS[key])) for key in keys)
+        width = max(len(_read_fields(*EXPANDED_FIELDS[key])) for key in keys)
         parts = []
         for key in keys:
-            model, mapping = _EXPANDED_FIELDS[key]
+            model, mapping = EXPANDED_FIELDS[key]
             table = qn(model._meta.db_table)
 
             def column(name: str, model=model, table=table) -> str:
@@ -143,7 +146,7 @@ def _read_fields(model, mapping: dict[str, tuple[str, ...]]) -> list[str]:
 def learn_from_booking(*, account: Account, booking: dict[str, Any]) -> dict[str, Any]:
     """Record the users and pages a booking mentions; returns the entries by payload key."""
     known = _read_entries(account, booking)
-    entries = {key: _remember(account, key, booking.get(key), known.get(key)) for key in _EXPANDED_FIELDS}
+    entries = {key: _remember(account, key, booking.get(key), known.get(key)) for key in EXPANDED_FIELDS}
     owner = entries.get("owner")
     page = entries.get("booking_page") or entries.get("booking_calendar")
     if owner is not None and page is not None and page.owner_id is None:

@@ -7,7 +7,7 @@ customer's rebooking into "Rescheduled by Owner").
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
@@ -89,16 +89,24 @@ def derive_action(
     return None
 
 
-def _moment(value: Any) -> datetime | None:
+def utc_moment(value: Any) -> datetime | None:
+    """A payload's date-time as the same instant in UTC (None when empty or not a date-time).
+
+    Stored in UTC because PostgreSQL refuses offsets beyond ±15:59, which RFC 3339 allows (up
+    to ±23:59); the boundary (``schema.Moment``) keeps the year within 1970-2200, so the
+    conversion cannot overflow."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        return parse_datetime(value)
+        moment = parse_datetime(value)
     except ValueError:
         return None
+    if moment is None:
+        return None
+    return moment.astimezone(UTC) if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
 
 
-_EPOCH = parse_datetime("1970-01-01T00:00:00Z")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def ordering_key(booking: dict[str, Any], event_creation_time: str) -> tuple[datetime, datetime]:
@@ -107,6 +115,6 @@ def ordering_key(booking: dict[str, Any], event_creation_time: str) -> tuple[dat
     The latest event by this key decides the booking's state, whatever order they arrive in.
     """
     return (
-        _moment(booking.get("last_updated_time")) or _EPOCH,
-        _moment(event_creation_time) or _EPOCH,
+        utc_moment(booking.get("last_updated_time")) or _EPOCH,
+        utc_moment(event_creation_time) or _EPOCH,
     )

@@ -72,7 +72,8 @@ class Booking(models.Model):
     lifecycle_action = models.CharField(
         max_length=64, choices=LifecycleAction.choices, blank=True, db_index=True
     )
-    subject = models.CharField(max_length=500, blank=True)
+    # Free text of the booking form (OnceHub gives no limit): stored whole, never cut.
+    subject = models.TextField(blank=True)
     customer_email = models.CharField(max_length=254, blank=True, db_index=True)
     customer_name = models.CharField(max_length=300, blank=True)
     starting_time = models.DateTimeField(null=True, blank=True)

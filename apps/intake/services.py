@@ -16,12 +16,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import Account
 from apps.directory.services import learn_from_booking, reference_id
 
-from .lifecycle import LifecycleAction, derive_action, is_booking_event, ordering_key
+from .lifecycle import LifecycleAction, derive_action, is_booking_event, ordering_key, utc_moment
 from .models import Booking, BookingEvent
 from .relay import BatchRelay
 from .selectors import FAILING_HINT_SECONDS, failing_hint_key
@@ -41,7 +40,7 @@ class Delivery:
 def _customer_email(booking: dict[str, Any]) -> str:
     form = booking.get("form_submission")
     email = form.get("email") if isinstance(form, dict) else ""
-    return (email or "")[:254] if isinstance(email, str) else ""
+    return email if isinstance(email, str) else ""
 
 
 def accept_delivery(
@@ -62,8 +61,8 @@ def accept_delivery(
     event = _insert_once(
         account=account,
         envelope_id=envelope["id"],
-        event_type=envelope["type"][:64],
-        event_created_at=parse_datetime(envelope["creation_time"]),
+        event_type=envelope["type"],
+        event_created_at=utc_moment(envelope["creation_time"]),
         booking_id=booking_id,
         customer_email=_customer_email(data),
         raw_body=raw_body,
@@ -254,22 +253,24 @@ def _previous_booking_action(account: Account, booking: dict[str, Any]) -> str |
 
 
 def _booking_fields(data: dict[str, Any], action: str) -> dict[str, Any]:
+    """The booking's columns from its payload, whole: the webhook endpoint accepted only
+    payloads whose values have these types and fit these columns (``schema.BOOKING``)."""
     form = data.get("form_submission") if isinstance(data.get("form_submission"), dict) else {}
     duration = data.get("duration_minutes")
     return {
-        "status": str(data.get("status") or "")[:32],
+        "status": data.get("status") or "",
         "lifecycle_action": action,
-        "subject": str(data.get("subject") or "")[:500],
+        "subject": data.get("subject") or "",
         "customer_email": _customer_email(data),
-        "customer_name": str(form.get("name") or "")[:300],
-        "starting_time": parse_datetime(data["starting_time"]) if data.get("starting_time") else None,
-        "duration_minutes": duration if isinstance(duration, int) and duration >= 0 else None,
-        "owner_id": reference_id(data.get("owner"))[:64],
+        "customer_name": form.get("name") or "",
+        "starting_time": utc_moment(data.get("starting_time")),
+        "duration_minutes": None if isinstance(duration, bool) or not isinstance(duration, int) else duration,
+        "owner_id": reference_id(data.get("owner")),
         "booking_page_id": (reference_id(data.get("booking_page"))
-                            or reference_id(data.get("booking_calendar")))[:64],
-        "master_page_id": reference_id(data.get("master_page"))[:64],
-        "event_type_id": reference_id(data.get("event_type"))[:64],
-        "rescheduled_booking_id": str(data.get("rescheduled_booking_id") or "")[:64],
+                            or reference_id(data.get("booking_calendar"))),
+        "master_page_id": reference_id(data.get("master_page")),
+        "event_type_id": reference_id(data.get("event_type")),
+        "rescheduled_booking_id": data.get("rescheduled_booking_id") or "",
     }
 
 

@@ -7,7 +7,6 @@ unknown account gets exactly the answer of a bad signature, so slugs cannot be e
 
 from __future__ import annotations
 
-import json
 import secrets as secrets_module
 import time
 
@@ -20,6 +19,7 @@ from apps.accounts.selectors import account_and_webhook_secrets
 from apps.core.jsonview import json_error
 
 from .envelope import EnvelopeError, validate_envelope
+from .schema import BodyError, parse_body
 from .services import accept_delivery
 from .signatures import ParsedSignature, SignatureError, verify
 
@@ -81,12 +81,13 @@ def oncehub_webhook(request, account_slug: str):
 
     try:
         text = body.decode("utf-8")
-        document = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
         return json_error(400, "malformed_json", f"The body is not valid JSON: {exc}")
-    if "\x00" in text or "\\u0000" in text:
-        # PostgreSQL text/jsonb cannot hold NUL; no real booking carries one.
-        return json_error(400, "invalid_characters", "The body contains a NUL character (\\u0000).")
+    try:
+        # Depth, numbers and characters first (schema.parse_body), then the fields.
+        document = parse_body(text)
+    except BodyError as exc:
+        return json_error(400, exc.error, exc.problems)
     try:
         envelope = validate_envelope(document)
     except EnvelopeError as exc:

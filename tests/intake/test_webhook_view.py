@@ -95,7 +95,8 @@ def test_envelope_that_is_not_an_event(account, client):
     envelope["api_version"] = "v1"
     response = post_raw(client, "acme", body_of(envelope))
     assert_rejected(response, 400, "invalid_envelope")
-    assert any("'type'" in problem for problem in response.json()["detail"])
+    assert response.json()["detail"] == ["type: required (a non-empty string)",
+                                          'api_version: must be "v2" (only v2 webhooks are signed)']
 
 
 def test_booking_event_without_booking_id(account, client):
@@ -199,3 +200,64 @@ def test_nul_characters_are_refused_not_a_500(account, client):
     envelope = official_example()
     envelope["data"]["subject"] = "bad\u0000subject"
     assert_rejected(post_raw(client, "acme", body_of(envelope)), 400, "invalid_characters")
+
+
+# --- hostile input after a valid signature: a 400 naming the problem, never a 500 ------------
+
+def compact_body(envelope: dict) -> bytes:
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def test_a_lone_surrogate_is_a_400_not_a_500(account, client):
+    envelope = official_example()
+    envelope["data"]["form_submission"]["name"] = "Carrie \ud800"
+    body = body_of(envelope)
+    assert b"\\ud800" in body  # JSON-escaped, as a sender would write it
+    response = post_raw(client, "acme", body)
+    assert_rejected(response, 400, "invalid_characters")
+    assert response.json()["detail"] == [
+        "data.form_submission.name: contains a lone UTF-16 surrogate (\\ud800)"]
+
+
+def test_a_creation_time_that_overflows_in_utc_is_a_400_not_a_500(account, client):
+    envelope = official_example()
+    envelope["creation_time"] = "9999-12-31T23:59:59-23:59"
+    response = post_raw(client, "acme", body_of(envelope))
+    assert_rejected(response, 400, "invalid_envelope")
+    assert response.json()["detail"] == ["creation_time: must be between 1970 and 2200 (UTC)"]
+
+
+def test_100000_levels_of_nesting_are_a_400_not_a_500(account, client):
+    body = compact_body(official_example()).replace(
+        b'"custom_fields":[]', b'"custom_fields":' + b"[" * 100_000 + b"]" * 100_000)
+    assert len(body) < 1024 * 1024  # within the body limit: the depth is what is refused
+    response = post_raw(client, "acme", body)
+    assert_rejected(response, 400, "nesting_too_deep")
+    assert response.json()["detail"] == ["The JSON is nested deeper than 64 levels."]
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"1e400"])
+def test_numbers_jsonb_cannot_hold_are_a_400_not_a_500(account, client, literal):
+    body = compact_body(official_example()).replace(b'"in_trash":false', b'"in_trash":' + literal)
+    assert literal in body
+    assert_rejected(post_raw(client, "acme", body), 400, "malformed_json")
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"duration_minutes": 10**20}, "data.duration_minutes: must be between 0 and 10080"),
+    ({"starting_time": "9999-12-31T23:59:59-23:59"},
+     "data.starting_time: must be between 1970 and 2200 (UTC)"),
+    ({"status": "x" * 33}, "data.status: longer than 32 characters"),
+    ({"owner": {"id": "USR-1", "first_name": "F" * 10_000}},
+     "data.owner.first_name: longer than 255 characters"),
+    ({"owner": "USR-" + "X" * 61}, "data.owner: longer than 64 characters"),
+    ({"booking_page": "BP-" + "X" * 62}, "data.booking_page: longer than 64 characters"),
+    ({"attendees": [""] * 100_000}, "data.attendees: more than 500 entries"),
+])
+def test_poison_events_are_refused_at_the_boundary(account, client, change, problem):
+    """Each was acknowledged with a 202 before, then crashed every processing attempt."""
+    envelope = official_example()
+    envelope["data"].update(change)
+    response = post_raw(client, "acme", body_of(envelope))
+    assert_rejected(response, 400, "invalid_envelope")
+    assert response.json()["detail"] == [problem]

@@ -141,8 +141,11 @@ def booking_values(data: dict[str, Any], booking) -> dict[str, str]:
 
 
 def personalized_contact_id(data: dict[str, Any]) -> int | None:
-    raw = _custom_value(data, "soisContactID", "Infusionsoft ID", "Keap contact ID", "contact_id")
-    return int(raw) if raw.strip().isdigit() else None
+    """The Keap contact id a personalized link passed on, if it looks like one: ASCII digits only
+    (``str.isdigit`` also accepts "²", which ``int`` refuses) and at most 18 of them (Keap ids
+    are 64-bit; ``int`` refuses strings of over 4,300 digits)."""
+    raw = _custom_value(data, "soisContactID", "Infusionsoft ID", "Keap contact ID", "contact_id").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 #: The directory entries a lead source name is made of: (booking attribute, model).
