@@ -126,9 +126,10 @@ def payload_problems(envelope: dict[str, Any]) -> list[str]:
     """Every problem of a webhook envelope, in plain words ([] when the planners can read it)."""
     event_type = envelope.get("type")
     if not isinstance(event_type, str) or not is_booking_event(event_type):
-        shown = event_type if isinstance(event_type, str) and len(event_type) <= 60 else "this"
-        return [f"“{shown}” is not a booking event ({', '.join(sorted(BOOKING_EVENT_TYPES))}); "
-                "nothing would be synced."]
+        known = ", ".join(sorted(BOOKING_EVENT_TYPES))
+        if isinstance(event_type, str) and len(event_type) <= 60:
+            return [f"“{event_type}” is not a booking event ({known}); nothing would be synced."]
+        return [f"The payload's “type” must be a booking event ({known})."]
     problems: list[str] = []
     for name in ("id", "object", "api_version"):
         _optional_text(envelope, name, "", problems)

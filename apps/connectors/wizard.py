@@ -298,10 +298,12 @@ def wizard_owners(request, account, connector_id: int, kind_key: str):
     if request.method != "POST":
         owner_mapping.auto_match(connector, crm_users)
     formset = owner_mapping.formset(connector, crm_users, request.POST or None)
-    if request.method == "POST" and formset.is_valid():
-        owner_mapping.save_formset(connector, formset, crm_users)
-        messages.success(request, "Owner mapping saved.")
-        return redirect(f"{kind_key}:wizard-owners", account.slug, connector.pk)
+    if request.method == "POST":
+        if formset.is_valid():
+            owner_mapping.save_formset(connector, formset, crm_users)
+            messages.success(request, "Owner mapping saved.")
+            return redirect(f"{kind_key}:wizard-owners", account.slug, connector.pk)
+        messages.error(request, "Nothing was saved: please correct the problems shown below.")
     return render(
         request,
         "connectors/wizard_owners.html",

@@ -144,10 +144,10 @@ def test_names_are_checked_like_the_connector_form(name):
 def test_is_active_false_as_text_does_not_switch_the_connector_on():
     account = AccountFactory()
     Connector.objects.create(account=account, kind="keap", name="Keap", is_active=False)
-    result = import_connector(account, "version: 1\nconnector: {name: Keap, kind: keap, is_active: 'false'}\n")
+    result = import_connector(account, HEAD.replace("kind: keap", "kind: keap, is_active: 'false'"))
     assert [p.path for p in result.report.problems] == ["connector.is_active"]
     assert Connector.objects.get(account=account).is_active is False
-    result = import_connector(account, "version: 1\nconnector: {name: Keap, kind: keap, is_active: true}\n")
+    result = import_connector(account, HEAD.replace("kind: keap", "kind: keap, is_active: true"))
     assert result.report.ok, result.report.problems
     assert Connector.objects.get(account=account).is_active is True
 
@@ -211,6 +211,36 @@ def test_the_command_and_the_admin_page_show_the_limit(tmp_path, client, capsys)
         "account": account.pk, "file": SimpleUploadedFile("l.yaml", "name: caf\xe9".encode("latin-1"))})
     assert "not UTF-8 text" in latin1.content.decode()
     assert not Connector.objects.exists()
+
+
+@pytest.mark.parametrize(("setup", "args", "words"), [
+    (lambda tmp: tmp.joinpath("l.yaml").write_bytes("name: caf\xe9".encode("latin-1")), ["acme", "l.yaml"],
+     "not UTF-8 text"),
+    (lambda tmp: tmp.joinpath("h.yaml").write_text("x: " + "y" * 300_000), ["acme", "h.yaml"],
+     "larger than 256 kB"),
+    (lambda tmp: None, ["ac\x00me", "k.yaml"], "No account"),
+    (lambda tmp: None, ["acme", "."], "Cannot read"),
+    (lambda tmp: None, ["acme", "missing.yaml"], "Cannot read"),
+    (lambda tmp: tmp.joinpath("k.yaml").write_text(HEAD), ["acme", "k.yaml", "--secret", "novalue"],
+     "write it as NAME=ENV_VAR"),
+])
+def test_import_command_refuses_bad_arguments_in_words(tmp_path, monkeypatch, setup, args, words):
+    AccountFactory(slug="acme")
+    monkeypatch.chdir(tmp_path)
+    setup(tmp_path)
+    with pytest.raises(CommandError, match=words):
+        call_command("import_connector", *args)
+
+
+def test_export_command_refuses_bad_arguments_in_words(tmp_path):
+    account = AccountFactory(slug="acme")
+    Connector.objects.create(account=account, kind="keap", name="Keap")
+    with pytest.raises(CommandError, match="No connector named"):
+        call_command("export_connector", "ac\x00me", "Keap")
+    with pytest.raises(CommandError, match="No connector named"):
+        call_command("export_connector", "acme", "K" * 300)
+    with pytest.raises(CommandError, match="Cannot write"):
+        call_command("export_connector", "acme", "Keap", "-o", str(tmp_path))
 
 
 # ------------------------------------------------------------------------- generated files

@@ -17,7 +17,7 @@ from django import forms
 from apps.connectors.errors import CrmError
 from apps.core import outbound
 from apps.core.jsontext import JSONTextError, loads_bounded
-from apps.core.text import text_problem
+from apps.core.text import has_control_characters, text_problem
 
 from . import connection, tracking
 from . import mapping as field_mapping
@@ -390,6 +390,10 @@ class ConnectForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        for name in ("client_id", "client_secret", "service_account_key"):
+            if has_control_characters(data.get(name) or ""):
+                # Sent in an HTTP header: a line break there is refused before anything is sent.
+                self.add_error(name, "Remove the line breaks or other control characters.")
         if self.errors:
             return data
         # Secrets entered for other URLs are never reused for these ones.

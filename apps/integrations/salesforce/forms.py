@@ -4,6 +4,7 @@ from a failed sync."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -14,6 +15,7 @@ from apps.connectors import staging
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 from apps.connectors.tokens import store_credentials
+from apps.core.text import has_control_characters
 from apps.directory.models import BookingPage
 
 from . import metadata, services
@@ -40,6 +42,7 @@ from .models import (
 )
 
 SECRET_FIELDS = ("password", "security_token", "client_secret")
+API_VERSION = re.compile(r"^\d{2,3}\.0$")
 #: What the stored secrets were entered for: changing any of these asks for them again.
 TARGET_FIELDS = ("environment", "custom_login_url", "username", "client_id")
 
@@ -96,6 +99,11 @@ class ConnectionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        for name in ("name", "username", "client_id", "custom_login_url", *SECRET_FIELDS):
+            if has_control_characters(data.get(name) or ""):
+                self.add_error(name, "Remove the line breaks or other control characters.")
+        if data.get("api_version") and not API_VERSION.match(data["api_version"]):
+            self.add_error("api_version", "Enter a Salesforce API version such as 62.0.")
         if self.errors:
             return data
         try:

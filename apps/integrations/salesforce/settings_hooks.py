@@ -9,7 +9,6 @@ with its path in the file.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from apps.connectors import staging
@@ -18,12 +17,12 @@ from apps.core.text import text_problem
 
 from . import metadata, services
 from .client import DEFAULT_API_VERSION, SalesforceClient, login_url_for
+from .forms import API_VERSION
 from .models import AuthMethod, Environment, SalesforceConnection
 
 FIELDS = ("auth_method", "environment", "custom_login_url", "username", "client_id", "api_version")
 MAX_LENGTHS = {name: SalesforceConnection._meta.get_field(name).max_length for name in FIELDS}
 SECRETS = ("password", "security_token", "client_secret", "refresh_token")
-API_VERSION = re.compile(r"^\d{2,3}\.0$")
 
 
 def export_connection(connector) -> dict[str, Any]:
