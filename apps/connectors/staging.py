@@ -6,8 +6,9 @@ saves it, in one short transaction. The checking happens on a *staged* connector
 copy of the stored one (or a new, unsaved one) that the integrations treat as follows.
 
 * **Nothing is written to the database.** Settings rows are read if they exist and otherwise
-  made in memory (``get_or_create`` becomes :func:`row_for`); a CRM client renews the access
-  token in memory, never through ``apps.connectors.tokens`` (which stores it on the row).
+  made in memory (``get_or_create`` becomes :func:`row_for`); a CRM client renews tokens the
+  file brought in memory, never through ``apps.connectors.tokens`` (which stores them on the
+  row) — except the stored connection's own tokens (:func:`renews_in_memory`).
 * **Nothing is shared through the cache.** The describe results, user lists and picklists read
   for a staged connector are kept on it (:func:`cache_for`), because the stored connector with
   the same id may point at another CRM than the file does.
@@ -31,12 +32,13 @@ from django.core.cache import cache
 from .models import Connector
 
 _STAGE = "_staged_objects"
+_STORED_CREDENTIALS = "stored_credentials"
 
 
 def stage(stored: Connector) -> Connector:
     """An in-memory copy of ``stored`` (same id) to try new settings on."""
     staged = copy.deepcopy(stored)
-    setattr(staged, _STAGE, {})
+    setattr(staged, _STAGE, {_STORED_CREDENTIALS: copy.deepcopy(stored.credentials or {})})
     return staged
 
 
@@ -49,6 +51,21 @@ def new(**fields: Any) -> Connector:
 
 def is_staged(connector: Any) -> bool:
     return getattr(connector, _STAGE, None) is not None
+
+
+def renews_in_memory(connector: Any) -> bool:
+    """Whether a CRM client renews this connector's tokens in memory only.
+
+    True for a staged connector whose credentials the import changed (new secrets, another
+    host): those tokens are not the stored ones. A staged copy still holding the *stored*
+    credentials renews them the usual way (``apps.connectors.tokens.renew``, stored at once,
+    no transaction open): a rotated refresh token must never be lost because the file turned
+    out to have a problem.
+    """
+    if not is_staged(connector):
+        return False
+    stored = getattr(connector, _STAGE).get(_STORED_CREDENTIALS)
+    return connector.pk is None or stored is None or (connector.credentials or {}) != stored
 
 
 def remember(connector: Connector, key: str, make: Callable[[], Any]) -> Any:

@@ -106,6 +106,27 @@ def test_a_failed_keap_import_saves_nothing_and_keeps_the_stored_connection(keap
     assert (stored.credentials, stored.settings, stored.status) == before
 
 
+def test_a_failed_import_never_loses_a_rotated_refresh_token_of_the_stored_connection(keap, crm_calls):
+    """The steps' forms read Keap with the stored tokens; the access token has expired, so the
+    client refreshes (Keap rotates the refresh token). That renewal is stored at once (as a
+    worker's would be), so the file's problem costs the connector nothing."""
+    from apps.integrations.keap.client import KeapClient
+
+    account = AccountFactory()
+    stored = keap_connector(account, keap.url, auth="oauth")
+    spent = stored.credentials["refresh_token"]
+    data = settings_io.export_connector(stored)
+    data["steps"]["creation"]["email_update_mode"] = "sometimes"
+    keap.expire_tokens()
+    result = settings_io.import_connector(account, yaml.safe_dump(data))
+    assert [p.path for p in result.report.problems] == ["steps.creation.email_update_mode"]
+    assert_outside_transactions(crm_calls)
+    assert any(url.endswith("/token") for _method, url, _atomic in crm_calls)
+    stored = Connector.objects.get(pk=stored.pk)
+    assert stored.credentials["refresh_token"] != spent  # the rotated one was kept
+    assert KeapClient(stored).get("/setting/application/configuration")  # and it works
+
+
 def test_a_salesforce_import_calls_salesforce_outside_any_transaction(make_connector, crm_calls,  # noqa: F811
                                                                       salesforce):
     salesforce.set_faults(latency_ms=40)

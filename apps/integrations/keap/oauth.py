@@ -115,8 +115,8 @@ def refresh(connector: Connector, *, stale_access_token: str, client) -> dict[st
             connector, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client)
         return credentials_from(body, creds)
 
-    if staging.is_staged(connector):
-        # An import being checked: its tokens are not the stored ones and stay in memory.
+    if staging.renews_in_memory(connector):
+        # An import being checked, with tokens of its own: they stay in memory until it is saved.
         connector.credentials = fetch(dict(connector.credentials or {}))
         return dict(connector.credentials)
     return tokens.renew(connector, stale_token=stale_access_token, fetch=fetch)

@@ -291,20 +291,21 @@ class SalesforceClient:
                  connection: Any = None, credentials: dict[str, Any] | None = None) -> None:
         """``connection``/``credentials`` given: a trial client (wizard) that persists nothing.
 
-        A staged connector (an import being checked, ``apps.connectors.staging``) also gets a
-        trial client: its connection and credentials are the in-memory ones, and the session
-        it opens is kept on the connector (for the next client of the same check), never stored.
+        A staged connector (an import being checked, ``apps.connectors.staging``) with
+        credentials of its own also gets a trial client: its connection and credentials are the
+        in-memory ones, and the session it opens is kept on the connector (for the next client
+        of the same check), never stored (``staging.renews_in_memory``).
         """
         from .models import SalesforceConnection  # noqa: PLC0415 - models import the client module
 
         self.connector = connector
         self.recorder = recorder
-        staged = staging.is_staged(connector)
-        self.persist = connection is None and credentials is None and not staged
+        in_memory = staging.renews_in_memory(connector)
+        self.persist = connection is None and credentials is None and not in_memory
         #: Renewed tokens go back onto the staged connector's in-memory credentials.
-        self._keeps_on_connector = staged and credentials is None
+        self._keeps_on_connector = in_memory and credentials is None
         self.connection = connection or SalesforceConnection.for_connector(connector)
-        if credentials is None and staged:
+        if credentials is None and in_memory:
             credentials = connector.credentials or {}
         self.trial_credentials = dict(credentials if credentials is not None else {})
         self.version = self.connection.api_version or DEFAULT_API_VERSION
