@@ -113,10 +113,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def export_step(connector: Connector, step: WizardStep) -> dict[str, Any]:
+def export_step(connector: Connector, step: WizardStep, form: forms.BaseForm | None = None) -> dict[str, Any]:
+    """The step's settings as the file holds them (``form``: the step's unbound form, if built)."""
     if step.export is not None:
         return _plain(step.export(connector))
-    form = step.build_form(connector)
+    form = form if form is not None else step.build_form(connector)
     return {name: _plain(form[name].value()) for name in form.fields}
 
 
@@ -291,12 +292,12 @@ def _check_steps(connector: Connector, steps: Any, report: Report) -> list[tuple
             continue
         before = len(report.problems)
         try:
-            current = export_step(connector, step)
+            unbound = step.build_form(connector)
+            current = export_step(connector, step, unbound)
             for name in values:
                 if name not in current:
                     report.error(f"{path}.{name}", "unknown setting")
             merged = {**current, **{k: v for k, v in values.items() if k in current}}
-            unbound = step.build_form(connector)
             data = _form_data(unbound, merged, path, report)
             if len(report.problems) > before:
                 continue
