@@ -8,7 +8,8 @@
   Django turns them into a ``datetime`` and fails with an ``OverflowError`` (a 500).
 
 In Django admin the answer is Django's own for an invalid lookup: the plain changelist
-(``?e=1``) with a message; anywhere else a plain 400.
+(``?e=1``) with a message; anywhere else a 400 with a JSON body (``{"error", "detail"}``, as
+the public endpoints answer, SPEC §3).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import NoReverseMatch, reverse
 
 from .text import has_control_characters
@@ -34,11 +35,11 @@ def _admin_prefix() -> str | None:
         return None
 
 
-def unusable_query(request: HttpRequest) -> bool:
+def unusable_query(request: HttpRequest, *, in_admin: bool) -> bool:
     for name, values in request.GET.lists():
         if has_control_characters(name, multiline=True):
             return True
-        part = _DATE_PART.search(name)
+        part = _DATE_PART.search(name) if in_admin else None
         for value in values:
             if has_control_characters(value, multiline=True):
                 return True
@@ -53,12 +54,16 @@ class QueryStringGuard:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.GET and unusable_query(request):
-            prefix = _admin_prefix()
-            if prefix and request.path.startswith(prefix):
+        if not request.GET:
+            return self.get_response(request)
+        prefix = _admin_prefix()
+        in_admin = bool(prefix) and request.path.startswith(prefix)
+        if unusable_query(request, in_admin=in_admin):
+            if in_admin:
                 messages.error(request, "The address held characters or dates no filter can use, so "
                                         "they were removed.")
                 return HttpResponseRedirect(f"{request.path}?e=1")
-            return HttpResponseBadRequest("The address holds characters that are not allowed.",
-                                          content_type="text/plain; charset=utf-8")
+            return JsonResponse({"error": "The address holds characters that are not allowed.",
+                                 "detail": "Remove control characters (such as NUL) from the query string."},
+                                status=400)
         return self.get_response(request)

@@ -154,20 +154,39 @@ BOOKING_TYPES = st.sampled_from(["booking.scheduled", "booking.canceled", "booki
                                  "booking.rescheduled", "booking.completed", "booking.no_show"])
 
 
+#: Values that broke a planner before (an impossible date, a date as a number, an object where
+#: text is expected), drawn often next to anything JSON.
+KNOWN_BAD = st.sampled_from(["2024-02-30T10:00:00Z", "2024-01-01T25:00:00Z", 1717257600, 17.5, True,
+                             {"a": 1}, ["x"], "", None])
+MUTATIONS = st.one_of(KNOWN_BAD, KNOWN_BAD, JSON_VALUES)
+
+
 @st.composite
 def bookings(draw) -> dict:
-    """A booking of the right shape, with (half the time) one field replaced by anything."""
+    """A booking of the right shape with one to three fields (nested ones included) replaced."""
     booking = draw(GOOD_BOOKINGS)
-    if draw(st.booleans()):
-        booking[draw(st.sampled_from(sorted(GOOD)))] = draw(JSON_VALUES)
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(sorted(GOOD)))
+        target = booking.get(key)
+        if isinstance(target, dict) and target and draw(st.booleans()):
+            target[draw(st.sampled_from(sorted(target)))] = draw(MUTATIONS)  # e.g. form_submission.email
+        else:
+            booking[key] = draw(MUTATIONS)
     return booking
+
+
+def nested(depth: int) -> str:
+    return '{"type": "booking.scheduled", "data": ' + "[" * depth + "]" * depth + "}"
 
 
 PAYLOADS = st.one_of(
     st.fixed_dictionaries({"type": BOOKING_TYPES, "data": bookings()},
-                          optional={"id": st.just("EVNT-FUZZ"), "creation_time": TIMES}).map(json.dumps),
+                          optional={"id": st.just("EVNT-FUZZ"),
+                                    "creation_time": st.one_of(TIMES, KNOWN_BAD)}).map(json.dumps),
+    st.fixed_dictionaries({"type": BOOKING_TYPES, "data": GOOD_BOOKINGS}).map(json.dumps),
     st.fixed_dictionaries({"type": st.one_of(BOOKING_TYPES, JSON_SCALARS), "data": JSON_VALUES},
                           optional={"id": JSON_SCALARS, "creation_time": JSON_SCALARS}).map(json.dumps),
+    st.integers(10, 5000).map(nested),
     JSON_VALUES.map(json.dumps),
     st.text(max_size=60),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django import forms
 from django.core.cache import cache
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -33,7 +34,7 @@ WILD = st.one_of(
     st.text(max_size=30),
     st.sampled_from([
         "", " ", "\x00", "x" * 5000, "99999999999999999999", "-1", "0", "1.5", "2024-02-30", "true",
-        "[" * 60 + "]" * 60, '{"a": ' * 40 + "1" + "}" * 40, "[1, 2]", "{}", "null", '"text"',
+        "[" * 5000 + "]" * 5000, '{"a": ' * 1500 + "1" + "}" * 1500, "[1, 2]", "{}", "null", '"text"',
         '[{"scope": "booking_page", "id": "BP-1", "action": "*", "tags": ["VIP"]}]',
         '[{"scope": ["booking_page"], "id": "BP-1", "tags": ["VIP"]}]',
         '[{"scope": "event_type", "id": {"a": 1}, "action": 5, "tags": [{"a": 1}, null]}]',
@@ -44,6 +45,29 @@ WILD = st.one_of(
         "booking_field:customer_email", "picklist:Web", "static", "Lead.Title", "Event.Subject",
         "<script>alert(1)</script>", "{{ settings.SECRET_KEY }}",
     ]),
+)
+
+
+JSON_ITEMS = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 10**20), st.text(max_size=10),
+              st.sampled_from(["booking_page", "event_type", "BP-1", "ET-1", "*", "Scheduled", "Email",
+                               "appointment.description", "VIP"])),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(["scope", "id", "action", "tags", "email", "subject", "ET-1", "x"]),
+                        children, max_size=4)),
+    max_leaves=10,
+)
+#: What goes into a field that takes JSON text (Keap's extra tags and overrides).
+JSON_TEXT = st.one_of(
+    JSON_ITEMS.map(json.dumps),
+    st.lists(st.fixed_dictionaries({"scope": JSON_ITEMS, "id": JSON_ITEMS, "tags": JSON_ITEMS},
+                                   optional={"action": JSON_ITEMS}), min_size=1, max_size=2).map(json.dumps),
+    st.dictionaries(st.sampled_from(["ET-1", "ET-2", ""]), st.dictionaries(
+        st.sampled_from(["email", "subject", "first_name", "nope"]), JSON_ITEMS, max_size=3), max_size=2
+    ).map(json.dumps),
+    st.integers(5, 5000).map(lambda depth: "[" * depth + "]" * depth),
+    WILD,
 )
 
 
@@ -114,7 +138,10 @@ def test_generated_posts_to_every_step_are_field_errors_never_a_500(wizard, data
     post: dict[str, object] = {"action": data.draw(st.sampled_from(["save", "save", "skip", "preview"]))}
     for name, form_field in wizard.fields(step).items():
         choices = _choices(form_field)
-        values = st.one_of(st.sampled_from(choices), WILD) if choices else WILD
+        if isinstance(form_field.widget, forms.Textarea):  # JSON rules and overrides, the snippet
+            values = JSON_TEXT
+        else:
+            values = st.one_of(st.sampled_from(choices), WILD) if choices else WILD
         post[name] = data.draw(st.one_of(values, st.lists(values, min_size=2, max_size=3)), label=name)
     if step == "connection":  # never a real Salesforce login host: the sandbox, or refused
         post["environment"], post["custom_login_url"] = "custom", wizard.salesforce_url

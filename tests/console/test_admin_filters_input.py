@@ -118,3 +118,10 @@ def test_generated_query_strings_on_every_changelist_never_500(user_client, data
                                       min_size=1, max_size=3), label="query")
     answer = user_client.get(url, query, follow=True)
     assert_plain_answer(answer, what=f"{label} {query}", sent=query)
+
+
+def test_a_nul_in_the_query_string_of_any_other_page_is_a_400_with_a_json_body(client):
+    answer = client.post("/webhooks/oncehub/acme/?x=%00", data="{}", content_type="application/json")
+    assert answer.status_code == 400 and answer.json()["error"]
+    assert client.get("/login/?next=%00").status_code == 400
+    assert client.get("/login/?created__year=abc").status_code == 200  # only admin has date lists
