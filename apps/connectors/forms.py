@@ -2,6 +2,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
+from apps.core.text import text_problem
+
 from . import registry
 from .models import Connector
 
@@ -25,6 +27,9 @@ class ConnectorForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
+        problem = text_problem(name, max_length=Connector._meta.get_field("name").max_length)
+        if problem:
+            raise forms.ValidationError(f"The name {problem}.")
         clash = Connector.objects.filter(account=self.account, name__iexact=name)
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)

@@ -107,12 +107,29 @@ class OwnerMappingForm(forms.Form):
     mapping_id = forms.IntegerField(widget=forms.HiddenInput)
     crm_user_id = forms.ChoiceField(label="CRM user", required=False)
 
-    def __init__(self, *args, user_choices=(), **kwargs):
+    def __init__(self, *args, user_choices=(), mapping_ids=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["crm_user_id"].choices = [("", "— not mapped —"), *user_choices]
+        self.mapping_ids = mapping_ids
+
+    def clean_mapping_id(self) -> int:
+        """Each row names one of this connector's mappings (the page lists them): anything else
+        is an error on the row, never silently skipped."""
+        value = self.cleaned_data["mapping_id"]
+        if value not in self.mapping_ids:
+            raise forms.ValidationError("This row is not one of this connector's owner mappings; "
+                                        "reload the page and try again.")
+        return value
 
 
-OwnerMappingFormSet = forms.formset_factory(OwnerMappingForm, extra=0)
+class BaseOwnerMappingFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        seen: set[int] = set()
+        for form in self.forms:
+            mapping_id = (getattr(form, "cleaned_data", None) or {}).get("mapping_id")
+            if mapping_id in seen:
+                form.add_error("mapping_id", "This booking page owner is listed twice; reload the page.")
+            seen.add(mapping_id)
 
 
 def formset(connector: Connector, users: list[dict[str, str]], data=None):
@@ -124,7 +141,11 @@ def formset(connector: Connector, users: list[dict[str, str]], data=None):
             choices.append((row.crm_user_id, row.crm_user_label or row.crm_user_id))
             known.add(row.crm_user_id)
     initial = [{"mapping_id": r.pk, "crm_user_id": r.crm_user_id} for r in rows]
-    fs = OwnerMappingFormSet(data, initial=initial, form_kwargs={"user_choices": choices})
+    # As many forms as rows: a post with more is an error of the form set, not extra work.
+    formset_class = forms.formset_factory(OwnerMappingForm, formset=BaseOwnerMappingFormSet, extra=0,
+                                          max_num=len(rows), absolute_max=len(rows), validate_max=True)
+    fs = formset_class(data, initial=initial,
+                       form_kwargs={"user_choices": choices, "mapping_ids": frozenset(r.pk for r in rows)})
     for form, row in zip(fs.forms, rows, strict=False):
         form.row = row
     return fs
@@ -134,9 +155,7 @@ def formset(connector: Connector, users: list[dict[str, str]], data=None):
 def save_formset(connector: Connector, fs, users: list[dict[str, str]]) -> None:
     labels = {u["id"]: _label(u) for u in users}
     for form in fs.forms:
-        mapping = OwnerMapping.objects.filter(connector=connector, pk=form.cleaned_data["mapping_id"]).first()
-        if mapping is None:
-            continue
+        mapping = OwnerMapping.objects.get(connector=connector, pk=form.cleaned_data["mapping_id"])
         chosen = form.cleaned_data.get("crm_user_id") or ""
         if chosen != mapping.crm_user_id:
             mapping.crm_user_id = chosen

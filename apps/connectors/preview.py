@@ -28,15 +28,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.directory.services import reference_id
-from apps.intake.lifecycle import derive_action, is_booking_event
+from apps.intake.lifecycle import derive_action
 from apps.intake.models import Booking, BookingEvent
 from apps.intake.schema import booking_problems
 
 from . import registry
 from .errors import CrmError
+from .payload_checks import MAX_PAYLOAD_DEPTH, payload_problems
 
 XMLRPC_READS = re.compile(r"<methodName>\s*DataService\.(load|query|findByField|count)\s*<")
 
@@ -185,9 +188,19 @@ class PreviewForm(forms.Form):
         self.account = account
         self.fields["sample"].choices = [("", "—")] + sample_choices(account)
 
+    def clean_payload(self) -> str:
+        """A pasted payload is read and checked here, so a bad one is an error on this field."""
+        text = self.cleaned_data.get("payload") or ""
+        if text.strip():
+            try:
+                self.cleaned_data["envelope"] = parse_payload(text)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return text
+
     def clean(self):
         data = super().clean()
-        if not data.get("sample") and not (data.get("payload") or "").strip():
+        if not data.get("sample") and not (data.get("payload") or "").strip() and not self.errors:
             raise forms.ValidationError("Pick a sample booking or paste a webhook payload.")
         return data
 
@@ -231,30 +244,44 @@ def _booking_from(account, envelope: dict[str, Any]) -> tuple[BookingEvent, Book
 def parse_payload(text: str) -> dict[str, Any]:
     """A pasted webhook payload as an envelope; raises ValueError in plain words."""
     try:
-        envelope = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"The payload is not valid JSON (line {exc.lineno}, column {exc.colno}).") from exc
+        envelope = loads_bounded(text, max_depth=MAX_PAYLOAD_DEPTH, max_chars=settings.WEBHOOK_MAX_BODY_BYTES,
+                                 what="The payload")
+    except JSONTextError as exc:
+        raise ValueError(str(exc)) from None
     if not isinstance(envelope, dict):
         raise ValueError("The payload must be a JSON object (a OnceHub webhook event).")
     if "data" not in envelope and envelope.get("object") == "booking":
         envelope = {"type": "booking.scheduled", "id": "EVNT-PREVIEW", "data": envelope}
-    if not isinstance(envelope.get("data"), dict):
-        raise ValueError('The payload has no "data" object with the booking.')
-    if not is_booking_event(str(envelope.get("type") or "")):
-        raise ValueError(f'"{envelope.get("type")}" is not a booking event; nothing would be synced.')
-    problems = booking_problems(envelope["data"])  # the webhook endpoint's own checks
-    if problems:
-        raise ValueError("The booking would be refused by the webhook endpoint: " + "; ".join(problems[:5]))
+    check_envelope(envelope)
     return envelope
 
 
-def run_preview(connector, *, sample: str = "", payload: str = "") -> PreviewResult:
+def check_envelope(envelope: dict[str, Any]) -> None:
+    """ValueError (plain words, every problem) unless the planners can read ``envelope``.
+
+    The preview runs the kind's planner on it exactly as the sync would, so the payload must
+    have the shape of a OnceHub v2 booking event (``payload_problems``).
+    """
+    problems = payload_problems(envelope)
+    if not problems:  # the shape is right: the webhook endpoint's own field checks
+        problems = [f"The booking would be refused by the webhook endpoint: {problem}."
+                    for problem in booking_problems(envelope["data"])[:5]]
+    if problems:
+        raise ValueError(" ".join(problems))
+
+
+def run_preview(connector, *, sample: str = "", payload: str = "",
+                envelope: dict[str, Any] | None = None) -> PreviewResult:
+    """The plan for a pasted ``payload`` (text), an ``envelope`` already read by ``PreviewForm``,
+    or a ``sample``; a payload the planners cannot read is a ``PreviewResult.error``."""
     kind = registry.get(connector.kind)
     if kind is None:
         return PreviewResult(error=f"Unknown connector kind '{connector.kind}'.")
     account = connector.account
     try:
-        if payload.strip():
+        if envelope is not None:
+            check_envelope(envelope)
+        elif payload.strip():
             envelope = parse_payload(payload)
         elif sample.startswith("booking:"):
             booking = (
@@ -265,6 +292,9 @@ def run_preview(connector, *, sample: str = "", payload: str = "") -> PreviewRes
             if booking is None or booking.latest_event is None:
                 raise ValueError("That booking is no longer available.")
             envelope = booking.latest_event.payload
+            if not isinstance(envelope, dict):
+                raise ValueError("That booking's stored event cannot be read.")
+            check_envelope(envelope)
         else:
             envelope = synthetic_envelope(account, sample.partition(":")[2] or "scheduled")
     except ValueError as exc:

@@ -46,9 +46,14 @@ class ConnectorKind:
     #: without secrets. See ``apps.connectors.settings_io``.
     export_settings: Callable[[Any], dict[str, Any]] | None = None
     #: (connector, data: dict, secrets: dict[str, str], report: settings_io.Report, save: bool)
-    #: -> None. Validates the kind's extra sections (``report.error(path, message)``) and, when
-    #: ``save`` is true (second pass, no problem found), stores them.
+    #: -> None. ``save=False``: ``connector`` is staged (``apps.connectors.staging``), no
+    #: transaction is open; validate the kind's extra sections (``report.error(path, message)``),
+    #: apply them to the staged connector in memory and try them against the CRM — write nothing.
+    #: ``save=True`` (no problem was found): inside the import's transaction, the connector row
+    #: saved; store the kind's own rows — call no CRM.
     import_settings: Callable[..., None] | None = None
+    #: The top-level YAML sections ``import_settings`` reads (e.g. ``("connection",)``).
+    import_sections: tuple[str, ...] = ()
     #: (connector) -> str: the wizard's start URL, shown as "Setup" on the account page.
     setup_url: Callable[[Any], str] | None = None
 

@@ -22,16 +22,27 @@ from apps.accounts.models import Account
 from apps.accounts.selectors import administered_account_ids
 
 from .models import ConnectorConfiguration
-from .settings_io import export_connector, import_connector
+from .settings_io import NAME_MAX_LENGTH, export_connector, import_connector
+from .settings_yaml import MAX_BYTES
+
+#: The secrets of both kinds (``ConnectorKind.extra["secret_names"]``); each kind refuses the
+#: ones it does not know.
+SECRET_FIELDS = ("client_secret", "service_account_key", "refresh_token", "password", "security_token")
 
 
 class ImportForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.none())
     file = forms.FileField(label="YAML file")
-    name = forms.CharField(required=False, help_text="Connector name (default: the one in the file)")
+    name = forms.CharField(required=False, max_length=NAME_MAX_LENGTH,
+                           help_text="Connector name (default: the one in the file)")
     client_secret = forms.CharField(required=False, widget=forms.PasswordInput)
-    service_account_key = forms.CharField(required=False, widget=forms.PasswordInput)
+    service_account_key = forms.CharField(required=False, widget=forms.PasswordInput,
+                                          help_text="Keap")
     refresh_token = forms.CharField(required=False, widget=forms.PasswordInput)
+    password = forms.CharField(required=False, widget=forms.PasswordInput,
+                               help_text="Salesforce API user")
+    security_token = forms.CharField(required=False, widget=forms.PasswordInput,
+                                     help_text="Salesforce API user")
     dry_run = forms.BooleanField(required=False, label="Only validate")
 
     def __init__(self, *args, user, **kwargs):
@@ -40,6 +51,18 @@ class ImportForm(forms.Form):
         if not user.is_superuser:
             accounts = accounts.filter(id__in=administered_account_ids(user))
         self.fields["account"].queryset = accounts
+
+    def clean_file(self) -> str:
+        """The file's text: at most ``settings_yaml.MAX_BYTES``, UTF-8."""
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024:,.0f} kB; at most {MAX_BYTES // 1024} kB are accepted.")
+        try:
+            return upload.read(MAX_BYTES + 1).decode("utf-8")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text (a YAML file written by the "
+                                        "export is).") from None
 
 
 @admin.register(ConnectorConfiguration)
@@ -80,15 +103,10 @@ class ConnectorConfigurationAdmin(AccountScopedAdmin):
         form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
         problems = []
         if request.method == "POST" and form.is_valid():
-            text = form.cleaned_data["file"].read().decode("utf-8", errors="replace")
-            secrets = {
-                k: form.cleaned_data[k]
-                for k in ("client_secret", "service_account_key", "refresh_token")
-                if form.cleaned_data.get(k)
-            }
+            secrets = {k: form.cleaned_data[k] for k in SECRET_FIELDS if form.cleaned_data.get(k)}
             result = import_connector(
                 form.cleaned_data["account"],
-                text,
+                form.cleaned_data["file"],
                 secrets=secrets,
                 name=form.cleaned_data["name"] or None,
                 dry_run=form.cleaned_data["dry_run"],

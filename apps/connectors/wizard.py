@@ -44,10 +44,12 @@ the saved settings produce. Steps done are kept in ``connector.settings["wizard"
 
 Form conventions: forms receive ``connector=`` only if they accept it (declare
 ``def __init__(self, *args, connector=None, **kwargs)``); validation messages should be plain
-words. ``WizardStep.export``/``WizardStep.load`` (optional) override how
-``apps.connectors.settings_io`` turns a step into YAML and back; by default the form's fields
-are exported from the form's initial data and imported by binding the form, so the import
-validates exactly as the wizard does.
+words. ``WizardStep.export`` (optional) overrides how ``apps.connectors.settings_io`` turns a
+step into YAML; by default the form's fields are exported from the form's initial data and
+imported by binding the form, so the import validates exactly as the wizard does
+(``importable=False``: the kind's import hook sets the step instead). Forms are also built for a
+*staged* connector (``apps.connectors.staging``) during an import: they must read settings rows
+with ``staging.row_for`` / ``connector_id=connector.pk`` and write nothing before ``save``.
 """
 
 from __future__ import annotations
@@ -92,6 +94,9 @@ class WizardStep:
     template: str = "connectors/wizard_step.html"
     #: (connector) -> dict for YAML export (default: the form's field values).
     export: Callable[[Connector], dict[str, Any]] | None = None
+    #: False: an import does not bind this step's form; the kind's ``import_settings`` sets it
+    #: from a top-level section of the file (the Salesforce connection, from ``connection``).
+    importable: bool = True
 
     # --- helpers used by the views and by settings_io -----------------------------------
     def build_form(self, connector: Connector, data=None, **extra) -> forms.BaseForm:
@@ -264,7 +269,7 @@ def wizard_step(request, account, connector_id: int, step_key: str, kind_key: st
             preview_result = preview_module.run_preview(
                 connector,
                 sample=preview_form.cleaned_data.get("sample") or "",
-                payload=preview_form.cleaned_data.get("payload") or "",
+                envelope=preview_form.cleaned_data.get("envelope"),
             )
     return render(
         request,
@@ -293,10 +298,12 @@ def wizard_owners(request, account, connector_id: int, kind_key: str):
     if request.method != "POST":
         owner_mapping.auto_match(connector, crm_users)
     formset = owner_mapping.formset(connector, crm_users, request.POST or None)
-    if request.method == "POST" and formset.is_valid():
-        owner_mapping.save_formset(connector, formset, crm_users)
-        messages.success(request, "Owner mapping saved.")
-        return redirect(f"{kind_key}:wizard-owners", account.slug, connector.pk)
+    if request.method == "POST":
+        if formset.is_valid():
+            owner_mapping.save_formset(connector, formset, crm_users)
+            messages.success(request, "Owner mapping saved.")
+            return redirect(f"{kind_key}:wizard-owners", account.slug, connector.pk)
+        messages.error(request, "Nothing was saved: please correct the problems shown below.")
     return render(
         request,
         "connectors/wizard_owners.html",

@@ -3,7 +3,9 @@
 - ``CappedCountPaginator``: never ``COUNT(*)`` a huge table; counts at most
   ``settings.ADMIN_COUNT_LIMIT`` rows and shows "10000+" beyond.
 - Filters whose choices come from small tables (the user's accounts and connectors, the
-  registered CRM kinds, fixed lists) instead of ``SELECT DISTINCT`` over millions of rows.
+  registered CRM kinds, fixed lists) instead of ``SELECT DISTINCT`` over millions of rows. A
+  value in the address that is none of their choices (``?connector__id__exact=abc``) takes the
+  user back to the plain list with a message (``refuse_filter_value``), never a 500.
 - ``administrators_only``: an admin action runs only when the user administers the account of
   every selected row; otherwise staff get a clear error and nothing happens.
 """
@@ -13,9 +15,11 @@ from __future__ import annotations
 import functools
 import re
 from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.utils import timezone
@@ -70,6 +74,28 @@ class FastChangeListMixin:
 
 
 # --- filters -------------------------------------------------------------------------------------
+#: The largest id a row can have (ids are 64-bit: ``DEFAULT_AUTO_FIELD`` is a BigAutoField).
+MAX_ID = 2**63 - 1
+
+
+def refuse_filter_value(request, title: str) -> NoReturn:
+    """A filter value from the address that is none of the filter's choices (``?account=abc``,
+    a number no row can have): Django's own answer to an invalid lookup — back to the plain
+    list (``?e=1``) — with a message saying why, instead of a query that cannot run (a 500)."""
+    messages.error(request, f"The “{title}” filter in the address is not one of its choices, so it "
+                            "was removed: the list shows every row.")
+    raise IncorrectLookupParameters(f"invalid {title} filter")
+
+
+def id_from(request, value: str | None, title: str) -> int | None:
+    """A row id from a filter value: None when absent, refused unless a positive whole number."""
+    if value in (None, ""):
+        return None
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
+        refuse_filter_value(request, title)
+    return int(value)
+
+
 def _visible_account_ids(request) -> set[int] | None:
     """None for superusers (everything)."""
     return None if request.user.is_superuser else account_ids_for(request.user)
@@ -87,8 +113,9 @@ class ScopedAccountFilter(admin.SimpleListFilter):
         return [(str(a.pk), a.name) for a in accounts.order_by("name")]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(account_id=self.value())
+        account_id = id_from(request, self.value(), self.title)
+        if account_id is not None:
+            return queryset.filter(account_id=account_id)
         return queryset
 
 
@@ -111,8 +138,9 @@ class ScopedConnectorFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(**{f"{self.connector_path}_id": self.value()})
+        connector_id = id_from(request, self.value(), self.title)
+        if connector_id is not None:
+            return queryset.filter(**{f"{self.connector_path}_id": connector_id})
         return queryset
 
 
@@ -127,9 +155,12 @@ class CrmKindFilter(admin.SimpleListFilter):
         return sorted(registry.choices(), key=lambda c: c[1])
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(**{self.kind_path: self.value()})
-        return queryset
+        value = self.value()
+        if not value:
+            return queryset
+        if registry.get(value) is None:
+            refuse_filter_value(request, self.title)
+        return queryset.filter(**{self.kind_path: value})
 
 
 class RecentFilter(admin.SimpleListFilter):

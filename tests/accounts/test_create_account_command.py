@@ -43,3 +43,19 @@ def test_bad_input_is_a_clear_cli_error():
         run("not a slug!", "--name", "X", "--admin-email", "ops@acme.test")
     with pytest.raises(CommandError, match="email"):
         run("ok-slug", "--name", "X", "--admin-email", "not-an-email")
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["a" * 65, "--name", "X", "--admin-email", "ops@acme.test"], "The slug is 65 characters long"),
+    (["long-name", "--name", "X" * 201, "--admin-email", "ops@acme.test"], "--name is 201 characters long"),
+    (["nul-name", "--name", "Ac\x00me", "--admin-email", "ops@acme.test"], "--name contains control"),
+    (["blank-name", "--name", "  ", "--admin-email", "ops@acme.test"], "--name must not be empty"),
+    (["long-email", "--name", "X", "--admin-email", "o" * 150 + "@acme.test"], "--admin-email is 160"),
+    (["nul-secret", "--name", "X", "--admin-email", "ops@acme.test", "--webhook-secret", "s\x00"],
+     "--webhook-secret contains control"),
+])
+def test_values_the_rows_cannot_take_are_cli_errors(args, words):
+    """On PostgreSQL these were a DataError traceback (too long, or a NUL byte)."""
+    with pytest.raises(CommandError, match=words):
+        run(*args)
+    assert not Account.objects.exists()

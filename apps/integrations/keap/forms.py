@@ -16,6 +16,8 @@ from django import forms
 
 from apps.connectors.errors import CrmError
 from apps.core import outbound
+from apps.core.jsontext import JSONTextError, loads_bounded
+from apps.core.text import has_control_characters, text_problem
 
 from . import connection, tracking
 from . import mapping as field_mapping
@@ -56,7 +58,9 @@ class CreationForm(StepForm):
 
 
 def _live(connector, loader, default: list[str]) -> list[str]:
-    if connector is None:
+    """Choices read from Keap, or ``default`` when Keap cannot be asked (no credentials: an
+    import of a connector whose connection is not set up yet) or does not answer."""
+    if connector is None or not connection.has_credentials(connector):
         return default
     try:
         return loader(connector) or default
@@ -93,7 +97,14 @@ class ClassificationForm(StepForm):
 
 
 class JSONListField(forms.CharField):
+    """JSON typed into a text area (a list of rules, an object of overrides), parsed within
+    bounds (``apps.core.jsontext``): too long, too deep or not JSON is a field error."""
+
     widget = forms.Textarea(attrs={"rows": 3})
+    #: settings_io hands a list or mapping of the file to it as JSON text.
+    accepts_json = True
+    max_depth = 4
+    max_chars = 20_000
 
     def prepare_value(self, value):
         if isinstance(value, list | dict):
@@ -101,15 +112,55 @@ class JSONListField(forms.CharField):
         return value
 
     def to_python(self, value):
-        value = super().to_python(value)
         if isinstance(value, list | dict):
             return value
+        value = super().to_python(value)
         if not (value or "").strip():
             return []
         try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"This is not valid JSON (line {exc.lineno}).") from exc
+            return loads_bounded(value, max_depth=self.max_depth, max_chars=self.max_chars, what="This")
+        except JSONTextError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+TAG_RULE_KEYS = ("scope", "id", "action", "tags")
+TAG_SCOPES = ("booking_page", "event_type", "master_page")
+MAX_TAG_RULES = 100
+MAX_TAGS_PER_RULE = 20
+#: Keap's tag names are at most 100 characters (its tag form); ids are OnceHub's (64).
+TAG_NAME_MAX_LENGTH = 100
+ID_MAX_LENGTH = 64
+
+
+def tag_rule_problems(index: int, rule: Any) -> list[str]:
+    """What is wrong with one extra-tags rule (plain words), or []."""
+    from apps.intake.lifecycle import LifecycleAction
+
+    where = f"Rule {index}"
+    if not isinstance(rule, dict):
+        return [f"{where} must be an object with scope, id, action and tags."]
+    problems = [f"{where}: “{key}” is not a setting of a rule ({', '.join(TAG_RULE_KEYS)})."
+                for key in rule if key not in TAG_RULE_KEYS]
+    if not isinstance(rule.get("scope"), str) or rule["scope"] not in TAG_SCOPES:
+        problems.append(f"{where}: scope must be booking_page, event_type or master_page.")
+    if text_problem(rule.get("id"), max_length=ID_MAX_LENGTH):
+        problems.append(f"{where}: give the page or event type id as text (e.g. BP-…).")
+    action = rule.get("action", "*")
+    if not isinstance(action, str) or action not in ["*", *LifecycleAction.values]:
+        problems.append(f"{where}: the action must be “*” or a lifecycle action "
+                        f"({LifecycleAction.values[0]}, …).")
+    tags = rule.get("tags")
+    if not isinstance(tags, list) or not tags:
+        problems.append(f"{where}: tags must be a non-empty list of tag names.")
+    elif len(tags) > MAX_TAGS_PER_RULE:
+        problems.append(f"{where}: at most {MAX_TAGS_PER_RULE} tags per rule.")
+    else:
+        for tag in tags:
+            problem = text_problem(tag, max_length=TAG_NAME_MAX_LENGTH)
+            if problem:
+                problems.append(f"{where}: each tag name {problem}.")
+                break
+    return problems
 
 
 LIFECYCLE_NAMES = None
@@ -134,27 +185,18 @@ class TaggingForm(StepForm):
         return value
 
     def clean_extra_tags(self):
-        from apps.intake.lifecycle import LifecycleAction
-
         rules = self.cleaned_data.get("extra_tags") or []
         if not isinstance(rules, list):
             raise forms.ValidationError("Extra tags must be a list of rules.")
-        for index, rule in enumerate(rules, start=1):
-            if not isinstance(rule, dict):
-                raise forms.ValidationError(f"Rule {index} must be an object.")
-            if rule.get("scope") not in ("booking_page", "event_type", "master_page"):
-                raise forms.ValidationError(
-                    f"Rule {index}: scope must be booking_page, event_type or master_page."
-                )
-            if not rule.get("id"):
-                raise forms.ValidationError(f"Rule {index}: give the page or event type id (e.g. BP-…).")
-            if rule.get("action", "*") not in ["*", *LifecycleAction.values]:
-                raise forms.ValidationError(
-                    f"Rule {index}: “{rule.get('action')}” is not a lifecycle action."
-                )
-            if not isinstance(rule.get("tags"), list) or not rule["tags"]:
-                raise forms.ValidationError(f"Rule {index}: tags must be a non-empty list of tag names.")
+        if len(rules) > MAX_TAG_RULES:
+            raise forms.ValidationError(f"At most {MAX_TAG_RULES} extra-tag rules.")
+        problems = [p for index, rule in enumerate(rules, start=1) for p in tag_rule_problems(index, rule)]
+        if problems:
+            raise forms.ValidationError(problems)
         return rules
+
+
+MAX_OVERRIDES = 200
 
 
 class MappingForm(StepForm):
@@ -188,6 +230,22 @@ class MappingForm(StepForm):
         order = [f"map_{s}" for s in field_mapping.SOURCES] + ["date_format", "overrides"]
         self.order_fields(order)
 
+    def _override_problems(self, overrides: Any) -> list[str]:
+        if not isinstance(overrides, dict):
+            return ["Overrides must be an object keyed by event type id (ET-…)."]
+        if len(overrides) > MAX_OVERRIDES:
+            return [f"At most {MAX_OVERRIDES} event types can have an override."]
+        problems = []
+        for event_type, rules in overrides.items():
+            if text_problem(event_type, max_length=ID_MAX_LENGTH):
+                problems.append("Each override is keyed by an event type id (ET-…), as text.")
+            elif not isinstance(rules, dict):
+                problems.append(f"{event_type}: must be an object of booking field → Keap field.")
+            else:
+                problems.extend(f"{event_type}: {problem}"
+                                for problem in field_mapping.validate(rules, self.custom_fields))
+        return problems
+
     def clean(self):
         data = super().clean()
         chosen = {s: data.get(f"map_{s}") or "" for s in field_mapping.SOURCES}
@@ -196,18 +254,10 @@ class MappingForm(StepForm):
         overrides = data.get("overrides") or {}
         if overrides in ([], ""):
             overrides = {}
-        if not isinstance(overrides, dict):
-            self.add_error("overrides", "Overrides must be an object keyed by event type id (ET-…).")
-        else:
-            for event_type, rules in overrides.items():
-                if not isinstance(rules, dict):
-                    self.add_error(
-                        "overrides", f"{event_type}: must be an object of booking field → Keap field."
-                    )
-                    continue
-                for problem in field_mapping.validate(rules, self.custom_fields):
-                    self.add_error("overrides", f"{event_type}: {problem}")
-        data["overrides"] = overrides if isinstance(overrides, dict) else {}
+        problems = self._override_problems(overrides)
+        if problems:
+            self.add_error("overrides", problems)
+        data["overrides"] = overrides if not problems else {}
         data["mapping"] = {k: v for k, v in chosen.items() if v}
         return data
 
@@ -340,6 +390,10 @@ class ConnectForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        for name in ("client_id", "client_secret", "service_account_key"):
+            if has_control_characters(data.get(name) or ""):
+                # Sent in an HTTP header: a line break there is refused before anything is sent.
+                self.add_error(name, "Remove the line breaks or other control characters.")
         if self.errors:
             return data
         # Secrets entered for other URLs are never reused for these ones.

@@ -78,6 +78,7 @@ KEAP = registry.register(
         list_crm_users=_list_users,
         export_settings=settings_hooks.export_settings,
         import_settings=settings_hooks.import_settings,
+        import_sections=("connection",),
         setup_url=lambda c: reverse("keap:wizard", args=[c.account.slug, c.pk]),
     )
 )

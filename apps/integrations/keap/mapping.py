@@ -79,8 +79,11 @@ def targets(custom_fields: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def validate(mapping: dict[str, str], custom_fields: list[dict[str, Any]]) -> list[str]:
-    """Problems in plain words (empty when the mapping is fine)."""
+def validate(mapping: Any, custom_fields: list[dict[str, Any]]) -> list[str]:
+    """Problems in plain words (empty when the mapping is fine). ``mapping`` may come from
+    pasted JSON: anything but an object of text → text is a problem, never an exception."""
+    if not isinstance(mapping, dict):
+        return ["The mapping must be an object of booking field → Keap field."]
     problems = []
     known = targets(custom_fields)
     for source, target in REQUIRED.items():
@@ -92,6 +95,9 @@ def validate(mapping: dict[str, str], custom_fields: list[dict[str, Any]]) -> li
             continue
         if source not in SOURCES:
             problems.append(f"Unknown booking field “{source}”.")
+            continue
+        if not isinstance(target, str):
+            problems.append(f"{SOURCES[source]}: the Keap field must be given by its name, as text.")
             continue
         if target not in known:
             problems.append(f"{SOURCES[source]}: Keap has no field “{target}”.")

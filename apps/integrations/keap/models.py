@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.connectors import staging
 from apps.connectors.models import Connector
 
 SOURCE_NAME = "OnceHub"
@@ -27,8 +28,9 @@ class StepSettings(models.Model):
 
     @classmethod
     def for_connector(cls, connector: Connector):
-        obj, _ = cls.objects.get_or_create(connector=connector)
-        return obj
+        """The connector's row (created with the defaults; only in memory for a staged connector,
+        ``apps.connectors.staging``)."""
+        return staging.row_for(cls, connector)
 
 
 class UpdateMode(models.TextChoices):

@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from apps.connectors import tokens
+from apps.connectors import staging, tokens
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.models import Connector
 
@@ -115,4 +115,8 @@ def refresh(connector: Connector, *, stale_access_token: str, client) -> dict[st
             connector, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client)
         return credentials_from(body, creds)
 
+    if staging.renews_in_memory(connector):
+        # An import being checked, with tokens of its own: they stay in memory until it is saved.
+        connector.credentials = fetch(dict(connector.credentials or {}))
+        return dict(connector.credentials)
     return tokens.renew(connector, stale_token=stale_access_token, fetch=fetch)

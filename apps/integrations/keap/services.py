@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import connection, models
 from django.utils.dateparse import parse_datetime
 
-from apps.connectors import owner_mapping
+from apps.connectors import owner_mapping, staging
 from apps.connectors.errors import PermanentCrmError
 from apps.connectors.models import OwnerMapping
 from apps.directory.models import BookingPage, EventType, MasterPage, SchedulingUser
@@ -38,11 +38,14 @@ CACHE_KINDS = ("tag", "tag_category", "lead_source", "lead_source_category", "co
 
 # ------------------------------------------------------------------ CRM metadata (cached)
 def _cached(connector, name: str, fetch, ttl: int = METADATA_TTL):
+    """Shared by every worker through the cache; a staged connector (an import being checked,
+    ``apps.connectors.staging``) keeps what it read to itself."""
+    store = staging.cache_for(connector)
     key = f"keap:{connector.pk}:{name}"
-    value = cache.get(key)
+    value = store.get(key)
     if value is None:
         value = fetch()
-        cache.set(key, value, ttl)
+        store.set(key, value, ttl)
     return value
 
 

@@ -2,7 +2,8 @@
 
 Every URL goes through the outbound-request policy (``apps.core.outbound``), exactly as in the
 connect form; secrets stored for other URLs are dropped when a file re-points the connection;
-and a connector is marked connected only once Keap accepted what was given.
+and a connector is marked connected only once Keap accepted what was given. Keap is only ever
+asked on the checking pass, with no transaction open (``apps.connectors.settings_io``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.connectors.errors import CrmError
-from apps.connectors.models import Connector, ConnectorStatus
+from apps.connectors.models import ConnectorStatus
 from apps.core import outbound
 
 from . import connection, oauth
@@ -58,51 +59,45 @@ def _checked_section(connector, section: dict[str, Any], report) -> dict[str, st
 
 
 def import_settings(connector, data: dict[str, Any], secrets: dict[str, str], report, save: bool) -> None:
+    """The ``connection`` section. Checking pass (``save=False``, ``connector`` staged, no
+    transaction open): applied to the staged connector in memory and tried against Keap, so
+    the steps' forms read choices from the Keap this file points at; the connector is marked
+    connected only if Keap accepted it. Saving pass: nothing to add — the connection lives on
+    the connector row (settings and credentials), which ``settings_io`` saves."""
+    if save:
+        return
     section = data.get("connection")
     if section is None:
         return
     if not isinstance(section, dict):
         report.error("connection", "must be a mapping")
         return
-    if not save:
-        values = _checked_section(connector, section, report)
-        if values is None:
-            return
-        before = connection.config(connector)
-        repointed = any(values.get(n, before[n]).rstrip("/") != before[n].rstrip("/") for n in URL_FIELDS)
-        # Applied in memory on the validation pass, so the steps' forms read choices live from
-        # the CRM this file points at; saved only on the second pass.
-        connection.set_config(connector, **values)
-        creds = {} if repointed else dict(connector.credentials or {})
-        given = {k: v for k, v in secrets.items() if k in SECRETS and v}
-        if repointed or given:
-            for name in TOKENS:
-                creds.pop(name, None)  # issued for what was there before
-        creds.update(given)
-        connector.credentials = creds
-        if connection.auth_method(connector) == connection.SERVICE_KEY and connection.has_credentials(
-                connector):
-            _prove(connector, report,
-                   lambda: KeapClient(connector).get("/setting/application/configuration"))
+    values = _checked_section(connector, section, report)
+    if values is None:
         return
-    stored = Connector.objects.filter(pk=connector.pk).first()
-    if stored is None or stored.credentials != connector.credentials or connection.config(
-            stored) != connection.config(connector):
-        if connection.auth_method(connector) == connection.OAUTH and connection.has_credentials(connector):
-            # Refresh tokens rotate: tried once, on the saving pass, and the new ones kept.
-            _prove(connector, report, lambda: _refresh(connector))
-        if report.ok:
-            connector.status = (ConnectorStatus.CONNECTED if connection.has_credentials(connector)
-                                else ConnectorStatus.NOT_CONNECTED)
-            connector.status_detail = ""
-    connector.save()
-
-
-def _refresh(connector) -> None:
-    creds = dict(connector.credentials or {})
-    form = {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}
-    body = oauth.token_request(connector, form, KeapClient(connector))
-    connector.credentials = oauth.credentials_from(body, creds)
+    before = connection.config(connector)
+    stored_credentials = dict(connector.credentials or {})
+    repointed = any(values.get(n, before[n]).rstrip("/") != before[n].rstrip("/") for n in URL_FIELDS)
+    connection.set_config(connector, **values)
+    creds = {} if repointed else dict(stored_credentials)
+    given = {k: v for k, v in secrets.items() if k in SECRETS and v}
+    if repointed or given:
+        for name in TOKENS:
+            creds.pop(name, None)  # issued for what was there before
+    creds.update(given)
+    connector.credentials = creds
+    changed = connector.pk is None or creds != stored_credentials or connection.config(connector) != before
+    if connection.has_credentials(connector):
+        if connection.auth_method(connector) == connection.SERVICE_KEY:
+            _prove(connector, report, lambda: KeapClient(connector).get("/setting/application/configuration"))
+        elif changed:
+            # In memory (the connector is staged): a rotated refresh token is saved with the rest.
+            _prove(connector, report, lambda: oauth.refresh(
+                connector, stale_access_token="", client=KeapClient(connector)))
+    if changed and report.ok:
+        connector.status = (ConnectorStatus.CONNECTED if connection.has_credentials(connector)
+                            else ConnectorStatus.NOT_CONNECTED)
+        connector.status_detail = ""
 
 
 def _prove(connector, report, attempt) -> None:

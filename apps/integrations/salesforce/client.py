@@ -37,7 +37,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 from simple_salesforce.format import format_soql
 from simple_salesforce.login import SalesforceLogin
 
-from apps.connectors import tokens
+from apps.connectors import staging, tokens
 from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.http import pooled, proxies_for, thread_adapter
 from apps.connectors.models import Connector
@@ -289,13 +289,24 @@ class SalesforceClient:
     def __init__(self, connector: Connector, *, recorder: Recorder | None = None,
                  timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
                  connection: Any = None, credentials: dict[str, Any] | None = None) -> None:
-        """``connection``/``credentials`` given: a trial client (wizard) that persists nothing."""
+        """``connection``/``credentials`` given: a trial client (wizard) that persists nothing.
+
+        A staged connector (an import being checked, ``apps.connectors.staging``) with
+        credentials of its own also gets a trial client: its connection and credentials are the
+        in-memory ones, and the session it opens is kept on the connector (for the next client
+        of the same check), never stored (``staging.renews_in_memory``).
+        """
         from .models import SalesforceConnection  # noqa: PLC0415 - models import the client module
 
         self.connector = connector
         self.recorder = recorder
-        self.persist = connection is None and credentials is None
+        in_memory = staging.renews_in_memory(connector)
+        self.persist = connection is None and credentials is None and not in_memory
+        #: Renewed tokens go back onto the staged connector's in-memory credentials.
+        self._keeps_on_connector = in_memory and credentials is None
         self.connection = connection or SalesforceConnection.for_connector(connector)
+        if credentials is None and in_memory:
+            credentials = connector.credentials or {}
         self.trial_credentials = dict(credentials if credentials is not None else {})
         self.version = self.connection.api_version or DEFAULT_API_VERSION
         self.limit_info: LimitInfo | None = None
@@ -427,6 +438,8 @@ class SalesforceClient:
         if not self.persist:
             credentials, instance_url = self._new_token(self._credentials())
             self.trial_credentials = credentials
+            if self._keeps_on_connector:
+                self.connector.credentials = dict(credentials)
             self.connection.instance_url = instance_url or self.connection.instance_url
             return
         fetched: dict[str, str] = {}
@@ -445,6 +458,9 @@ class SalesforceClient:
             type(self.connection).objects.filter(pk=self.connection.pk).update(instance_url=instance_url)
 
     def _password_login(self, credentials: dict[str, Any]) -> tuple[str, str]:
+        if not credentials.get("password"):
+            raise AuthCrmError("No Salesforce password is stored; reconnect the API user.",
+                               code="no_password")
         login_url = self.login_url
         try:
             domain = soap_domain(login_url)

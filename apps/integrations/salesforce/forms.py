@@ -4,15 +4,18 @@ from a failed sync."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.db import transaction
 
+from apps.connectors import staging
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 from apps.connectors.tokens import store_credentials
+from apps.core.text import has_control_characters
 from apps.directory.models import BookingPage
 
 from . import metadata, services
@@ -39,6 +42,7 @@ from .models import (
 )
 
 SECRET_FIELDS = ("password", "security_token", "client_secret")
+API_VERSION = re.compile(r"^\d{2,3}\.0$")
 #: What the stored secrets were entered for: changing any of these asks for them again.
 TARGET_FIELDS = ("environment", "custom_login_url", "username", "client_id")
 
@@ -95,6 +99,11 @@ class ConnectionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        for name in ("name", "username", "client_id", "custom_login_url", *SECRET_FIELDS):
+            if has_control_characters(data.get(name) or ""):
+                self.add_error(name, "Remove the line breaks or other control characters.")
+        if data.get("api_version") and not API_VERSION.match(data["api_version"]):
+            self.add_error("api_version", "Enter a Salesforce API version such as 62.0.")
         if self.errors:
             return data
         try:
@@ -212,13 +221,19 @@ class InstallationForm(forms.Form):
                 "Salesforce's Event object is missing the custom fields "
                 f"{', '.join(check.missing_fields)}. Download the metadata package, deploy it to "
                 "your org, give the API user access to the fields, then check again.")
+        self.installation_check = check
         return super().clean()
 
     def save(self) -> None:
-        return None
+        """The check is stored when it is made; an import's check (a staged connector) here."""
+        check = getattr(self, "installation_check", None)
+        if check is not None and staging.is_staged(self.connector):
+            check.connector = self.connector
+            check.save()
 
 
 # --------------------------------------------------------------------------- step 3
+STATIC_MAX_LENGTH = RequiredFieldRule._meta.get_field("value").max_length
 def _source_choices(field: dict[str, Any]) -> list[tuple[str, str]]:
     choices: list[tuple[str, str]] = [("", "— not mapped: the typed fallback is sent —")]
     kind = field.get("type")
@@ -243,12 +258,13 @@ class RequiredFieldsForm(forms.Form):
         self.crm_error = ""
         client = _client(connector)
         try:
-            services.sync_required_rules(client)
+            rules = services.sync_required_rules(client)
             describes = {name: metadata.describe(client, name) for name in SETUP_OBJECTS}
         except CrmError as exc:
             self.crm_error = f"Could not read the required fields from Salesforce: {exc.message}"
             describes = {}
-        for rule in RequiredFieldRule.objects.filter(connector=connector):
+            rules = list(RequiredFieldRule.objects.filter(connector_id=connector.pk)) if connector.pk else []
+        for rule in rules:
             described = field_by_name(describes.get(rule.object_name) or {}, rule.field_name) or {
                 "name": rule.field_name, "label": rule.field_label, "type": rule.field_type}
             key = f"{rule.object_name}__{rule.field_name}"
@@ -261,7 +277,7 @@ class RequiredFieldsForm(forms.Form):
                       f"({described.get('type')})",
                 choices=_source_choices(described), required=False, initial=initial)
             self.fields[f"{key}__static"] = forms.CharField(
-                label="Static value", required=False,
+                label="Static value", required=False, max_length=STATIC_MAX_LENGTH,
                 initial=rule.value if rule.source == "static" else "")
             self.rows.append((rule, described))
 
@@ -286,6 +302,7 @@ class RequiredFieldsForm(forms.Form):
 
     @transaction.atomic
     def save(self) -> None:
+        rules = []
         for rule, _described in self.rows:
             key = f"{rule.object_name}__{rule.field_name}"
             source = self.cleaned_data.get(f"{key}__source") or ""
@@ -295,11 +312,14 @@ class RequiredFieldsForm(forms.Form):
                 rule.source, _, rule.value = source.partition(":")
             else:
                 rule.source, rule.value = "", ""
-            rule.save(update_fields=["source", "value"])
+            rules.append(rule)
+        services.save_required_rules(self.connector, rules)
 
 
 # --------------------------------------------------------------------------- step 4
 MAPPING_SLOTS_FREE = 3
+#: More rows than any org has mappable fields to spare; a form posted with more is cut here.
+MAX_MAPPINGS = 200
 
 
 def mapping_targets(connector: Connector) -> list[tuple[str, str]]:
@@ -335,7 +355,7 @@ class FieldMappingForm(forms.Form):
         self.slots = len(current) + MAPPING_SLOTS_FREE
         if self.is_bound:
             bound = {k.split("_", 1)[0] for k in self.data if k.startswith("m") and k.endswith("_target")}
-            self.slots = max(self.slots, len(bound))
+            self.slots = min(max(self.slots, len(bound)), MAX_MAPPINGS)
         for index in range(self.slots):
             obj, mapping = current[index] if index < len(current) else ("", {})
             self.fields[f"m{index}_target"] = forms.ChoiceField(
@@ -415,7 +435,8 @@ class CreationRulesForm(forms.ModelForm):
         self.connector = connector
         self.helper = _helper()
         self.pages = list(BookingPage.objects.filter(account_id=connector.account_id)) if connector else []
-        current = {r.booking_page_id: r for r in BookingPageRule.objects.filter(connector=connector)}
+        current = ({r.booking_page_id: r for r in BookingPageRule.objects.filter(connector_id=connector.pk)}
+                   if connector is not None and connector.pk else {})
         for page in self.pages:
             rule = current.get(page.external_id)
             self.fields[f"page_{page.external_id}_creates"] = forms.ChoiceField(
@@ -447,6 +468,8 @@ class CreationRulesForm(forms.ModelForm):
 
 
 def creation_rules_instance(connector: Connector) -> CreationRules:
+    if staging.is_staged(connector):
+        return staging.row_for(CreationRules, connector)
     rules, created = CreationRules.objects.get_or_create(connector=connector)
     if created:
         rules.refresh_from_db()  # plain strings, not the choices' enum members

@@ -71,6 +71,8 @@ SALESFORCE = registry.register(
         list_crm_users=list_crm_users,
         export_settings=export_settings,
         import_settings=import_settings,
+        import_sections=("connection",),
+        extra={"secret_names": ["password", "security_token", "client_secret", "refresh_token"]},
         setup_url=setup_url,
     )
 )

@@ -2,7 +2,9 @@
 
 Describe results and the user list change rarely; they are kept in the Django cache (Redis in
 production, shared by every worker) so that a booking's steady-state sync costs no metadata
-calls. The wizard's re-check buttons read them fresh.
+calls. The wizard's re-check buttons read them fresh. A staged connector (an import being
+checked, ``apps.connectors.staging``) keeps what it read to itself: the stored connector of the
+same id may point at another org.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import io
 import zipfile
 from typing import Any
 
-from django.core.cache import cache
+from apps.connectors.staging import cache_for
 
 from .client import SalesforceClient
 from .models import REQUIRED_EVENT_FIELDS
@@ -37,41 +39,45 @@ def slim(describe: dict[str, Any]) -> dict[str, Any]:
 
 def describe(client: SalesforceClient, object_name: str, *, fresh: bool = False) -> dict[str, Any]:
     key = _key(client, f"describe:{object_name}")
+    store = cache_for(client.connector)
     if not fresh:
-        cached = cache.get(key)
+        cached = store.get(key)
         if cached is not None:
             return cached
     result = slim(client.describe(object_name))
-    cache.set(key, result, DESCRIBE_TTL)
+    store.set(key, result, DESCRIBE_TTL)
     return result
 
 
 def cached_describe(client: SalesforceClient, object_name: str) -> dict[str, Any] | None:
-    return cache.get(_key(client, f"describe:{object_name}"))
+    return cache_for(client.connector).get(_key(client, f"describe:{object_name}"))
 
 
 def cached_describes(client: SalesforceClient, object_names: list[str]) -> dict[str, dict[str, Any]]:
     """``cached_describe`` of several objects in one cache round trip (the ones cached)."""
     keys = {_key(client, f"describe:{name}"): name for name in object_names}
-    return {keys[key]: value for key, value in cache.get_many(list(keys)).items() if value is not None}
+    found = cache_for(client.connector).get_many(list(keys))
+    return {keys[key]: value for key, value in found.items() if value is not None}
 
 
 def forget(client: SalesforceClient) -> None:
+    store = cache_for(client.connector)
     for name in ("Lead", "Contact", "Account", "Event", "Case"):
-        cache.delete(_key(client, f"describe:{name}"))
-    cache.delete(_key(client, "users"))
+        store.delete(_key(client, f"describe:{name}"))
+    store.delete(_key(client, "users"))
 
 
 def users(client: SalesforceClient, *, fresh: bool = False) -> list[dict[str, Any]]:
     """Active Salesforce users (Id, Name, Email) for owner matching by email."""
     key = _key(client, "users")
+    store = cache_for(client.connector)
     if not fresh:
-        cached = cache.get(key)
+        cached = store.get(key)
         if cached is not None:
             return cached
     records = client.query_all("SELECT Id, Name, Email FROM User WHERE IsActive = true ORDER BY Name")
     result = [{"Id": r["Id"], "Name": r.get("Name"), "Email": r.get("Email")} for r in records]
-    cache.set(key, result, USERS_TTL)
+    store.set(key, result, USERS_TTL)
     return result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.connectors import staging
 from apps.connectors.models import Connector
 
 SETUP_OBJECTS = ("Lead", "Contact", "Account", "Event", "Case")
@@ -58,6 +59,11 @@ class SalesforceConnection(models.Model):
 
     @classmethod
     def for_connector(cls, connector: Connector) -> SalesforceConnection:
+        """The connector's connection row (created on first use). For a staged connector (an
+        import being checked, ``apps.connectors.staging``) one unsaved copy, kept on it: every
+        client built from the staged connector uses the connection the file describes."""
+        if staging.is_staged(connector):
+            return staging.row_for(cls, connector)
         connection, created = cls.objects.get_or_create(connector=connector)
         if created:
             connection.refresh_from_db()  # plain strings, not the choices' enum members

@@ -41,8 +41,8 @@ def required_rules(connector: Connector) -> dict[str, list[dict[str, Any]]]:
 
 
 def mappings(connector: Connector) -> dict[str, list[dict[str, Any]]]:
-    rows = list(FieldMapping.objects.filter(connector=connector))
-    if not rows and not connector.settings.get("salesforce_mappings_saved"):
+    rows = list(FieldMapping.objects.filter(connector_id=connector.pk)) if connector.pk else []
+    if not rows and not (connector.settings or {}).get("salesforce_mappings_saved"):
         return {obj: [dict(m) for m in items] for obj, items in DEFAULT_MAPPINGS.items()}
     result: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.connectors import staging
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.services import mark_disconnected
 
@@ -52,25 +53,29 @@ def verify_connection(client: SalesforceClient) -> list[str]:
     connection = client.connection
     connection.verified_at = timezone.now()
     connection.missing_permissions = missing
-    connection.save(update_fields=["verified_at", "missing_permissions", "instance_url"])
+    if not staging.is_staged(client.connector):  # a staged one is saved by the import
+        connection.save(update_fields=["verified_at", "missing_permissions", "instance_url"])
     return missing
 
 
 def mark_connected(connector: Connector) -> None:
-    Connector.objects.filter(pk=connector.pk).update(status=ConnectorStatus.CONNECTED, status_detail="")
+    if not staging.is_staged(connector):
+        Connector.objects.filter(pk=connector.pk).update(status=ConnectorStatus.CONNECTED, status_detail="")
     connector.status = ConnectorStatus.CONNECTED
     connector.status_detail = ""
 
 
 def check_installation(client: SalesforceClient) -> SalesforceInstallation:
-    """Step 2: are the two custom Event fields there? (fresh describe)."""
+    """Step 2: are the two custom Event fields there? (fresh describe; kept in memory for a
+    staged connector until the import saves the step)."""
     described = metadata.describe(client, "Event", fresh=True)
     names = {f["name"] for f in described.get("fields", [])}
-    check, _ = SalesforceInstallation.objects.get_or_create(connector=client.connector)
+    check = staging.row_for(SalesforceInstallation, client.connector)
     check.present_fields = [n for n in REQUIRED_EVENT_FIELDS if n in names]
     check.missing_fields = [n for n in REQUIRED_EVENT_FIELDS if n not in names]
     check.checked_at = timezone.now()
-    check.save()
+    if not staging.is_staged(client.connector):
+        check.save()
     return check
 
 
@@ -81,23 +86,48 @@ def required_fields(client: SalesforceClient, *, fresh: bool = False) -> dict[st
 
 
 def sync_required_rules(client: SalesforceClient, *, fresh: bool = False) -> list[RequiredFieldRule]:
-    """One RequiredFieldRule row per required field (defaults for the well-known ones)."""
+    """One RequiredFieldRule row per required field (defaults for the well-known ones), ordered
+    like the rows. For a staged connector the rows are only made in memory
+    (``save_required_rules`` stores them when the import is saved)."""
+    connector = client.connector
+    staged = staging.is_staged(connector)
     defaults = {(obj, r["field"]): r for obj, rules in DEFAULT_REQUIRED.items() for r in rules}
+    stored = RequiredFieldRule.objects.filter(connector_id=connector.pk) if connector.pk else []
+    existing = {(row.object_name, row.field_name): row for row in stored}
     rows = []
-    wanted = set()
     for obj, fields in required_fields(client, fresh=fresh).items():
         for f in fields:
-            wanted.add((obj, f["name"]))
+            label, kind = f.get("label") or f["name"], f.get("type", "")
             default = defaults.get((obj, f["name"]), {})
-            row, _ = RequiredFieldRule.objects.get_or_create(
-                connector=client.connector, object_name=obj, field_name=f["name"],
-                defaults={"field_label": f.get("label") or f["name"], "field_type": f.get("type", ""),
-                          "source": default.get("source", ""), "value": default.get("value", "")})
-            if row.field_type != f.get("type") or row.field_label != f.get("label"):
-                row.field_type, row.field_label = f.get("type", ""), f.get("label") or f["name"]
-                row.save(update_fields=["field_type", "field_label"])
+            initial = {"field_label": label, "field_type": kind,
+                       "source": default.get("source", ""), "value": default.get("value", "")}
+            if staged:
+                row = existing.get((obj, f["name"])) or RequiredFieldRule(
+                    connector=connector, object_name=obj, field_name=f["name"], **initial)
+                row.field_type, row.field_label = kind, label
+            else:
+                row, _ = RequiredFieldRule.objects.get_or_create(
+                    connector=connector, object_name=obj, field_name=f["name"], defaults=initial)
+                if row.field_type != kind or row.field_label != label:
+                    row.field_type, row.field_label = kind, label
+                    row.save(update_fields=["field_type", "field_label"])
             rows.append(row)
-    for row in RequiredFieldRule.objects.filter(connector=client.connector):
-        if (row.object_name, row.field_name) not in wanted:
-            row.delete()
-    return rows
+    if not staged:
+        wanted = {(row.object_name, row.field_name) for row in rows}
+        for row in existing.values():
+            if (row.object_name, row.field_name) not in wanted:
+                row.delete()
+    return sorted(rows, key=lambda row: (row.object_name, row.field_name))
+
+
+def save_required_rules(connector: Connector, rows: list[RequiredFieldRule]) -> None:
+    """Store exactly these rules for the connector (those of fields no longer required go)."""
+    keep = {(row.object_name, row.field_name) for row in rows}
+    for stale in RequiredFieldRule.objects.filter(connector=connector):
+        if (stale.object_name, stale.field_name) not in keep:
+            stale.delete()
+    for row in rows:
+        RequiredFieldRule.objects.update_or_create(
+            connector=connector, object_name=row.object_name, field_name=row.field_name,
+            defaults={"field_label": row.field_label, "field_type": row.field_type,
+                      "source": row.source, "value": row.value})

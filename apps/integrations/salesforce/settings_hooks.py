@@ -3,20 +3,25 @@
 Secrets (``password``, ``security_token``, ``client_secret``, ``refresh_token``) are passed to
 ``import_connector(secrets=...)`` — the management command reads them from the environment or a
 prompt. Import logs in with them and checks the API user's permissions exactly as step 1 of the
-wizard does; every problem is reported with its path in the file.
+wizard does, on the import's checking pass (no transaction open); every problem is reported
+with its path in the file.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from apps.connectors import staging
 from apps.connectors.errors import CrmError
+from apps.core.text import text_problem
 
 from . import metadata, services
-from .client import SalesforceClient, login_url_for
+from .client import DEFAULT_API_VERSION, SalesforceClient, login_url_for
+from .forms import API_VERSION
 from .models import AuthMethod, Environment, SalesforceConnection
 
 FIELDS = ("auth_method", "environment", "custom_login_url", "username", "client_id", "api_version")
+MAX_LENGTHS = {name: SalesforceConnection._meta.get_field(name).max_length for name in FIELDS}
 SECRETS = ("password", "security_token", "client_secret", "refresh_token")
 
 
@@ -26,6 +31,22 @@ def export_connection(connector) -> dict[str, Any]:
 
 
 def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], report, save: bool) -> None:
+    """The ``connection`` section.
+
+    Checking pass (``save=False``): ``connector`` is staged (``apps.connectors.staging``) and
+    no transaction is open. The connection is applied to the staged connector's in-memory
+    ``SalesforceConnection`` (``SalesforceConnection.for_connector`` hands every client of the
+    staged connector that same object) and its credentials, then Salesforce is asked: login and
+    the permission check of step 1. The steps' forms build their clients from the same staged
+    connector, so they read the org this file points at, with the session this login opened —
+    and nothing is stored. Saving pass: the connection row is saved; Salesforce is not called.
+    """
+    if save:
+        staged_connection = staging.remembered(connector, f"row:{SalesforceConnection._meta.label}")
+        if staged_connection is not None:
+            staged_connection.connector = connector
+            staged_connection.save()
+        return
     section = data.get("connection")
     if section is None:
         return
@@ -39,6 +60,15 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
                          "unknown setting (secrets are passed separately, never in the file)")
     connection = SalesforceConnection.for_connector(connector)
     values = {name: section.get(name, getattr(connection, name)) for name in FIELDS}
+    version = values["api_version"]
+    if isinstance(version, int | float) and not isinstance(version, bool):
+        values["api_version"] = f"{float(version):.1f}"  # 62.0 unquoted in the file
+    for name, value in values.items():
+        problem = text_problem(value, max_length=MAX_LENGTHS[name], required=False)
+        if value is not None and problem:
+            report.error(f"connection.{name}", problem)
+    if len(report.problems) > problems:
+        return
     if values["auth_method"] not in AuthMethod.values:
         report.error("connection.auth_method", f"must be one of {', '.join(AuthMethod.values)}")
     if values["environment"] not in Environment.values:
@@ -48,6 +78,8 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
             login_url_for(values["environment"], values["custom_login_url"] or "")
         except ValueError as exc:
             report.error("connection.custom_login_url", str(exc))
+    if values["api_version"] and not API_VERSION.match(values["api_version"]):
+        report.error("connection.api_version", "must be a Salesforce API version such as 62.0")
     if values["auth_method"] == AuthMethod.PASSWORD and not values["username"]:
         report.error("connection.username", "is required for username + password login")
     if values["auth_method"] == AuthMethod.OAUTH and not values["client_id"]:
@@ -63,10 +95,9 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
     credentials.update({k: v for k, v in secrets.items() if k in SECRETS and v})
     credentials["access_token"] = ""
     connector.credentials = credentials
-    connector.save(update_fields=["credentials", "updated_at"])
     for name, value in values.items():
         setattr(connection, name, value or "")
-    connection.save()
+    connection.api_version = connection.api_version or DEFAULT_API_VERSION
     password_login = values["auth_method"] == AuthMethod.PASSWORD
     needed = ("password",) if password_login else ("client_secret", "refresh_token")
     absent = [name for name in needed if not credentials.get(name)]
@@ -86,5 +117,5 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
         return
     for problem in missing:
         report.error("connection", problem)
-    if save and not missing:
-        services.mark_connected(connector)
+    if not missing:
+        services.mark_connected(connector)  # in memory: saved with the connector row

@@ -30,6 +30,7 @@ def steps() -> list[WizardStep]:
             get_instance=forms.connection_instance, has_defaults=False, save=_save_connection,
             is_done=_connected,
             export=lambda connector: {},  # the "connection" section holds it (no secrets)
+            importable=False,  # set by settings_hooks.import_connection from that section
             description="The dedicated Salesforce API user Bookbridge writes as: production, "
                         "sandbox or My Domain login; OAuth or username + password + security token. "
                         "Saving logs in again and checks the permissions the connector needs.",

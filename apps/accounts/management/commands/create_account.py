@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email, validate_slug
 from django.urls import reverse
 
+from apps.accounts.models import Account
 from apps.accounts.services import create_account
+from apps.core.text import text_problem
+
+MAX_SECRET_LENGTH = 512
 
 
 class Command(BaseCommand):
@@ -27,6 +32,7 @@ class Command(BaseCommand):
             validate_email(admin_email)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        self._check(slug=slug, name=name, admin_email=admin_email, **options)
         result = create_account(
             slug=slug,
             name=name,
@@ -49,3 +55,23 @@ class Command(BaseCommand):
             self.stdout.write("Password:       (existing login kept)")
         self.stdout.write(f"Webhook URL:    {webhook_url}")
         self.stdout.write(f"Webhook secret: {result.webhook_secret}   (shown once)")
+
+    @staticmethod
+    def _check(*, slug: str, name: str, admin_email: str, **options) -> None:
+        """Lengths and characters the rows take (a database error otherwise), in plain words."""
+        limits = {
+            "The slug": (slug, Account._meta.get_field("slug").max_length),
+            "--name": (name, Account._meta.get_field("name").max_length),
+            # The login's username is the email address.
+            "--admin-email": (admin_email, get_user_model()._meta.get_field("username").max_length),
+        }
+        for what, (value, max_length) in limits.items():
+            problem = text_problem(value, max_length=max_length)
+            if problem:
+                raise CommandError(f"{what} {problem}.")
+        for option in ("admin_password", "webhook_secret"):
+            value = options.get(option)
+            if value is not None:
+                problem = text_problem(value, max_length=MAX_SECRET_LENGTH)
+                if problem:
+                    raise CommandError(f"--{option.replace('_', '-')} {problem}.")

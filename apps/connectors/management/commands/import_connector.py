@@ -13,8 +13,10 @@ from getpass import getpass
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import Account
-from apps.connectors import registry
+from apps.connectors import registry, settings_yaml
 from apps.connectors.settings_io import import_connector
+from apps.connectors.settings_yaml import MAX_BYTES
+from apps.core.text import text_problem
 
 
 class Command(BaseCommand):
@@ -34,18 +36,18 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="validate only")
 
     def handle(self, *args, account, file, name=None, secret=(), dry_run=False, **options):
-        target = Account.objects.filter(slug=account).first()
+        target = None
+        if not text_problem(account, max_length=64):
+            target = Account.objects.filter(slug=account).first()
         if target is None:
             raise CommandError(f"No account {account!r}.")
-        try:
-            with open(file, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc}") from exc
+        text = self._read(file)
         secrets = {}
         for item in secret:
             key, _, env_name = item.partition("=")
-            if not env_name or env_name not in os.environ:
+            if not key.strip() or not env_name:
+                raise CommandError(f"--secret {item!r}: write it as NAME=ENV_VAR.")
+            if env_name not in os.environ:
                 raise CommandError(f"--secret {item}: environment variable {env_name!r} is not set.")
             secrets[key.strip()] = os.environ[env_name]
         secrets = self._prompt_missing(text, secrets)
@@ -57,14 +59,30 @@ class Command(BaseCommand):
         verb = "is valid" if dry_run else "imported"
         self.stdout.write(self.style.SUCCESS(f"{file} {verb}: connector {result.connector.name!r}."))
 
-    def _prompt_missing(self, text, secrets):
-        import yaml
-
+    @staticmethod
+    def _read(file: str) -> str:
+        """The file's text, refused unreadable, over the import's size limit or not UTF-8."""
         try:
-            data = yaml.safe_load(text) or {}
-            kind = registry.get((data.get("connector") or {}).get("kind", ""))
-        except Exception:  # noqa: BLE001 - the import reports the problem properly
+            with open(file, "rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}.") from None
+        if len(raw) > MAX_BYTES:
+            raise CommandError(f"{file} is larger than {MAX_BYTES // 1024} kB; an exported configuration "
+                               "is a few kilobytes.")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CommandError(f"{file} is not UTF-8 text (a file written by export_connector is).") from None
+
+    def _prompt_missing(self, text, secrets):
+        try:
+            data = settings_yaml.load(text)
+        except settings_yaml.YamlRefused:  # the import reports the problem properly
             return secrets
+        head = data.get("connector") if isinstance(data, dict) else None
+        kind_key = head.get("kind") if isinstance(head, dict) else None
+        kind = registry.get(kind_key) if isinstance(kind_key, str) else None
         wanted = (kind.extra.get("secret_names") if kind else None) or []
         for secret_name in wanted:
             if secret_name not in secrets and sys.stdin.isatty():

@@ -22,31 +22,51 @@ from django.utils.dateparse import parse_date, parse_datetime
 from apps.accounts.models import Account
 from apps.connectors.models import Connector
 from apps.console.progress import ProgressBar
+from apps.core.text import text_problem
 from apps.intake.lifecycle import BOOKING_EVENT_TYPES
 from apps.intake.models import BookingEvent
 from apps.sync import services
 from apps.sync.replay import ReplayReport, replay_event
 
-_RELATIVE = re.compile(r"^(\d+)([mhd])$")
+_RELATIVE = re.compile(r"^(\d{1,9})([mhd])$")
+#: Ages beyond a century are typing mistakes (and beyond ~2.7 million years, not a datetime).
+MAX_AGE = timedelta(days=36_525)
 
 
 def parse_moment(value: str):
-    """ISO date/datetime (UTC when naive) or a relative age: 30m, 6h, 2d."""
-    match = _RELATIVE.match(value.strip())
+    """ISO date/datetime (UTC when naive) or a relative age: 30m, 6h, 2d. Anything else, an
+    impossible date (2024-02-30) or an age over a century is a ``CommandError``."""
+    text = value.strip()
+    match = _RELATIVE.match(text)
     if match:
         amount, unit = int(match[1]), match[2]
         delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
                  "d": timedelta(days=amount)}[unit]
+        if delta > MAX_AGE:
+            raise CommandError(f"{value!r} is more than a century ago; give a date instead.")
         return timezone.now() - delta
-    moment = parse_datetime(value)
+    try:
+        moment = parse_datetime(text)
+        day = parse_date(text) if moment is None else None
+    except ValueError as exc:  # well-formed but impossible: 2024-02-30, 25:00
+        raise CommandError(f"{value!r} is not a real date or time ({exc}).") from None
     if moment is None:
-        day = parse_date(value)
         if day is None:
             raise CommandError(f"Not a date, datetime or age (30m, 6h, 2d): {value!r}")
         moment = timezone.datetime(day.year, day.month, day.day)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     return moment
+
+
+def text_option(value: str | None, what: str, max_length: int = 200) -> str | None:
+    """An option naming a row (slug, booking id): a CommandError if it cannot name one."""
+    if value is None:
+        return None
+    problem = text_problem(value, max_length=max_length)
+    if problem:
+        raise CommandError(f"{what} {problem}.")
+    return value
 
 
 class Command(BaseCommand):
@@ -64,6 +84,12 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=0, help="At most this many events.")
 
     def handle(self, *args, **options):
+        text_option(options["account"], "--account", 64)
+        text_option(options["booking"], "--booking", 64)
+        if options["limit"] < 0:
+            raise CommandError("--limit must be 0 (no limit) or a positive number of events.")
+        if options["connector"] is not None and options["connector"] <= 0:
+            raise CommandError("--connector must be a connector id (a positive number).")
         events = BookingEvent.objects.filter(event_type__in=BOOKING_EVENT_TYPES)
         connectors = None
         if options["account"]:

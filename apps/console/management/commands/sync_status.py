@@ -11,9 +11,11 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.connectors.models import Connector
 from apps.console.models import Incident
+from apps.core.text import text_problem
 from apps.intake.models import BookingEvent
 from apps.sync.models import JobStatus, SyncJob
 
+MAX_HOURS = 24 * 3653
 COLUMNS = ["account", "connector", "crm", "state", "pending", "running", "retrying", "failed", "dead",
            "ok (window)", "last success", "oldest waiting", "incidents"]
 
@@ -42,6 +44,10 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=int, default=24, help="Window for the 'ok' column (hours).")
 
     def handle(self, *args, **options):
+        if not 1 <= options["hours"] <= MAX_HOURS:
+            raise CommandError(f"--hours must be between 1 and {MAX_HOURS} (ten years).")
+        if options["account"] is not None and text_problem(options["account"], max_length=64):
+            raise CommandError(f"No account with slug {options['account']!r}.")
         now = timezone.now()
         connectors = Connector.objects.select_related("account").order_by("account__name", "name")
         events = BookingEvent.objects.all()
