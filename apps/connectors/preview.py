@@ -33,13 +33,12 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.directory.services import reference_id
-from apps.intake.lifecycle import derive_action
+from apps.intake.lifecycle import BOOKING_EVENT_TYPES, derive_action, is_booking_event
 from apps.intake.models import Booking, BookingEvent
-from apps.intake.schema import booking_problems
+from apps.intake.schema import envelope_problems
 
 from . import registry
 from .errors import CrmError
-from .payload_checks import MAX_PAYLOAD_DEPTH, payload_problems
 
 XMLRPC_READS = re.compile(r"<methodName>\s*DataService\.(load|query|findByField|count)\s*<")
 
@@ -240,6 +239,9 @@ def _booking_from(account, envelope: dict[str, Any]) -> tuple[BookingEvent, Book
     booking.latest_event = event
     return event, booking
 
+#: Deeper than any OnceHub booking (its custom fields are two levels under ``data``).
+MAX_PAYLOAD_DEPTH = 16
+
 
 def parse_payload(text: str) -> dict[str, Any]:
     """A pasted webhook payload as an envelope; raises ValueError in plain words."""
@@ -259,15 +261,23 @@ def parse_payload(text: str) -> dict[str, Any]:
 def check_envelope(envelope: dict[str, Any]) -> None:
     """ValueError (plain words, every problem) unless the planners can read ``envelope``.
 
-    The preview runs the kind's planner on it exactly as the sync would, so the payload must
-    have the shape of a OnceHub v2 booking event (``payload_problems``).
+    The preview runs the kind's planner on it exactly as the sync would, so it must be a booking
+    event the webhook endpoint would accept: the endpoint's own checks (``apps.intake.schema``)
+    decide, so the preview can never plan what intake refuses, nor refuse what it accepts.
     """
-    problems = payload_problems(envelope)
-    if not problems:  # the shape is right: the webhook endpoint's own field checks
-        problems = [f"The booking would be refused by the webhook endpoint: {problem}."
-                    for problem in booking_problems(envelope["data"])[:5]]
+    event_type = envelope.get("type")
+    if not isinstance(event_type, str) or not is_booking_event(event_type):
+        known = ", ".join(sorted(BOOKING_EVENT_TYPES))
+        if isinstance(event_type, str) and len(event_type) <= 60:
+            raise ValueError(f"“{event_type}” is not a booking event ({known}); nothing would be synced.")
+        raise ValueError(f"The payload's “type” must be a booking event ({known}).")
+    # What the sync reads of the envelope besides its type defaults here (``_event_for``), so a
+    # pasted booking need not carry OnceHub's bookkeeping fields to be previewed.
+    bookkeeping = {"id": "EVNT-PREVIEW", "object": "event", "api_version": "v2",
+                   "creation_time": datetime.now(UTC).isoformat()}
+    problems = envelope_problems({**bookkeeping, **envelope})
     if problems:
-        raise ValueError(" ".join(problems))
+        raise ValueError("The booking would be refused by the webhook endpoint: " + "; ".join(problems))
 
 
 def run_preview(connector, *, sample: str = "", payload: str = "",

@@ -65,18 +65,18 @@ def payload_errors(response) -> list[str]:
 
 
 @pytest.mark.parametrize(("change", "words"), [
-    ({"starting_time": "2024-02-30T10:00:00Z"}, "“data.starting_time” must be a date and time"),
-    ({"starting_time": 1717257600}, "“data.starting_time” must be a date and time"),
-    ({"last_updated_time": "2024-13-01T00:00:00Z"}, "“data.last_updated_time”"),
-    ({"duration_minutes": "thirty"}, "whole number of minutes"),
-    ({"duration_minutes": True}, "whole number of minutes"),
-    ({"form_submission": ["pat@example.com"]}, "“data.form_submission” must be an object"),
-    ({"form_submission": {"email": ["a@b.c"]}}, "“data.form_submission.email” must be text"),
-    ({"form_submission": {"custom_fields": 5}}, "list of {name, value} objects"),
-    ({"owner": 42}, "“data.owner” must be an id"),
-    ({"owner": {"id": ["USR-1"]}}, "“data.owner.id” must be text"),
-    ({"cancel_reschedule_information": {"actioned_by": 1}}, "actioned_by” must be text"),
-    ({"id": {"a": 1}}, "“data.id” (the booking id) must be text"),
+    ({"starting_time": "2024-02-30T10:00:00Z"}, "data.starting_time: not a valid date-time"),
+    ({"starting_time": 1717257600}, "data.starting_time: must be an ISO 8601 date-time"),
+    ({"last_updated_time": "2024-13-01T00:00:00Z"}, "data.last_updated_time: not a valid date-time"),
+    ({"duration_minutes": "thirty"}, "data.duration_minutes: must be an integer"),
+    ({"duration_minutes": True}, "data.duration_minutes: must be an integer"),
+    ({"form_submission": ["pat@example.com"]}, "data.form_submission: must be an object"),
+    ({"form_submission": {"email": ["a@b.c"]}}, "data.form_submission.email: must be a string"),
+    ({"form_submission": {"custom_fields": 5}}, "data.form_submission.custom_fields: must be an array"),
+    ({"owner": 42}, "data.owner: must be an id"),
+    ({"owner": {"id": ["USR-1"]}}, "data.owner.id: must be a string"),
+    ({"cancel_reschedule_information": {"actioned_by": 1}}, "actioned_by: must be a string"),
+    ({"id": {"a": 1}}, "data.id: must be a string"),
 ])
 def test_a_payload_the_planner_cannot_read_is_an_error_on_the_field(preview, change, words):
     answer = preview(json.dumps(envelope(preview.account, **change)))
@@ -93,8 +93,9 @@ def test_a_payload_the_planner_cannot_read_is_an_error_on_the_field(preview, cha
     ("{not json", "not valid JSON (line 1, column 2)"),
     ('{"type": "booking.sheduled", "data": {}}', "is not a booking event"),
     ('{"type": ["booking.scheduled"], "data": {}}', "“type” must be a booking event"),
-    ('{"type": "booking.scheduled", "data": [1]}', 'no "data" object'),
-    ('{"type": "booking.scheduled", "creation_time": 1717257600, "data": {}}', "“creation_time” must be"),
+    ('{"type": "booking.scheduled", "data": [1]}', "data: must be the booking object"),
+    ('{"type": "booking.scheduled", "creation_time": 1717257600, "data": {}}',
+     "creation_time: must be an ISO 8601 date-time"),
     ("x" * 1_100_000, "at most 1,048,576 are accepted"),
 ])
 def test_malformed_pasted_text_is_an_error_on_the_field(preview, text, words):
