@@ -18,9 +18,8 @@ from apps.integrations.salesforce.models import CreationRules
 from tests.factories import AccountFactory
 from tests.integrations.keap.helpers import SERVICE_KEY
 from tests.integrations.keap.helpers import make_connector as keap_connector
+from tests.integrations.salesforce.conftest import CLIENT_SECRET as SALESFORCE_SECRET
 from tests.integrations.salesforce.conftest import (  # noqa: F401 - fixtures
-    PASSWORD,
-    SECURITY_TOKEN,
     insecure_ok,
     make_connector,
 )
@@ -71,4 +70,4 @@ def test_salesforce_round_trips_in_every_state(make_connector, state):  # noqa: 
     connector = make_connector()
     if not SALESFORCE_STATES[state]["rules"]:
         CreationRules.objects.filter(connector=connector).delete()
-    round_trip(connector, {"password": PASSWORD, "security_token": SECURITY_TOKEN})
+    round_trip(connector, {"client_secret": SALESFORCE_SECRET})

@@ -28,9 +28,8 @@ from apps.integrations.salesforce.models import (
 from tests.factories import AccountFactory
 from tests.integrations.keap.helpers import CLIENT_SECRET, SERVICE_KEY, sandbox_tokens
 from tests.integrations.keap.helpers import make_connector as keap_connector
+from tests.integrations.salesforce.conftest import CLIENT_SECRET as SALESFORCE_SECRET
 from tests.integrations.salesforce.conftest import (  # noqa: F401 - fixtures
-    PASSWORD,
-    SECURITY_TOKEN,
     insecure_ok,
     make_connector,
 )
@@ -135,7 +134,7 @@ def test_a_salesforce_import_calls_salesforce_outside_any_transaction(make_conne
     crm_calls.clear()
     target = AccountFactory()
     result = settings_io.import_connector(
-        target, text, secrets={"password": PASSWORD, "security_token": SECURITY_TOKEN})
+        target, text, secrets={"client_secret": SALESFORCE_SECRET})
     assert result.report.ok, [str(p) for p in result.report.problems]
     assert_outside_transactions(crm_calls)
     copy = result.connector
@@ -156,7 +155,7 @@ def test_a_salesforce_import_that_fails_leaves_no_row_behind(make_connector, crm
     data["steps"]["creation"]["new_lead_owner"] = "whoever"
     target = AccountFactory()
     result = settings_io.import_connector(
-        target, yaml.safe_dump(data), secrets={"password": PASSWORD, "security_token": SECURITY_TOKEN})
+        target, yaml.safe_dump(data), secrets={"client_secret": SALESFORCE_SECRET})
     assert [p.path for p in result.report.problems] == ["steps.creation.new_lead_owner"]
     assert_outside_transactions(crm_calls)
     assert not Connector.objects.filter(account=target).exists()

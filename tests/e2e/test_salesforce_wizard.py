@@ -49,14 +49,16 @@ def test_administrator_walks_the_five_steps(browser_page, live_server, salesforc
 
     admin_login(page, base, admin, PASSWORD)
 
-    # Step 1 — API connection (username + password + security token, custom login URL).
+    # Step 1 — API connection: client credentials (the default) at the org's My Domain, whose
+    # app runs as the integration user.
+    requests.patch(f"{salesforce.url}/_sandbox/salesforce/apps/bookbridge-sandbox-client-id", timeout=10,
+                   json={"run_as": SF_USERNAME}).raise_for_status()
     page.goto(f"{base}/a/{account.slug}/salesforce/new/")
-    page.check("input[name=auth_method][value=password]")
+    assert page.is_checked("input[name=auth_method][value=client_credentials]")
     page.check("input[name=environment][value=custom]")
     page.fill("#id_custom_login_url", salesforce.url)
-    page.fill("#id_username", SF_USERNAME)
-    page.fill("#id_password", "sandbox-password")
-    page.fill("#id_security_token", "SANDBOXTOKEN")
+    page.fill("#id_client_id", "bookbridge-sandbox-client-id")
+    page.fill("#id_client_secret", "bookbridge-sandbox-client-secret")
     page.click("[data-testid=connect-form] button[type=submit]")
     page.wait_for_selector("[data-testid=step-title]:has-text('Installation')")
     connector = Connector.objects.get(account=account, kind="salesforce")

@@ -44,6 +44,8 @@ from apps.connectors.models import Connector
 from apps.core import outbound
 from apps.core.outbound import HostFamily, OutboundAdapter, OutboundSession
 
+from . import oauth
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_VERSION = "62.0"
@@ -308,7 +310,7 @@ class SalesforceClient:
         if credentials is None and in_memory:
             credentials = connector.credentials or {}
         self.trial_credentials = dict(credentials if credentials is not None else {})
-        self.version = self.connection.api_version or DEFAULT_API_VERSION
+        self.version = self.connection.version_in_use or DEFAULT_API_VERSION
         self.limit_info: LimitInfo | None = None
         self.calls = 0
         self.preview = False
@@ -424,14 +426,43 @@ class SalesforceClient:
         return self._sf
 
     def _new_token(self, credentials: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        if self.connection.auth_method == "password":
+        """A new access token by the connection's sign-in method (``oauth`` module docstring)."""
+        method = self.connection.auth_method
+        if method == "password":
             token, instance_url = self._password_login(credentials)
+        elif method == "client_credentials":
+            if not credentials.get("client_secret"):
+                raise AuthCrmError("No consumer secret is stored for the client credentials flow; "
+                                   "reconnect.", code="no_client_secret")
+            token, instance_url = self._grant({
+                "grant_type": "client_credentials", "client_id": self.connection.client_id,
+                "client_secret": credentials.get("client_secret", "")})
+        elif method == "jwt_bearer":
+            token, instance_url = self._grant({
+                "grant_type": oauth.JWT_GRANT, "assertion": self._assertion(credentials)})
         else:
             token, instance_url, rotated = self._refresh_grant(credentials)
             if rotated:
                 credentials["refresh_token"] = rotated
         credentials["access_token"] = token
         return credentials, instance_url
+
+    def _grant(self, form: dict[str, str]) -> tuple[str, str]:
+        """A server-to-server grant (client credentials, JWT bearer): no refresh token, asked again."""
+        answer = self.token_request(form)
+        return answer["access_token"], normalize_base_url(answer.get("instance_url") or self.login_url)
+
+    def _assertion(self, credentials: dict[str, Any]) -> str:
+        if not credentials.get("private_key"):
+            raise AuthCrmError("No private key is stored for the JWT bearer flow; reconnect.",
+                               code="no_private_key")
+        try:
+            return oauth.jwt_assertion(
+                client_id=self.connection.client_id, username=self.connection.username,
+                audience_url=oauth.audience(self.connection.environment, self.login_url),
+                private_key=credentials["private_key"])
+        except oauth.PrivateKeyError as exc:
+            raise AuthCrmError(str(exc), code="bad_private_key") from None
 
     def _renew(self, *, stale_token: str | None) -> None:
         """Get a new access token, once for all workers (``apps.connectors.tokens.renew``)."""
@@ -457,15 +488,19 @@ class SalesforceClient:
             self.connection.instance_url = instance_url
             type(self.connection).objects.filter(pk=self.connection.pk).update(instance_url=instance_url)
 
+    def _soap_domain(self) -> str:
+        """Where SOAP ``login()`` goes for this login URL (refused before any request is made)."""
+        try:
+            return soap_domain(self.login_url)
+        except ValueError as exc:
+            raise PermanentCrmError(str(exc), code="login_url_refused") from None
+
     def _password_login(self, credentials: dict[str, Any]) -> tuple[str, str]:
         if not credentials.get("password"):
             raise AuthCrmError("No Salesforce password is stored; reconnect the API user.",
                                code="no_password")
         login_url = self.login_url
-        try:
-            domain = soap_domain(login_url)
-        except ValueError as exc:
-            raise PermanentCrmError(str(exc), code="login_url_refused") from None
+        domain = self._soap_domain()
         self._route(login_url, also=f"https://{domain}.salesforce.com/")
         url = f"https://{domain}.salesforce.com/services/Soap/u/{self.version}"
         try:
@@ -504,11 +539,11 @@ class SalesforceClient:
         if response.status_code >= 500:
             raise TransientCrmError("Salesforce's token endpoint failed", code=f"http_{response.status_code}")
         if response.status_code != 200 or "access_token" not in answer:
+            said = str(answer.get("error_description") or answer.get("error") or "no reason given")
             raise AuthCrmError(
-                "Salesforce refused the connection "
-                f"({answer.get('error', 'error')}: {answer.get('error_description', '')}). "
-                "Reconnect the Salesforce API user.", code=str(answer.get("error", "invalid_grant")),
-                status=response.status_code)
+                f"Salesforce refused the connection: {said.rstrip('.')}. Check the app and the "
+                "integration user in Salesforce, then connect again.",
+                code=str(answer.get("error", "invalid_grant")), status=response.status_code)
         return answer
 
     def _refresh_grant(self, credentials: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -524,25 +559,71 @@ class SalesforceClient:
         instance_url = normalize_base_url(answer.get("instance_url") or self.connection.instance_url)
         return answer["access_token"], instance_url, answer.get("refresh_token")
 
-    def authorize_url(self, *, redirect_uri: str, state: str) -> str:
+    def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str) -> str:
+        """The web server flow's authorize page, with PKCE (S256)."""
         query = urlencode({"response_type": "code", "client_id": self.connection.client_id,
                            "redirect_uri": redirect_uri, "state": state,
-                           "scope": "api refresh_token"})
+                           "scope": "api refresh_token", "code_challenge": code_challenge,
+                           "code_challenge_method": "S256"})
         return f"{self.login_url}/services/oauth2/authorize?{query}"
 
-    def exchange_code(self, *, code: str, redirect_uri: str, client_secret: str) -> dict[str, Any]:
+    def exchange_code(self, *, code: str, redirect_uri: str, client_secret: str,
+                      code_verifier: str) -> dict[str, Any]:
         self._route(self.login_url)
-        return self.token_request({
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "client_id": self.connection.client_id, "client_secret": client_secret,
-        })
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+                "client_id": self.connection.client_id, "code_verifier": code_verifier}
+        if client_secret:  # an External Client App may not require one with PKCE
+            form["client_secret"] = client_secret
+        return self.token_request(form)
 
     def login(self) -> None:
-        """Log in now (wizard step 1): password login, or refresh with the stored token."""
+        """Log in now (wizard step 1, import): a new token by the connection's sign-in method,
+        after choosing the API version (``negotiate_version``)."""
         self._route(self.login_url)
         self._sf = None
+        if self.connection.auth_method == "password":
+            self._soap_domain()
+        self.negotiate_version(self.login_url)
         self._renew(stale_token=self._credentials().get("access_token") or "")
+        self.negotiate_version(self.connection.instance_url)
         self.sf()
+
+    def negotiate_version(self, base_url: str) -> str:
+        """The API version this connection uses: the one asked for (``api_version``) if the org
+        offers it, else the newest the org lists (``GET /services/data/``, no session needed).
+
+        Stored on ``connection.negotiated_api_version`` (saved with the connection); the legacy
+        SOAP login is refused from API 65.0 on, where Salesforce has no ``login()``.
+        """
+        base = normalize_base_url(base_url)
+        self._route(base)
+        url = f"{base}/services/data/"
+        with self._network("GET", url):
+            response = self.session.get(url, headers={"Accept": "application/json"})
+        try:
+            versions = response.json() if response.status_code == 200 else []
+        except ValueError:
+            versions = []
+        newest = oauth.newest_version(versions)
+        if newest is None:
+            raise PermanentCrmError("Salesforce did not list its API versions at this address; check "
+                                    "the login URL.", code="no_versions")
+        wanted = self.connection.api_version
+        if wanted and not oauth.offered(versions, wanted):
+            raise PermanentCrmError(f"This org does not offer API version {wanted} (its newest is "
+                                    f"{newest}); empty the version to use the newest.",
+                                    code="version_not_offered")
+        chosen = wanted or newest
+        if self.connection.auth_method == "password" and float(chosen) > oauth.LEGACY_LOGIN_LAST_VERSION:
+            raise PermanentCrmError(
+                f"The username + password login (SOAP login()) is not available from API version 65.0, "
+                f"and this org runs {chosen}. Use client credentials, JWT bearer or the web server flow "
+                "(Salesforce retires login() in Summer '27), or set the API version to 64.0 under "
+                "Advanced.", code="legacy_login_unavailable")
+        self.connection.negotiated_api_version = chosen
+        if self.version != chosen:
+            self.version, self._sf = chosen, None
+        return chosen
 
     # ------------------------------------------------------------------ calls
     def call(self, operation: Callable[[Salesforce], Any], *, what: str = "Salesforce") -> Any:

@@ -10,7 +10,7 @@ from apps.connectors.models import Connector
 
 from . import metadata, services
 from .client import SalesforceClient
-from .models import CreationRules, SalesforceConnection
+from .models import AuthMethod, CreationRules, SalesforceConnection
 
 DEMO_NAME = "Salesforce (sandbox)"
 
@@ -20,7 +20,9 @@ def connect_demo_salesforce(*, account: Account, sandbox_url: str) -> Connector:
 
     Reads the login the sandbox offers (``/_sandbox/salesforce/credentials``), deploys the two
     custom Event fields there (what an administrator would do with the metadata package), logs
-    in with username + password + security token and runs the installation check. Needs
+    in with the OAuth 2.0 client credentials flow (the sandbox's connected app gets the
+    integration user as its run-as user, as an administrator sets it in Salesforce: "Enable Client
+    Credentials Flow"), negotiates the newest API version and runs the installation check. Needs
     ``ALLOW_INSECURE_CRM_URLS`` (on by default with DEBUG) because the sandbox speaks http.
     """
     if not getattr(settings, "ALLOW_INSECURE_CRM_URLS", settings.DEBUG):
@@ -33,17 +35,19 @@ def connect_demo_salesforce(*, account: Account, sandbox_url: str) -> Connector:
                    {"name": "Cancel_Reschedule_Reason__c", "label": "Cancel/Reschedule Reason",
                     "type": "textarea", "length": 32768}],
     }).raise_for_status()
+    requests.patch(f"{base}/_sandbox/salesforce/apps/{login['client_id']}", timeout=10,
+                   json={"run_as": login["username"]}).raise_for_status()
     connector, _ = Connector.objects.get_or_create(account=account, name=DEMO_NAME,
                                                    defaults={"kind": "salesforce"})
-    connector.credentials = {"password": login["password"], "security_token": login["security_token"],
-                             "client_secret": login.get("client_secret", "")}
+    connector.credentials = {"client_secret": login["client_secret"]}
     connector.save()
     connection = SalesforceConnection.for_connector(connector)
-    connection.auth_method = "password"
+    connection.auth_method = AuthMethod.CLIENT_CREDENTIALS
+    connection.api_version = ""  # the newest the org offers
     connection.environment = "custom"
     connection.custom_login_url = base
     connection.username = login["username"]
-    connection.client_id = login.get("client_id", "")
+    connection.client_id = login["client_id"]
     connection.save()
     CreationRules.objects.get_or_create(connector=connector)
     client = SalesforceClient(connector)

@@ -18,7 +18,7 @@ from apps.connectors.tokens import store_credentials
 from apps.core.text import has_control_characters
 from apps.directory.models import BookingPage
 
-from . import metadata, services
+from . import metadata, oauth, services
 from .client import SalesforceClient, login_url_for
 from .fields import (
     BOOKING_FIELDS,
@@ -41,10 +41,25 @@ from .models import (
     WriteMode,
 )
 
-SECRET_FIELDS = ("password", "security_token", "client_secret")
+SECRET_FIELDS = ("password", "security_token", "client_secret", "private_key")
 API_VERSION = re.compile(r"^\d{2,3}\.0$")
 #: What the stored secrets were entered for: changing any of these asks for them again.
 TARGET_FIELDS = ("environment", "custom_login_url", "username", "client_id")
+#: The fields each sign-in method uses (the page shows those of the chosen method only).
+METHOD_FIELDS = {
+    AuthMethod.CLIENT_CREDENTIALS: ("client_id", "client_secret"),
+    AuthMethod.JWT_BEARER: ("client_id", "username", "private_key"),
+    AuthMethod.OAUTH: ("client_id", "client_secret"),
+    AuthMethod.PASSWORD: ("username", "password", "security_token"),
+}
+#: The secrets each method cannot do without (web server flow: its refresh token, obtained by
+#: authorizing; an External Client App may not require the consumer secret with PKCE).
+REQUIRED_SECRETS = {
+    AuthMethod.CLIENT_CREDENTIALS: ("client_secret",),
+    AuthMethod.JWT_BEARER: ("private_key",),
+    AuthMethod.OAUTH: (),
+    AuthMethod.PASSWORD: ("password",),
+}
 
 
 def _helper() -> FormHelper:
@@ -60,23 +75,35 @@ def _client(connector: Connector) -> SalesforceClient:
 
 # --------------------------------------------------------------------------- step 1
 class ConnectionForm(forms.ModelForm):
-    """Step 1 — API connection. Saving logs in and checks the API user's permissions."""
+    """Step 1 — API connection. Saving signs in by the chosen method and checks the integration
+    user's permissions; the web server flow first sends the browser to Salesforce."""
 
     name = forms.CharField(max_length=200, initial="Salesforce", required=False,
                            help_text="A name for this connection in Bookbridge.")
+    client_secret = forms.CharField(label="Consumer secret", required=False, max_length=500,
+                                    widget=forms.PasswordInput(render_value=False))
+    private_key = forms.CharField(
+        label="Private key of the app's certificate", required=False, max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        help_text="PEM text (-----BEGIN PRIVATE KEY----- …), without a passphrase. Stored "
+                  "encrypted; Bookbridge signs each JWT assertion with it.")
     password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                               help_text="Leave empty to keep the stored password.")
+                               max_length=500)
     security_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                                     help_text="Leave empty to keep the stored token (or if the "
-                                               "API user logs in from a trusted IP range).")
-    client_secret = forms.CharField(label="Consumer secret", required=False,
-                                    widget=forms.PasswordInput(render_value=False),
-                                    help_text="Of the connected app; leave empty to keep it.")
+                                     max_length=500,
+                                     help_text="Not needed when the user logs in from a trusted IP range.")
 
     class Meta:
         model = SalesforceConnection
-        fields = ["auth_method", "environment", "custom_login_url", "username", "client_id", "api_version"]
+        fields = ["auth_method", "environment", "custom_login_url", "client_id", "username", "api_version"]
         widgets = {"auth_method": forms.RadioSelect, "environment": forms.RadioSelect}
+        labels = {"custom_login_url": "My Domain URL", "client_id": "Consumer key",
+                  "environment": "Org"}
+        help_texts = {
+            "custom_login_url": "Your org's My Domain, e.g. https://acme.my.salesforce.com (Setup → My "
+                                "Domain). Client credentials work only there.",
+            "client_id": "Of the External Client App (or connected app) you created for Bookbridge.",
+        }
 
     def __init__(self, *args, connector: Connector | None = None, allow_authorize: bool = False,
                  **kwargs):
@@ -94,40 +121,67 @@ class ConnectionForm(forms.ModelForm):
                              if self.instance.pk else None)
         if connector is not None:
             self.fields["name"].initial = connector.name
+        stored = (connector.credentials or {}) if connector is not None and self.instance.pk else {}
+        for secret in SECRET_FIELDS:
+            if stored.get(secret):
+                self.fields[secret].help_text = (
+                    "Stored encrypted; leave empty to keep it (only while the org, user and app stay "
+                    "the same).")
+        for name, field in self.fields.items():  # which method each field belongs to (page script)
+            methods = [m.value for m, names in METHOD_FIELDS.items() if name in names]
+            if methods:
+                field.widget.attrs["data-auth-methods"] = " ".join(methods)
         self.missing: list[str] = []
         self.trial: SalesforceClient | None = None
 
+    def clean_private_key(self) -> str:
+        text = (self.cleaned_data.get("private_key") or "").strip()
+        if text:
+            try:
+                oauth.load_private_key(text)
+            except oauth.PrivateKeyError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return text
+
     def clean(self):
         data = super().clean()
-        for name in ("name", "username", "client_id", "custom_login_url", *SECRET_FIELDS):
+        for name in ("name", "username", "client_id", "custom_login_url", "password", "security_token",
+                     "client_secret"):
             if has_control_characters(data.get(name) or ""):
                 self.add_error(name, "Remove the line breaks or other control characters.")
         if data.get("api_version") and not API_VERSION.match(data["api_version"]):
-            self.add_error("api_version", "Enter a Salesforce API version such as 62.0.")
+            self.add_error("api_version", "Enter a Salesforce API version such as 64.0, or leave it empty "
+                                          "for the newest.")
         if self.errors:
             return data
         try:
-            login_url_for(data["environment"], data.get("custom_login_url", ""))
+            login_url = login_url_for(data["environment"], data.get("custom_login_url", ""))
         except ValueError as exc:
             self.add_error("custom_login_url", str(exc))
+            return data
+        method = data["auth_method"]
+        if method == AuthMethod.CLIENT_CREDENTIALS and oauth.is_login_host(login_url):
+            self.add_error("environment", "Salesforce issues client credentials tokens only at your org's "
+                                          "My Domain: choose “Custom My Domain login URL” and enter it.")
             return data
         # Secrets entered for another login URL, user or app are never sent to this one.
         stored = {} if self.repointed else dict(self.connector.credentials or {}) if self.connector else {}
         secrets = {k: data.get(k) or stored.get(k, "") for k in SECRET_FIELDS}
-        if data["auth_method"] == AuthMethod.PASSWORD:
-            if not data.get("username"):
-                self.add_error("username", "Enter the API user's username.")
-            if not secrets["password"]:
-                self.add_error("password", "Enter the API user's password." + self._again)
-        else:
-            if not data.get("client_id"):
-                self.add_error("client_id", "Enter the connected app's consumer key.")
-            if not secrets["client_secret"]:
-                self.add_error("client_secret", "Enter the connected app's consumer secret." + self._again)
+        if method in (AuthMethod.CLIENT_CREDENTIALS, AuthMethod.JWT_BEARER, AuthMethod.OAUTH) and not (
+                data.get("client_id")):
+            self.add_error("client_id", "Enter the app's consumer key.")
+        if method in (AuthMethod.JWT_BEARER, AuthMethod.PASSWORD) and not data.get("username"):
+            self.add_error("username", "Enter the integration user's username.")
+        labels = {"client_secret": "the app's consumer secret", "private_key": "the private key",
+                  "password": "the integration user's password"}
+        for secret in REQUIRED_SECRETS[method]:
+            if not secrets[secret]:
+                self.add_error(secret, f"Enter {labels[secret]}." + self._again)
         if self.errors:
             return data
-        self.secrets = secrets
-        if data["auth_method"] == AuthMethod.OAUTH and not stored.get("refresh_token"):
+        # Keep only what this method uses: a secret of another method is never stored with it.
+        self.secrets = {k: (v if k in METHOD_FIELDS[method] else "") for k, v in secrets.items()}
+        if method == AuthMethod.OAUTH and not stored.get("refresh_token"):
             if self.allow_authorize:
                 return data  # the connect view sends the browser to Salesforce to authorize
             raise forms.ValidationError("Authorize Bookbridge in Salesforce first: use “Connect with "
@@ -135,7 +189,8 @@ class ConnectionForm(forms.ModelForm):
         connection = self.instance
         for name in self._meta.fields:
             setattr(connection, name, data.get(name))
-        trial_credentials = {**stored, **secrets, "access_token": ""}
+        kept = {k: v for k, v in stored.items() if k == "refresh_token" and method == AuthMethod.OAUTH}
+        trial_credentials = {**kept, **{k: v for k, v in self.secrets.items() if v}, "access_token": ""}
         client = SalesforceClient(self.connector, connection=connection, credentials=trial_credentials)
         try:
             client.login()
@@ -185,10 +240,15 @@ class ConnectionForm(forms.ModelForm):
             connection = super().save(commit=False)
             connection.connector = connector
             credentials = {} if repointed else dict(connector.credentials or {})
-            credentials.update({k: v for k, v in self.secrets.items() if v})
+            for name, value in self.secrets.items():  # a secret the method does not use is dropped
+                if value:
+                    credentials[name] = value
+                else:
+                    credentials.pop(name, None)
             if self.trial is not None:
                 credentials["access_token"] = self.trial.trial_credentials.get("access_token", "")
                 connection.instance_url = self.trial.connection.instance_url
+                connection.negotiated_api_version = self.trial.connection.negotiated_api_version
             if self.cleaned_data.get("name"):
                 connector.name = self.cleaned_data["name"]
             connector.save(update_fields=["name", "updated_at"])

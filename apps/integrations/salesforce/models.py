@@ -23,8 +23,13 @@ class Environment(models.TextChoices):
 
 
 class AuthMethod(models.TextChoices):
-    OAUTH = "oauth", "OAuth 2.0 (connect the API user in Salesforce)"
-    PASSWORD = "password", "Username, password and security token"
+    """The ways a current org lets an integration in (``apps.integrations.salesforce.oauth``)."""
+
+    CLIENT_CREDENTIALS = "client_credentials", "OAuth 2.0 client credentials (server-to-server, recommended)"
+    JWT_BEARER = "jwt_bearer", "OAuth 2.0 JWT bearer (a certificate's private key)"
+    OAUTH = "oauth", "OAuth 2.0 web server flow (sign in as the integration user)"
+    PASSWORD = "password", ("Username, password and security token (legacy: Salesforce retires it in "
+                            "Summer '27, not available from API 65.0)")
 
 
 class SalesforceConnection(models.Model):
@@ -32,15 +37,20 @@ class SalesforceConnection(models.Model):
 
     connector = models.OneToOneField(Connector, on_delete=models.CASCADE,
                                      related_name="salesforce_connection")
-    auth_method = models.CharField(max_length=16, choices=AuthMethod.choices,
-                                   default=AuthMethod.PASSWORD)
+    auth_method = models.CharField("sign-in method", max_length=20, choices=AuthMethod.choices,
+                                   default=AuthMethod.CLIENT_CREDENTIALS)
     environment = models.CharField(max_length=16, choices=Environment.choices,
                                    default=Environment.PRODUCTION)
     custom_login_url = models.CharField(
         max_length=300, blank=True,
         help_text="My Domain login URL, e.g. https://acme.my.salesforce.com")
-    api_version = models.CharField(max_length=8, default="62.0")
-    username = models.CharField(max_length=254, blank=True)
+    api_version = models.CharField(
+        "API version", max_length=8, blank=True, default="",
+        help_text="Empty: the newest version the org offers (asked at every connection check).")
+    negotiated_api_version = models.CharField(
+        "API version in use", max_length=8, blank=True,
+        help_text="The version the last connection check chose; every call uses it.")
+    username = models.CharField("integration user's username", max_length=254, blank=True)
     client_id = models.CharField("consumer key", max_length=300, blank=True)
     instance_url = models.CharField(max_length=300, blank=True,
                                     help_text="Taken from Salesforce's login answer.")
@@ -68,6 +78,10 @@ class SalesforceConnection(models.Model):
         if created:
             connection.refresh_from_db()  # plain strings, not the choices' enum members
         return connection
+
+    @property
+    def version_in_use(self) -> str:
+        return self.negotiated_api_version or self.api_version
 
     @property
     def api_usage(self) -> str:

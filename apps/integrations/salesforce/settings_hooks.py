@@ -15,14 +15,21 @@ from apps.connectors import staging
 from apps.connectors.errors import CrmError
 from apps.core.text import text_problem
 
-from . import metadata, services
-from .client import DEFAULT_API_VERSION, SalesforceClient, login_url_for
+from . import metadata, oauth, services
+from .client import SalesforceClient, login_url_for
 from .forms import API_VERSION
 from .models import AuthMethod, Environment, SalesforceConnection
 
 FIELDS = ("auth_method", "environment", "custom_login_url", "username", "client_id", "api_version")
 MAX_LENGTHS = {name: SalesforceConnection._meta.get_field(name).max_length for name in FIELDS}
-SECRETS = ("password", "security_token", "client_secret", "refresh_token")
+SECRETS = ("password", "security_token", "client_secret", "private_key", "refresh_token")
+#: What an import must be given (or keep) to sign in by each method.
+NEEDED = {
+    AuthMethod.CLIENT_CREDENTIALS: ("client_secret",),
+    AuthMethod.JWT_BEARER: ("private_key",),
+    AuthMethod.OAUTH: ("refresh_token",),
+    AuthMethod.PASSWORD: ("password",),
+}
 
 
 def export_connection(connector) -> dict[str, Any]:
@@ -80,10 +87,20 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
             report.error("connection.custom_login_url", str(exc))
     if values["api_version"] and not API_VERSION.match(values["api_version"]):
         report.error("connection.api_version", "must be a Salesforce API version such as 62.0")
-    if values["auth_method"] == AuthMethod.PASSWORD and not values["username"]:
-        report.error("connection.username", "is required for username + password login")
-    if values["auth_method"] == AuthMethod.OAUTH and not values["client_id"]:
-        report.error("connection.client_id", "is required for OAuth")
+    method = values["auth_method"]
+    if method in (AuthMethod.PASSWORD, AuthMethod.JWT_BEARER) and not values["username"]:
+        report.error("connection.username", "is required for this sign-in method (the integration user)")
+    if method != AuthMethod.PASSWORD and not values["client_id"]:
+        report.error("connection.client_id", "is required for OAuth (the app's consumer key)")
+    if (method == AuthMethod.CLIENT_CREDENTIALS and not report.problems[problems:]
+            and oauth.is_login_host(login_url_for(values["environment"], values["custom_login_url"] or ""))):
+        report.error("connection.environment", "client credentials are issued only at the org's "
+                                               "My Domain: use environment custom and its URL")
+    if secrets.get("private_key"):
+        try:
+            oauth.load_private_key(secrets["private_key"])
+        except oauth.PrivateKeyError as exc:
+            report.error("connection", f"the private_key secret: {exc}")
     if len(report.problems) > problems:
         return
     target = ("environment", "custom_login_url", "username", "client_id")
@@ -97,9 +114,7 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
     connector.credentials = credentials
     for name, value in values.items():
         setattr(connection, name, value or "")
-    connection.api_version = connection.api_version or DEFAULT_API_VERSION
-    password_login = values["auth_method"] == AuthMethod.PASSWORD
-    needed = ("password",) if password_login else ("client_secret", "refresh_token")
+    needed = NEEDED.get(method, ())
     absent = [name for name in needed if not credentials.get(name)]
     if absent:
         report.error("connection", f"pass the secret{'s' if len(absent) > 1 else ''} {', '.join(absent)}"
@@ -112,8 +127,7 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
         metadata.forget(client)
         missing = services.verify_connection(client)
     except CrmError as exc:
-        report.error("connection", f"Salesforce did not accept the connection: {exc.message} (pass "
-                                   "the secrets: password, security_token / client_secret, refresh_token)")
+        report.error("connection", f"Salesforce did not accept the connection: {exc.message}")
         return
     for problem in missing:
         report.error("connection", problem)

@@ -21,8 +21,8 @@ from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.tokens import store_credentials
 from apps.core.crypto import decrypt_json, encrypt_json
 
-from . import metadata, services
-from .client import HOSTS, SalesforceClient, normalize_base_url
+from . import metadata, oauth, services
+from .client import DEFAULT_API_VERSION, HOSTS, SalesforceClient, normalize_base_url
 from .forms import ConnectionForm
 from .models import SalesforceConnection
 
@@ -48,7 +48,8 @@ def connect(request, account, connector_id: int | None = None):
                 name = form.cleaned_data.get("name") or "Salesforce"
                 if Connector.objects.filter(account=account, name=name).exists():
                     form.add_error("name", "This account already has a connector with this name.")
-                    return render(request, "salesforce/connect.html", {"account": account, "form": form})
+                    return render(request, "salesforce/connect.html", {
+                        "account": account, "form": form, "redirect_uri": _redirect_uri(request, account)})
                 connector.name = name
                 connector.status = ConnectorStatus.NOT_CONNECTED
                 connector.save()
@@ -59,18 +60,22 @@ def connect(request, account, connector_id: int | None = None):
             # Nothing is stored until Salesforce authorized it: the attempt waits, encrypted,
             # in the session for the callback.
             state = secrets.token_urlsafe(24)
+            verifier, challenge = oauth.pkce_pair()
             values = {name: form.cleaned_data.get(name) or "" for name in ConnectionForm.Meta.fields}
-            attempt = {"connection": values, "credentials": {k: v for k, v in form.secrets.items() if v}}
+            attempt = {"connection": values, "credentials": {k: v for k, v in form.secrets.items() if v},
+                       "code_verifier": verifier}
             request.session[SESSION_KEY] = {"state": state, "connector": connector.pk,
                                             "pending": encrypt_json(attempt)}
             trial = _pending_connection(connector, values)
             client = SalesforceClient(connector, connection=trial, credentials={})
-            return redirect(client.authorize_url(redirect_uri=_redirect_uri(request, account), state=state))
+            return redirect(client.authorize_url(redirect_uri=_redirect_uri(request, account), state=state,
+                                                 code_challenge=challenge))
         messages.success(request, "Connected to Salesforce: the API user can create every record the "
                                   "connector needs.")
         return redirect("salesforce:wizard-step", account.slug, connector.pk, "installation")
     return render(request, "salesforce/connect.html",
-                  {"account": account, "form": form, "connector": connector if connector.pk else None})
+                  {"account": account, "form": form, "connector": connector if connector.pk else None,
+                   "redirect_uri": _redirect_uri(request, account)})
 
 
 @account_view(role=Role.ADMINISTRATOR)
@@ -89,10 +94,12 @@ def oauth_callback(request, account):
     trial = _pending_connection(connector, attempt["connection"])
     credentials = attempt["credentials"]
     try:
-        answer = SalesforceClient(connector, connection=trial, credentials=credentials).exchange_code(
+        trial_client = SalesforceClient(connector, connection=trial, credentials=credentials)
+        answer = trial_client.exchange_code(
             code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request, account),
-            client_secret=credentials.get("client_secret", ""))
+            client_secret=credentials.get("client_secret", ""), code_verifier=attempt["code_verifier"])
         instance_url = normalize_base_url(answer["instance_url"])
+        trial_client.negotiate_version(instance_url)
         with transaction.atomic():  # authorized: store what was entered, with its tokens
             trial.instance_url = instance_url
             trial.save()
@@ -125,7 +132,7 @@ def _pending_connection(connector: Connector, values: dict) -> SalesforceConnect
 def metadata_package(request, account, connector_id: int):
     """The metadata package that creates the two custom Event fields (package.xml + Event.object)."""
     connector = get_object_or_404(Connector, account=account, pk=connector_id, kind="salesforce")
-    version = SalesforceConnection.for_connector(connector).api_version
+    version = SalesforceConnection.for_connector(connector).version_in_use or DEFAULT_API_VERSION
     response = HttpResponse(metadata.package_zip(version), content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="bookbridge-salesforce-event-fields.zip"'
     return response

@@ -76,7 +76,7 @@ def insecure_ok(settings):
 
 @pytest.fixture
 def make_connector(salesforce, insecure_ok, db) -> Callable[..., Connector]:
-    def make(*, install: bool = True, auth: str = "password", **rules: Any) -> Connector:
+    def make(*, install: bool = True, auth: str = "client_credentials", **rules: Any) -> Connector:
         account = AccountFactory()
         admin = UserFactory(email=f"admin-{account.slug}@example.test")
         MembershipFactory(account=account, user=admin, role=Role.ADMINISTRATOR)
@@ -85,9 +85,13 @@ def make_connector(salesforce, insecure_ok, db) -> Callable[..., Connector]:
             credentials={"password": PASSWORD, "security_token": SECURITY_TOKEN,
                          "client_secret": CLIENT_SECRET},
         )
+        # The legacy login exists only up to API 64.0; the OAuth flows use the newest version.
         SalesforceConnection.objects.create(
             connector=connector, auth_method=auth, environment="custom",
-            custom_login_url=salesforce.url, username=USERNAME, client_id=CLIENT_ID)
+            custom_login_url=salesforce.url, username=USERNAME, client_id=CLIENT_ID,
+            api_version="64.0" if auth == "password" else "")
+        if auth == "client_credentials":
+            operator(salesforce, "PATCH", f"apps/{CLIENT_ID}", json={"run_as": USERNAME})
         forget_caches(connector)
         page_rules = rules.pop("pages", {})
         CreationRules.objects.create(connector=connector, **rules)

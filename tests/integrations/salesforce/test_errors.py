@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.connectors.errors import AuthCrmError, TransientCrmError
 from apps.connectors.models import Connector, ConnectorStatus
-from apps.integrations.salesforce import applier, services
+from apps.integrations.salesforce import applier, oauth, services
 from apps.integrations.salesforce.client import SalesforceClient
 from apps.integrations.salesforce.models import SalesforceConnection
 from apps.sync import services as sync_services
@@ -35,11 +35,14 @@ def oauth_connector(make_connector, salesforce) -> Connector:
     """A connector that went through the web-server flow (authorize → code → refresh token)."""
     connector = make_connector(auth="oauth", install=False)
     redirect = "http://testserver/cb"
+    verifier, challenge = oauth.pkce_pair()
     answer = requests.get(f"{salesforce.url}/services/oauth2/authorize", allow_redirects=False, timeout=10,
-                          params={"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect})
+                          params={"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect,
+                                  "code_challenge": challenge, "code_challenge_method": "S256"})
     code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
     client = SalesforceClient(connector)
-    tokens = client.exchange_code(code=code, redirect_uri=redirect, client_secret=CLIENT_SECRET)
+    tokens = client.exchange_code(code=code, redirect_uri=redirect, client_secret=CLIENT_SECRET,
+                                  code_verifier=verifier)
     connector.credentials = {"client_secret": CLIENT_SECRET, "refresh_token": tokens["refresh_token"],
                              "access_token": tokens["access_token"]}
     connector.save()
@@ -62,9 +65,9 @@ def expire_before_writes(monkeypatch, salesforce):
     monkeypatch.setattr(applier, "write", write)
 
 
-@pytest.mark.parametrize("auth", ["password", "oauth"])
+@pytest.mark.parametrize("auth", ["client_credentials", "password", "oauth"])
 def test_expired_session_mid_job_is_refreshed_once(salesforce, make_connector, monkeypatch, auth):
-    connector = oauth_connector(make_connector, salesforce) if auth == "oauth" else make_connector()
+    connector = oauth_connector(make_connector, salesforce) if auth == "oauth" else make_connector(auth=auth)
     before = connector.credentials.get("access_token")
     expire_before_writes(monkeypatch, salesforce)
     job = Deliver(connector.account)(story().scheduled())
@@ -109,7 +112,8 @@ def test_revoked_refresh_token_disconnects_and_tells_administrators(salesforce, 
     assert job.status == JobStatus.FAILED
     connector.refresh_from_db()
     assert connector.status == ConnectorStatus.DISCONNECTED
-    assert "invalid_grant" in connector.status_detail
+    assert "expired access/refresh token" in connector.status_detail  # Salesforce's own words
+    assert "invalid_grant" not in connector.status_detail
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [f"admin-{connector.account.slug}@example.test"]
     assert "disconnected" in mail.outbox[0].subject
@@ -164,7 +168,8 @@ def test_outage_and_validation_errors_are_typed(salesforce, connector):
     assert "Company" in refused.value.message
 
 
-def test_wrong_password_is_an_auth_error(salesforce, connector):
+def test_wrong_password_is_an_auth_error(salesforce, make_connector):
+    connector = make_connector(auth="password")
     connector.credentials = {"password": "wrong", "security_token": "nope"}
     connector.save()
     with pytest.raises(AuthCrmError) as refused:

@@ -41,7 +41,7 @@ def test_step_one_shows_salesforces_words(client, salesforce, insecure_ok):
 
 
 def test_an_import_report_shows_salesforces_words(make_connector):
-    connector = make_connector()
+    connector = make_connector(auth="password")
     data = settings_io.export_connector(connector)
     result = settings_io.import_connector(AccountFactory(), yaml.safe_dump(data),
                                           secrets={"password": "wrong", "security_token": "wrong"})
@@ -49,7 +49,7 @@ def test_an_import_report_shows_salesforces_words(make_connector):
 
 
 def test_the_disconnect_reason_shows_salesforces_words(make_connector, salesforce):
-    connector = make_connector()
+    connector = make_connector(auth="password")
     connector.credentials = {**connector.credentials, "password": "wrong", "access_token": ""}
     connector.save()
     salesforce.expire_tokens()

@@ -185,18 +185,18 @@ def test_settings_round_trip_through_yaml(salesforce, make_connector):
     FieldMapping.objects.create(connector=source, object_name="Lead", field_name="Title",
                                 booking_field="customer_company")
     text = settings_io.to_yaml(settings_io.export_connector(source))
-    assert PASSWORD not in text and SECURITY_TOKEN not in text
+    assert CLIENT_SECRET not in text and "client_credentials" in text
     assert "custom_login_url" in text
     target_account = AccountFactory()
     broken = text.replace("existing_lead_owner: page_owner", "existing_lead_owner: whoever")
     result = settings_io.import_connector(target_account, broken,
-                                          secrets={"password": PASSWORD, "security_token": SECURITY_TOKEN})
+                                          secrets={"client_secret": CLIENT_SECRET})
     assert not result.report.ok
     assert any(p.path == "steps.creation.existing_lead_owner" for p in result.report.problems)
     no_secrets = settings_io.import_connector(target_account, text, secrets={})
     assert any(p.path == "connection" for p in no_secrets.report.problems)
     result = settings_io.import_connector(target_account, text,
-                                          secrets={"password": PASSWORD, "security_token": SECURITY_TOKEN})
+                                          secrets={"client_secret": CLIENT_SECRET})
     assert result.report.ok, [str(p) for p in result.report.problems]
     copy = result.connector
     assert copy.status == ConnectorStatus.CONNECTED
