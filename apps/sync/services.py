@@ -479,16 +479,19 @@ def _run_claimed(job: SyncJob, booking: Booking | None, chain: list[str]) -> Syn
         # fault and not a bug — try again later like any transient error.
         logger.warning("Sync job %s: infrastructure error %r", job.pk, exc)
         return _retry_later(job, booking, TransientCrmError(
-            f"Bookbridge infrastructure error: {exc.__class__.__name__}: {exc}", code="infrastructure"))
+            "Bookbridge could not reach its own database, cache or message broker; the sync is "
+            "retried shortly.", code="infrastructure"))
     except AuthCrmError as exc:
         mark_disconnected(connector=connector, reason=str(exc))
         return _end(job, booking, status=JobStatus.FAILED, error=str(exc), error_code=exc.code or "auth")
     except PermanentCrmError as exc:
         return _end(job, booking, status=JobStatus.FAILED, error=str(exc), error_code=exc.code[:64])
-    except Exception as exc:  # noqa: BLE001 - a bug must not lose the job: keep it retryable
+    except Exception:  # noqa: BLE001 - a bug must not lose the job: keep it retryable
         logger.exception("Sync job %s crashed", job.pk)
-        return _end(job, booking, status=JobStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}",
-                    error_code="internal_error")
+        # The exception is in the log for the operators; the job's reason is read by administrators.
+        return _end(job, booking, status=JobStatus.FAILED,
+                    error="Bookbridge failed on this booking (an internal error, logged for the "
+                          "operators). Retry the job once it is fixed.", error_code="internal_error")
     finally:
         recorder.release()
     return _end(job, booking, status=JobStatus.SUCCEEDED, result=result or {}, error="", error_code="")

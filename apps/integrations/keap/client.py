@@ -152,9 +152,7 @@ class KeapClient:
             self._record(
                 method, full_url, None, started, json if log_body is None else log_body, None, "timeout"
             )
-            raise TransientCrmError(
-                f"Keap did not answer in time ({exc.__class__.__name__}).", code="timeout"
-            ) from exc
+            raise TransientCrmError("Keap did not answer in time.", code="timeout") from exc
         except requests.ConnectionError as exc:
             self._record(
                 method,

@@ -384,13 +384,14 @@ class SalesforceClient:
         except requests.RequestException as exc:
             if getattr(exc, "response", None) is not None:
                 raise
+            timed_out = isinstance(exc, requests.Timeout)
+            code = "timeout" if timed_out else "connection_error"
             self._record(method=method, url=url, status=None,
                          duration_ms=(time.monotonic() - started) * 1000,
-                         request_body=None, response_body=str(exc), code=exc.__class__.__name__)
-            timed_out = isinstance(exc, requests.Timeout)
+                         request_body=None, response_body=None, code=code)
             raise TransientCrmError(
                 "Salesforce did not answer in time." if timed_out else "Could not connect to Salesforce.",
-                code="timeout" if timed_out else "connection_error") from exc
+                code=code) from exc
 
     # ------------------------------------------------------------------ sessions
     def _route(self, base_url: str, *, also: str | None = None) -> None:
