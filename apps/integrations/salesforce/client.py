@@ -7,9 +7,12 @@
   5xx, timeouts and dropped connections are transient; ``INVALID_SESSION_ID`` refreshes the
   session once (Salesforce gives no ``expires_in``) and then is an auth error; validation errors
   are permanent and carry Salesforce's ``errorCode`` and message.
-* Sessions come from the OAuth 2.0 web-server flow (refresh token kept encrypted in
-  ``Connector.credentials``; rotated refresh tokens are stored) or from username + password +
-  security token (simple-salesforce's SOAP login, repeated on expiry). Concurrent refreshes by
+* Sessions come from the connection's sign-in method (``oauth`` module docstring): client
+  credentials or a JWT bearer assertion (asked again on expiry: no refresh token), the web
+  server flow (refresh token kept encrypted in ``Connector.credentials``; rotated refresh tokens
+  are stored) or username + password + security token (simple-salesforce's SOAP login, up to
+  API 64.0, repeated on expiry). A token endpoint's refusal reads as Salesforce's
+  ``error_description`` with what to do about it (``REFUSAL_HINTS``). Concurrent refreshes by
   several workers are claimed once on the connector row (``apps.connectors.tokens.renew``, no
   lock held while Salesforce answers), so a refreshed token is never lost or refreshed twice.
 * Plain ``http://`` login/instance URLs are accepted on loopback only, and only when
@@ -60,6 +63,30 @@ LOGIN_URLS = {
 LIMIT_RETRY_AFTER = 60.0
 TRANSIENT_CODES = {"REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE",
                    "UNKNOWN_EXCEPTION", "QUERY_TIMEOUT", "TXN_SECURITY_METERING_ERROR"}
+#: What the administrator can do about a token endpoint refusal, by sign-in method and
+#: Salesforce's ``error_description`` (the wording ``sandbox/salesforce/auth.py`` documents).
+_CHECK_CONSUMER = ("Check the app's consumer key and consumer secret (Setup → App Manager → the app "
+                   "→ Consumer Key and Secret).")
+REFUSAL_HINTS = {
+    ("client_credentials", "invalid client credentials"): _CHECK_CONSUMER,
+    ("oauth", "invalid client credentials"): _CHECK_CONSUMER,
+    ("client_credentials", "request not supported on this domain"):
+        "Salesforce issues client credentials tokens only at the org's My Domain: choose “Custom "
+        "My Domain login URL” and enter it (https://<your domain>.my.salesforce.com).",
+    ("client_credentials", "no client credentials user enabled"):
+        "In the app's OAuth policies, enable the client credentials flow and choose its Run As "
+        "user (the integration user).",
+    ("jwt_bearer", "invalid assertion"):
+        "Check that the private key belongs to the certificate uploaded to the app and that the "
+        "username is an active user's.",
+    ("jwt_bearer", "expired authorization code"):
+        "The signed assertion had already expired when Salesforce read it: check this server's "
+        "clock.",
+    ("jwt_bearer", "user hasn't approved this consumer"):
+        "Pre-authorize the integration user for the app (“Admin approved users are "
+        "pre-authorized”, then its profile or a permission set).",
+}
+GENERIC_REFUSAL_HINT = "Check the app and the integration user in Salesforce, then connect again."
 RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 _LIMIT = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -290,8 +317,10 @@ class SalesforceClient:
 
     def __init__(self, connector: Connector, *, recorder: Recorder | None = None,
                  timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-                 connection: Any = None, credentials: dict[str, Any] | None = None) -> None:
+                 connection: Any = None, credentials: dict[str, Any] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         """``connection``/``credentials`` given: a trial client (wizard) that persists nothing.
+        ``clock``: seconds since the epoch, for the JWT bearer assertion's ``exp``.
 
         A staged connector (an import being checked, ``apps.connectors.staging``) with
         credentials of its own also gets a trial client: its connection and credentials are the
@@ -302,6 +331,7 @@ class SalesforceClient:
 
         self.connector = connector
         self.recorder = recorder
+        self.clock = clock
         in_memory = staging.renews_in_memory(connector)
         self.persist = connection is None and credentials is None and not in_memory
         #: Renewed tokens go back onto the staged connector's in-memory credentials.
@@ -461,7 +491,7 @@ class SalesforceClient:
             return oauth.jwt_assertion(
                 client_id=self.connection.client_id, username=self.connection.username,
                 audience_url=oauth.audience(self.connection.environment, self.login_url),
-                private_key=credentials["private_key"])
+                private_key=credentials["private_key"], now=self.clock())
         except oauth.PrivateKeyError as exc:
             raise AuthCrmError(str(exc), code="bad_private_key") from None
 
@@ -519,10 +549,12 @@ class SalesforceClient:
             # ``exc.message`` is simple-salesforce's class template ("… {content}"); Salesforce's
             # own words are in ``auth_message`` and its fault code in ``code``.
             said = (getattr(exc, "auth_message", "") or "").strip().rstrip(".")
-            raise AuthCrmError(
-                f"Salesforce refused the API user's login{': ' + said if said else ''}. Check the "
-                "username, password and security token, then reconnect.",
-                code=str(getattr(exc, "code", "") or "INVALID_LOGIN")) from exc
+            code = str(getattr(exc, "code", "") or "INVALID_LOGIN")
+            hint = ("Sign in with client credentials, JWT bearer or the web server flow instead "
+                    "(Salesforce retires login() in Summer '27)." if code == "INVALID_OPERATION"
+                    else "Check the username, password and security token, then reconnect.")
+            raise AuthCrmError(f"Salesforce refused the API user's login{': ' + said if said else ''}. "
+                               f"{hint}", code=code) from exc
         scheme = "http" if urlsplit(login_url).scheme == "http" else "https"
         return session_id, f"{scheme}://{instance}"
 
@@ -542,21 +574,31 @@ class SalesforceClient:
         if response.status_code != 200 or "access_token" not in answer:
             said = str(answer.get("error_description") or answer.get("error") or "no reason given")
             raise AuthCrmError(
-                f"Salesforce refused the connection: {said.rstrip('.')}. Check the app and the "
-                "integration user in Salesforce, then connect again.",
+                f"Salesforce refused the connection: {said.rstrip('.')}. {self._refusal_hint(said)}",
                 code=str(answer.get("error", "invalid_grant")), status=response.status_code)
         return answer
+
+    def _refusal_hint(self, said: str) -> str:
+        method = self.connection.auth_method
+        if method == "jwt_bearer" and said == "audience is invalid":
+            sent = oauth.audience(self.connection.environment, self.login_url)
+            if sent == oauth.PRODUCTION_AUDIENCE:
+                return (f"Bookbridge sent the audience {sent}, for a production org; a sandbox org "
+                        f"needs {oauth.SANDBOX_AUDIENCE}: choose Org “Sandbox”, or enter its "
+                        "…sandbox.my.salesforce.com My Domain.")
+            return (f"Bookbridge sent the audience {sent}, for a sandbox org; a production org needs "
+                    f"{oauth.PRODUCTION_AUDIENCE}: choose Org “Production”, or enter its My Domain.")
+        return REFUSAL_HINTS.get((method, said), GENERIC_REFUSAL_HINT)
 
     def _refresh_grant(self, credentials: dict[str, Any]) -> tuple[str, str, str | None]:
         if not credentials.get("refresh_token"):
             raise AuthCrmError("No Salesforce refresh token is stored; reconnect the API user.",
                                code="no_refresh_token")
-        answer = self.token_request({
-            "grant_type": "refresh_token",
-            "refresh_token": credentials["refresh_token"],
-            "client_id": self.connection.client_id,
-            "client_secret": credentials.get("client_secret", ""),
-        })
+        form = {"grant_type": "refresh_token", "refresh_token": credentials["refresh_token"],
+                "client_id": self.connection.client_id}
+        if credentials.get("client_secret"):  # an app may not require it (PKCE, no secret)
+            form["client_secret"] = credentials["client_secret"]
+        answer = self.token_request(form)
         instance_url = normalize_base_url(answer.get("instance_url") or self.connection.instance_url)
         return answer["access_token"], instance_url, answer.get("refresh_token")
 
@@ -616,12 +658,16 @@ class SalesforceClient:
                                     code="version_not_offered")
         chosen = wanted or newest
         if self.connection.auth_method == "password" and float(chosen) > oauth.LEGACY_LOGIN_LAST_VERSION:
+            using = f"version {chosen} is asked" if wanted else f"this org runs {chosen}"
             raise PermanentCrmError(
                 f"The username + password login (SOAP login()) is not available from API version 65.0, "
-                f"and this org runs {chosen}. Use client credentials, JWT bearer or the web server flow "
-                "(Salesforce retires login() in Summer '27), or set the API version to 64.0 under "
-                "Advanced.", code="legacy_login_unavailable")
+                f"and {using}. Use client credentials, JWT bearer or the web server flow "
+                "(Salesforce retires login() in Summer '27), or enter 64.0 as the API version.",
+                code="legacy_login_unavailable")
         self.connection.negotiated_api_version = chosen
+        if self.persist and self.connection.pk:  # every later client of the connector uses it
+            type(self.connection).objects.filter(pk=self.connection.pk).update(
+                negotiated_api_version=chosen)
         if self.version != chosen:
             self.version, self._sf = chosen, None
         return chosen

@@ -135,7 +135,8 @@ class ConnectionForm(forms.ModelForm):
         self.trial: SalesforceClient | None = None
 
     def clean_private_key(self) -> str:
-        text = (self.cleaned_data.get("private_key") or "").strip()
+        # a browser sends a textarea's lines ending in CRLF: store the PEM as it was pasted
+        text = (self.cleaned_data.get("private_key") or "").replace("\r\n", "\n").strip()
         if text:
             try:
                 oauth.load_private_key(text)

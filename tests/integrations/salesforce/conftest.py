@@ -76,14 +76,16 @@ def insecure_ok(settings):
 
 @pytest.fixture
 def make_connector(salesforce, insecure_ok, db) -> Callable[..., Connector]:
-    def make(*, install: bool = True, auth: str = "client_credentials", **rules: Any) -> Connector:
+    def make(*, install: bool = True, auth: str = "client_credentials",
+             credentials: dict[str, str] | None = None, **rules: Any) -> Connector:
+        """``credentials``: the stored secrets (default: those of every method)."""
         account = AccountFactory()
         admin = UserFactory(email=f"admin-{account.slug}@example.test")
         MembershipFactory(account=account, user=admin, role=Role.ADMINISTRATOR)
         connector = ConnectorFactory(
             account=account, kind="salesforce", name="Salesforce",
-            credentials={"password": PASSWORD, "security_token": SECURITY_TOKEN,
-                         "client_secret": CLIENT_SECRET},
+            credentials=credentials if credentials is not None else {
+                "password": PASSWORD, "security_token": SECURITY_TOKEN, "client_secret": CLIENT_SECRET},
         )
         # The legacy login exists only up to API 64.0; the OAuth flows use the newest version.
         SalesforceConnection.objects.create(

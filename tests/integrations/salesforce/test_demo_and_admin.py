@@ -21,6 +21,8 @@ def test_demo_connector_syncs_into_the_sandbox(salesforce, insecure_ok):
     connector = connect_demo_salesforce(account=account, sandbox_url=salesforce.url)
     assert connector.status == ConnectorStatus.CONNECTED and connector.kind == "salesforce"
     assert SalesforceInstallation.objects.get(connector=connector).installed
+    # client credentials, on the newest version the org lists (stored: every job uses it)
+    assert SalesforceConnection.objects.get(connector=connector).negotiated_api_version == "68.0"
     assert connect_demo_salesforce(account=account, sandbox_url=salesforce.url).pk == connector.pk
     job = Deliver(account)(story().scheduled())
     assert job.status == JobStatus.SUCCEEDED, job.error
