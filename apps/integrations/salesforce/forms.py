@@ -33,6 +33,7 @@ from .models import (
     AuthMethod,
     BookingPageRule,
     CreationRules,
+    Environment,
     EventCreation,
     FieldMapping,
     GeneralLink,
@@ -121,6 +122,10 @@ class ConnectionForm(forms.ModelForm):
                              if self.instance.pk else None)
         if connector is not None:
             self.fields["name"].initial = connector.name
+        if not self.instance.pk:
+            # Every current org has a My Domain, and the default method (client credentials)
+            # works only there: a new connection starts from it, not from login.salesforce.com.
+            self.initial["environment"] = Environment.CUSTOM
         stored = (connector.credentials or {}) if connector is not None and self.instance.pk else {}
         for secret in SECRET_FIELDS:
             if stored.get(secret):
