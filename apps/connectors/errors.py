@@ -4,11 +4,15 @@ from __future__ import annotations
 
 
 class CrmError(Exception):
-    def __init__(self, message: str, *, code: str = "", status: int | None = None):
+    def __init__(self, message: str, *, code: str = "", status: int | None = None,
+                 fields: tuple[str, ...] = ()):
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+        #: The CRM fields the error is about, as the CRM named them (e.g. Salesforce's
+        #: ``fields`` of a REQUIRED_FIELD_MISSING answer).
+        self.fields = tuple(fields)
 
 
 class TransientCrmError(CrmError):

@@ -16,6 +16,7 @@ How an integration offers a wizard (the Keap package is the worked example)::
                 has_defaults=True,                   # "Skip" keeps the defaults
                 is_done=None,                        # default: saved or skipped once
                 save=None,                           # default: form.save()
+                refresh=None,                        # (connector) -> str: a "re-read" button
                 description="How contacts are created…",
             ),
             ...
@@ -70,6 +71,7 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 
 from . import registry
+from .errors import CrmError
 from .models import Connector
 
 DONE_KEY = "done"
@@ -97,6 +99,11 @@ class WizardStep:
     #: False: an import does not bind this step's form; the kind's ``import_settings`` sets it
     #: from a top-level section of the file (the Salesforce connection, from ``connection``).
     importable: bool = True
+    #: (connector) -> str. Re-read what the step's choices come from in the CRM (its cached
+    #: metadata) and say what changed, in plain words. Offered as a button (``refresh_label``)
+    #: next to the form; called with no transaction open (it talks to the CRM).
+    refresh: Callable[[Connector], str] | None = None
+    refresh_label: str = "Re-read from the CRM"
 
     # --- helpers used by the views and by settings_io -----------------------------------
     def build_form(self, connector: Connector, data=None, **extra) -> forms.BaseForm:
@@ -113,6 +120,11 @@ class WizardStep:
             self.save(connector, form)
         elif hasattr(form, "save"):
             form.save()
+
+    @property
+    def offers_refresh(self) -> bool:
+        """For templates (which would call ``refresh`` itself)."""
+        return self.refresh is not None
 
     def done(self, connector: Connector) -> bool:
         if self.is_done is not None:
@@ -239,10 +251,19 @@ def wizard_step(request, account, connector_id: int, step_key: str, kind_key: st
 
     def after_step():
         if next_step is None:
+            unfinished = next((s for s in steps if not s.done(connector)), None)
+            if unfinished is not None:  # e.g. a step whose CRM now asks for more (is_done)
+                messages.warning(request, f"The setup is not complete: {unfinished.title} still "
+                                          "needs your attention.")
+                return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, unfinished.key)
             messages.success(request, "The setup is complete: bookings now sync with these settings.")
             return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, step.key)
         return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, next_step.key)
 
+    if action == "refresh":
+        # Before the form is built: the form reads what the refresh re-reads.
+        refresh(request, connector, step)
+        return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, step.key)
     form = step.build_form(connector)
     preview_result = None
     preview_form = preview_module.PreviewForm(account=account)
@@ -285,6 +306,17 @@ def wizard_step(request, account, connector_id: int, step_key: str, kind_key: st
             "preview": preview_result,
         },
     )
+
+
+def refresh(request, connector: Connector, step: WizardStep) -> None:
+    """The step's "re-read from the CRM" button: its message says what changed."""
+    if step.refresh is None:
+        messages.error(request, f"{step.title} has nothing to re-read.")
+        return
+    try:
+        messages.success(request, step.refresh(connector))
+    except CrmError as exc:
+        messages.error(request, f"Could not re-read from {connector.kind_label}: {exc.message}")
 
 
 @account_view(role=Role.ADMINISTRATOR)

@@ -534,7 +534,8 @@ def custom_field(spec: dict[str, Any]) -> Field:
 
     Entry keys: ``name`` (must end in ``__c``), ``type``, optional ``label``, ``length``,
     ``required`` (or ``nillable: false``), ``values`` (picklist values; first entry may be
-    marked default via ``default``), ``restricted``, ``referenceTo``.
+    marked default via ``default``), ``restricted``, ``referenceTo`` and ``relationshipName``
+    (a lookup's; default ``<Name>__r``, as Salesforce names a custom relationship).
     """
     name = str(spec.get("name", ""))
     kind = str(spec.get("type", "string")).lower()
@@ -564,7 +565,10 @@ def custom_field(spec: dict[str, Any]) -> Field:
         targets = tuple(spec.get("referenceTo") or ())
         if not targets or any(t not in STANDARD_OBJECTS for t in targets):
             raise ValueError(f"reference field {name} needs referenceTo of known objects")
-        return ref(name, to=targets, rel=name[:-3] + "__r", **common)
+        relationship = str(spec.get("relationshipName") or name[:-3] + "__r")
+        if not CUSTOM_NAME.match(relationship[:-3] + "__c") or not relationship.endswith("__r"):
+            raise ValueError(f"invalid relationshipName {relationship!r} for {name}: end it in __r")
+        return ref(name, to=targets, rel=relationship, **common)
     if kind == "boolean":
         return flag(name, common["label"], custom=True)
     if kind in ("int", "double", "currency", "percent"):

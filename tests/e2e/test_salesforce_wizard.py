@@ -117,3 +117,60 @@ def test_administrator_walks_the_five_steps(browser_page, live_server, salesforc
     plan = page.wait_for_selector("[data-testid=preview-plan]")
     assert re.search(r"create\s+Contact", plan.inner_text())
     assert re.search(r"create\s+Event", plan.inner_text())
+
+
+def test_reread_from_salesforce_shows_a_required_lookup_added_in_the_org(
+        browser_page, live_server, salesforce, settings, login_as):
+    """Step 3 after set-up: the org makes a lookup required; the button re-reads it, the step
+    shows it as blocking with a record-id input, and an id of the wrong object is refused."""
+    from apps.integrations.salesforce import services
+    from apps.integrations.salesforce.client import SalesforceClient
+    from apps.integrations.salesforce.models import SalesforceConnection
+    from tests.factories import ConnectorFactory
+    from tests.integrations.salesforce.conftest import CLIENT_ID, CLIENT_SECRET, deploy_fields, forget_caches
+
+    settings.ALLOW_INSECURE_CRM_URLS = True
+    page = browser_page
+    account = AccountFactory(slug="sf-reread")
+    admin = UserFactory(username="sf-reread-admin@example.test")
+    MembershipFactory(account=account, user=admin, role=Role.ADMINISTRATOR)
+    connector = ConnectorFactory(account=account, kind="salesforce", name="Salesforce",
+                                 credentials={"client_secret": CLIENT_SECRET})
+    SalesforceConnection.objects.create(connector=connector, auth_method="client_credentials",
+                                        environment="custom", custom_login_url=salesforce.url,
+                                        username=SF_USERNAME, client_id=CLIENT_ID)
+    requests.patch(f"{salesforce.url}/_sandbox/salesforce/apps/{CLIENT_ID}", timeout=10,
+                   json={"run_as": SF_USERNAME}).raise_for_status()
+    forget_caches(connector)
+    deploy_fields(salesforce)
+    client = SalesforceClient(connector)
+    services.verify_connection(client)
+    services.check_installation(client)
+    services.mark_connected(connector)
+    lead_id = client.create("Lead", {"LastName": "Not", "Company": "An Account"})
+    account_id = client.create("Account", {"Name": "Partner Co"})
+
+    login_as(page, admin, PASSWORD)
+    page.goto(f"{live_server.url}/a/{account.slug}/salesforce/{connector.pk}/wizard/validation/")
+    page.wait_for_selector("[data-testid=step-title]:has-text('Field validation')")
+    assert page.locator("[data-testid=blocking-lookups]").count() == 0
+    requests.post(f"{salesforce.url}/_sandbox/salesforce/custom-fields", timeout=10, json={
+        "object": "Lead", "fields": [{"name": "Partner_Account__c", "label": "Partner Account",
+                                      "type": "reference", "referenceTo": ["Account"],
+                                      "nillable": False}]}).raise_for_status()
+
+    page.click("[data-testid=refresh]")
+    page.wait_for_selector("text=1 new required field: Lead.Partner_Account__c.")
+    blocking = page.locator("[data-testid=blocking-lookups] [data-field='Lead.Partner_Account__c']")
+    assert "a lookup to Account" in blocking.inner_text()
+    assert page.get_attribute("#id_Lead__Partner_Account__c__record_id", "data-lookup-to") == "Account"
+    assert page.locator("[data-step=validation]").get_attribute("data-done") == "false"
+
+    page.fill("#id_Lead__Partner_Account__c__record_id", lead_id)
+    page.click("button[value=save]")
+    page.wait_for_selector("text=is the id of a Lead record")
+    page.fill("#id_Lead__Partner_Account__c__record_id", account_id)
+    page.click("button[value=save]")
+    page.wait_for_selector("[data-testid=step-title]:has-text('Field mapping')")
+    assert page.locator("[data-step=validation]").get_attribute("data-done") == "true"
+    assert page.locator("[data-testid=refresh]").inner_text() == "Re-read from Salesforce"

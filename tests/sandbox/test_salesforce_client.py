@@ -451,6 +451,44 @@ def test_deployed_custom_fields_appear_and_work(salesforce: Sandbox, sf: Salesfo
     assert error_code(exc) == "INVALID_FIELD"
 
 
+def test_required_custom_lookup_is_described_and_enforced(salesforce: Sandbox, sf: Salesforce) -> None:
+    """A required lookup as Salesforce describes and enforces it: text is MALFORMED_ID, a record
+    of another object FIELD_INTEGRITY_EXCEPTION, none at all REQUIRED_FIELD_MISSING."""
+    operator(salesforce, "POST", "custom-fields", json={"object": "Lead", "fields": [
+        {"name": "Partner_Account__c", "label": "Partner Account", "type": "reference",
+         "referenceTo": ["Account"], "relationshipName": "Partner__r", "nillable": False}]})
+    partner = next(f for f in sf.Lead.describe()["fields"] if f["name"] == "Partner_Account__c")
+    assert (partner["type"], partner["referenceTo"], partner["relationshipName"]) == (
+        "reference", ["Account"], "Partner__r")
+    assert partner["nillable"] is False and partner["createable"] and not partner["defaultedOnCreate"]
+    assert partner["soapType"] == "tns:ID" and partner["length"] == 18
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        new_lead(sf)
+    assert exc.value.content == [{"message": "Required fields are missing: [Partner_Account__c]",
+                                  "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["Partner_Account__c"]}]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        new_lead(sf, Partner_Account__c="Unspecified")
+    assert exc.value.content == [{"message": "Partner Account: id value of incorrect type: Unspecified",
+                                  "errorCode": "MALFORMED_ID", "fields": ["Partner_Account__c"]}]
+    account = sf.Account.create({"Name": "Partner Co"})["id"]
+    operator(salesforce, "POST", "custom-fields", json={"object": "Lead", "fields": [
+        {"name": "Partner_Account__c", "label": "Partner Account", "type": "reference",
+         "referenceTo": ["Account"], "nillable": True}]})
+    other_lead = new_lead(sf)
+    operator(salesforce, "POST", "custom-fields", json={"object": "Lead", "fields": [
+        {"name": "Partner_Account__c", "label": "Partner Account", "type": "reference",
+         "referenceTo": ["Account"], "required": True}]})
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        new_lead(sf, Partner_Account__c=other_lead)
+    assert error_code(exc) == "FIELD_INTEGRITY_EXCEPTION"
+    assert exc.value.content[0]["fields"] == ["Partner_Account__c"]
+    lead = new_lead(sf, Partner_Account__c=account[:15])
+    assert sf.Lead.get(lead)["Partner_Account__c"] == account
+    found = sf.query(format_soql("SELECT Id FROM Account WHERE Id = {}", account))["records"]
+    assert [r["Id"] for r in found] == [account]
+    assert sf.query(format_soql("SELECT Id FROM Account WHERE Id = {}", lead))["records"] == []
+
+
 def test_required_custom_field_is_enforced(salesforce: Sandbox, sf: Salesforce) -> None:
     operator(
         salesforce,

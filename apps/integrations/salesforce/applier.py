@@ -20,11 +20,12 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.connectors import owner_mapping
-from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
 
 from . import metadata, planner, selectors, services
 from .client import DuplicatesDetected, SalesforceClient, classify, error_code_of, soql, valid_record_id
 from .facts import booking_facts
+from .fields import CONNECTOR_OWNED, NOT_MAPPABLE, field_by_name, required_field_message
 from .models import SalesforceConnection
 
 LOCK_SECONDS = 120
@@ -273,6 +274,8 @@ def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
                 ops = planner.plan(inputs)
                 continue
             except PermanentCrmError as exc:
+                if exc.code == "REQUIRED_FIELD_MISSING":
+                    raise required_field_error(client, exc, writes) from exc
                 gone = exc.code in ("ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY")
                 if not (gone and inputs and inputs.event_id):
                     raise
@@ -289,6 +292,28 @@ def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
     finally:
         _release(context)
         services.remember_limits(context.connector, client.limit_info)
+
+
+def required_field_error(client: SalesforceClient, error: PermanentCrmError,
+                         ops: list[dict[str, Any]]) -> PermanentCrmError:
+    """Salesforce refused a new record for a field it now requires (added in the org since the
+    describe was cached): say which field and where to map it. The object is described afresh —
+    its label for the message, and the cache Step 3 reads, so the step lists the field (and the
+    next booking's plan sees it: a typed fallback, or for a lookup this same message before
+    anything is sent)."""
+    ref = getattr(error, "reference", None)
+    op = next((o for o in ops if o["ref"] == ref), None) if ref else (ops[0] if len(ops) == 1 else None)
+    names = [name for name in error.fields if name not in CONNECTOR_OWNED]
+    if op is None or op["op"] != "create" or not names or any(
+            (op["object"], name) in NOT_MAPPABLE for name in names):
+        return error  # not a field an administrator can map (e.g. an Event's times)
+    try:
+        described = metadata.describe(client, op["object"], fresh=True)
+    except CrmError:
+        described = {}
+    fields = [field_by_name(described, name) or {"name": name} for name in names]
+    return PermanentCrmError(required_field_message(op["object"], fields), code=error.code,
+                             status=error.status, fields=tuple(names))
 
 
 def _remember(context, ops: list[dict[str, Any]], ids: dict[str, str], client) -> dict[str, Any]:

@@ -246,6 +246,15 @@ def error_code_of(content: Any) -> str:
     return ""
 
 
+def error_fields_of(content: Any) -> tuple[str, ...]:
+    """The field names the first error entry carrying any is about (Salesforce's ``fields``)."""
+    for entry in error_entries(content):
+        fields = entry.get("fields")
+        if isinstance(fields, list) and fields:
+            return tuple(str(name) for name in fields)
+    return ()
+
+
 def error_message_of(content: Any) -> str:
     messages = []
     for entry in error_entries(content):
@@ -298,7 +307,8 @@ def classify(status: int | None, content: Any, *, what: str = "Salesforce") -> E
         return TransientCrmError(message, code=code or f"http_{status}", status=status)
     if status == 401 or code == "INVALID_SESSION_ID":
         return AuthCrmError(message, code=code or "INVALID_SESSION_ID", status=status)
-    return PermanentCrmError(message, code=code or f"http_{status}", status=status)
+    return PermanentCrmError(message, code=code or f"http_{status}", status=status,
+                             fields=error_fields_of(content))
 
 
 class SessionExpired(Exception):

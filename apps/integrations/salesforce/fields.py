@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from apps.connectors.errors import PermanentCrmError
 from apps.intake.lifecycle import LifecycleAction
 
 
@@ -71,8 +72,19 @@ TEXT_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "combob
 STATUS_VALUES = [action.value for action in LifecycleAction]
 
 
+#: Where an administrator maps a required field (the wizard step's number and title).
+VALIDATION_STEP = "Step 3, Field validation"
+LOOKUP_TYPE = "reference"
+
+
 def fallback_value(field_type: str, *, today: date, now: datetime) -> Any:
-    """SPEC §6: what an unmapped required field gets, by its type."""
+    """SPEC §6: what an unmapped required field gets, by its type.
+
+    A lookup has none (None): any text in a reference field is refused with ``MALFORMED_ID``,
+    and an id made up by the connector would point at the wrong record; only a record id the
+    administrator chose in Step 3 will do (``RequiredFieldUnmapped`` otherwise)."""
+    if field_type == LOOKUP_TYPE:
+        return None
     return {
         "currency": 0, "double": 0, "int": 0, "percent": 0,
         "date": today.isoformat(),
@@ -81,6 +93,43 @@ def fallback_value(field_type: str, *, today: date, now: datetime) -> Any:
         "phone": "1234567890",
         "url": "http://NA",
     }.get(field_type, "Unspecified")
+
+
+def needs_record_id(field: dict[str, Any]) -> bool:
+    """A lookup the administrator must give a record id for in Step 3 (the connector sets the
+    ones it owns itself: ``CONNECTOR_OWNED``)."""
+    return field.get("type") == LOOKUP_TYPE and field.get("name") not in CONNECTOR_OWNED
+
+
+def _quoted(fields: list[dict[str, Any]]) -> str:
+    named = [f"“{f.get('label') or f['name']}” ({f['name']})" for f in fields]
+    return " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
+
+
+def required_field_message(object_name: str, fields: list[dict[str, Any]], *, now: bool = True) -> str:
+    """What a sync failing on required fields tells the administrator: which fields, and where
+    to map them. ``fields``: describe entries (``name``, ``label``, ``type``, ``referenceTo``)."""
+    plural = len(fields) > 1
+    lookups = [f for f in fields if f.get("type") == LOOKUP_TYPE]
+    subject = f"Salesforce {'now ' if now else ''}requires {object_name} field{'s' if plural else ''} "
+    text = subject + _quoted(fields)
+    if lookups and not plural:
+        targets = " or ".join(lookups[0].get("referenceTo") or []) or "another object"
+        text += f", a lookup to {targets}"
+        where = f"Enter the id of the {targets} record to use in {VALIDATION_STEP}, of this connector"
+    else:
+        where = f"Map {'them' if plural else 'it'} in {VALIDATION_STEP}, of this connector"
+    return f"{text}. {where}, then retry."
+
+
+class RequiredFieldUnmapped(PermanentCrmError):
+    """A field the org requires on create has no value the connector may send (a lookup without
+    a record id): the booking is not sent, the job fails saying where to map the field."""
+
+    def __init__(self, object_name: str, field: dict[str, Any], *, now: bool = True) -> None:
+        super().__init__(required_field_message(object_name, [field], now=now),
+                         code="REQUIRED_FIELD_MISSING", fields=(field["name"],))
+        self.object_name = object_name
 
 
 def required_on_create(describe: dict[str, Any]) -> list[dict[str, Any]]:

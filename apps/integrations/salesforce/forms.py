@@ -18,15 +18,17 @@ from apps.connectors.tokens import store_credentials
 from apps.core.text import has_control_characters
 from apps.directory.models import BookingPage
 
-from . import metadata, oauth, services
+from . import metadata, oauth, records, services
 from .client import SalesforceClient, login_url_for
 from .fields import (
     BOOKING_FIELDS,
     COMPATIBLE,
+    LOOKUP_TYPE,
     active_picklist_values,
     check_mapping,
     check_static_value,
     field_by_name,
+    needs_record_id,
 )
 from .models import (
     SETUP_OBJECTS,
@@ -39,6 +41,7 @@ from .models import (
     GeneralLink,
     RequiredFieldRule,
     SalesforceConnection,
+    ValueSource,
     WriteMode,
 )
 
@@ -314,7 +317,10 @@ def _source_choices(field: dict[str, Any]) -> list[tuple[str, str]]:
 
 class RequiredFieldsForm(forms.Form):
     """Step 3 — the fields the org requires on create, each mapped to a booking field, a static
-    value or a picklist value (left unmapped: the SPEC §6 typed fallback)."""
+    value or a picklist value (left unmapped: the SPEC §6 typed fallback). A required lookup is
+    mapped to the id of an existing record of the object it points to, checked against the org
+    (``records.check_lookup_id``); it has no fallback, so the step cannot be saved without one.
+    The lookups the connector sets itself (owner, Account, Contact, Who/What) are not asked."""
 
     def __init__(self, *args, connector: Connector | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -322,6 +328,7 @@ class RequiredFieldsForm(forms.Form):
         self.helper = _helper()
         self.rows: list[tuple[RequiredFieldRule, dict[str, Any]]] = []
         self.crm_error = ""
+        self.record_ids: dict[str, str] = {}
         client = _client(connector)
         try:
             rules = services.sync_required_rules(client)
@@ -330,29 +337,60 @@ class RequiredFieldsForm(forms.Form):
             self.crm_error = f"Could not read the required fields from Salesforce: {exc.message}"
             describes = {}
             rules = list(RequiredFieldRule.objects.filter(connector_id=connector.pk)) if connector.pk else []
+        self.all_rules = rules
         for rule in rules:
             described = field_by_name(describes.get(rule.object_name) or {}, rule.field_name) or {
                 "name": rule.field_name, "label": rule.field_label, "type": rule.field_type}
-            key = f"{rule.object_name}__{rule.field_name}"
-            if rule.source == "static":
-                initial = "static"
-            else:
-                initial = f"{rule.source}:{rule.value}" if rule.source else ""
-            self.fields[f"{key}__source"] = forms.ChoiceField(
-                label=f"{rule.object_name} · {described.get('label') or rule.field_name} "
-                      f"({described.get('type')})",
-                choices=_source_choices(described), required=False, initial=initial)
-            self.fields[f"{key}__static"] = forms.CharField(
-                label="Static value", required=False, max_length=STATIC_MAX_LENGTH,
-                initial=rule.value if rule.source == "static" else "")
+            lookup = described.get("type") == LOOKUP_TYPE
+            if lookup and not needs_record_id(described):
+                continue  # a lookup the connector's creation rules set
+            (self._add_lookup if lookup else self._add_choice)(rule, described)
             self.rows.append((rule, described))
+
+    def _add_choice(self, rule: RequiredFieldRule, described: dict[str, Any]) -> None:
+        key = f"{rule.object_name}__{rule.field_name}"
+        if rule.source == "static":
+            initial = "static"
+        else:
+            initial = f"{rule.source}:{rule.value}" if rule.source else ""
+        self.fields[f"{key}__source"] = forms.ChoiceField(
+            label=f"{rule.object_name} · {described.get('label') or rule.field_name} "
+                  f"({described.get('type')})",
+            choices=_source_choices(described), required=False, initial=initial)
+        self.fields[f"{key}__static"] = forms.CharField(
+            label="Static value", required=False, max_length=STATIC_MAX_LENGTH,
+            initial=rule.value if rule.source == "static" else "")
+
+    def _add_lookup(self, rule: RequiredFieldRule, described: dict[str, Any]) -> None:
+        targets = " or ".join(described.get("referenceTo") or []) or "another object"
+        label = described.get("label") or rule.field_name
+        self.fields[f"{rule.object_name}__{rule.field_name}__record_id"] = forms.CharField(
+            label=f"{rule.object_name} · {label} (lookup to {targets}): record id",
+            required=False, max_length=80,  # longer than an id: the check explains what an id is
+            initial=rule.value if rule.source == ValueSource.RECORD_ID else "",
+            help_text=f"Required by your org: every new {rule.object_name} must point to "
+                      f"{records.a_or_an(targets)} record. Enter that record's id (15 or 18 "
+                      f"characters, from its Salesforce address); a lookup has no fallback.",
+            widget=forms.TextInput(attrs={"data-lookup-to": targets, "autocomplete": "off",
+                                          "spellcheck": "false"}))
+
+    @property
+    def blocking(self) -> list[tuple[RequiredFieldRule, dict[str, Any]]]:
+        """The required lookups still without a record id (the saved rules)."""
+        return [(rule, described) for rule, described in self.rows
+                if described.get("type") == LOOKUP_TYPE
+                and not (rule.source == ValueSource.RECORD_ID and rule.value)]
 
     def clean(self):
         data = super().clean()
         if self.crm_error:
             raise forms.ValidationError(self.crm_error)
+        client = _client(self.connector)
         for rule, described in self.rows:
             key = f"{rule.object_name}__{rule.field_name}"
+            if described.get("type") == LOOKUP_TYPE:
+                self._clean_lookup(client, rule, described, data.get(f"{key}__record_id") or "")
+                continue
             source = data.get(f"{key}__source") or ""
             if source == "static":
                 value = data.get(f"{key}__static") or ""
@@ -366,11 +404,34 @@ class RequiredFieldsForm(forms.Form):
                 self.add_error(f"{key}__source", "That value is not in the Salesforce picklist.")
         return data
 
+    def _clean_lookup(self, client: SalesforceClient, rule: RequiredFieldRule, described: dict[str, Any],
+                      value: str) -> None:
+        """The id must exist in the org and be of the object the lookup points to (asked now,
+        outside any transaction: ``save`` only stores it)."""
+        name = f"{rule.object_name}__{rule.field_name}__record_id"
+        value = value.strip()
+        targets = " or ".join(described.get("referenceTo") or []) or "another object"
+        if not value:
+            self.add_error(name, f"Salesforce refuses a new {rule.object_name} without "
+                                 f"{described.get('label') or rule.field_name}: enter the id of the "
+                                 f"{targets} record to use.")
+            return
+        try:
+            self.record_ids[name] = records.check_lookup_id(client, described, value)
+        except records.RecordIdProblem as exc:
+            self.add_error(name, str(exc))
+        except CrmError as exc:
+            self.add_error(name, f"Could not check the id with Salesforce: {exc.message}")
+
     @transaction.atomic
     def save(self) -> None:
         rules = []
-        for rule, _described in self.rows:
+        for rule, described in self.rows:
             key = f"{rule.object_name}__{rule.field_name}"
+            if described.get("type") == LOOKUP_TYPE:
+                rule.source, rule.value = ValueSource.RECORD_ID, self.record_ids[f"{key}__record_id"]
+                rules.append(rule)
+                continue
             source = self.cleaned_data.get(f"{key}__source") or ""
             if source == "static":
                 rule.source, rule.value = "static", self.cleaned_data.get(f"{key}__static") or ""
@@ -379,7 +440,9 @@ class RequiredFieldsForm(forms.Form):
             else:
                 rule.source, rule.value = "", ""
             rules.append(rule)
-        services.save_required_rules(self.connector, rules)
+        shown = {(rule.object_name, rule.field_name) for rule in rules}
+        kept = [rule for rule in self.all_rules if (rule.object_name, rule.field_name) not in shown]
+        services.save_required_rules(self.connector, rules + kept)
 
 
 # --------------------------------------------------------------------------- step 4

@@ -21,7 +21,8 @@ from .models import REQUIRED_EVENT_FIELDS
 DESCRIBE_TTL = 6 * 60 * 60
 USERS_TTL = 60 * 60
 DESCRIBE_KEEP = ("name", "label", "type", "length", "nillable", "createable", "updateable",
-                 "defaultedOnCreate", "picklistValues", "restrictedPicklist", "custom", "referenceTo")
+                 "defaultedOnCreate", "picklistValues", "restrictedPicklist", "custom", "referenceTo",
+                 "relationshipName")
 
 
 def _key(client: SalesforceClient, what: str) -> str:
@@ -32,6 +33,7 @@ def slim(describe: dict[str, Any]) -> dict[str, Any]:
     """The parts of a describe the connector uses (keeps the cache small)."""
     return {
         "name": describe.get("name"), "label": describe.get("label"),
+        "keyPrefix": describe.get("keyPrefix"),
         "createable": describe.get("createable"), "updateable": describe.get("updateable"),
         "fields": [{k: f.get(k) for k in DESCRIBE_KEEP} for f in describe.get("fields", [])],
     }

@@ -111,6 +111,9 @@ class ValueSource(models.TextChoices):
     BOOKING_FIELD = "booking_field", "A booking field"
     STATIC = "static", "A static value"
     PICKLIST = "picklist", "A value of the Salesforce picklist"
+    #: A lookup (reference field): the id of an existing record of the object it points to,
+    #: checked against the org when the step is saved. Lookups have no typed fallback.
+    RECORD_ID = "record_id", "A Salesforce record id"
 
 
 class RequiredFieldRule(models.Model):
@@ -123,7 +126,7 @@ class RequiredFieldRule(models.Model):
     field_label = models.CharField(max_length=200, blank=True)
     field_type = models.CharField(max_length=40, blank=True)
     source = models.CharField(max_length=16, choices=ValueSource.choices, blank=True,
-                              help_text="Empty: the typed fallback is sent.")
+                              help_text="Empty: the typed fallback is sent (a lookup has none).")
     value = models.CharField(max_length=1000, blank=True)
 
     class Meta:

@@ -25,7 +25,16 @@ from typing import Any
 
 from apps.intake.lifecycle import LifecycleAction
 
-from .fields import coerce_for, fallback_value, required_on_create
+from .client import valid_record_id
+from .fields import (
+    CONNECTOR_OWNED,
+    LOOKUP_TYPE,
+    RequiredFieldUnmapped,
+    coerce_for,
+    fallback_value,
+    needs_record_id,
+    required_on_create,
+)
 
 ASSIGNABLE = {"Lead", "Case", "Account"}
 DEFAULT_RULES = {
@@ -145,7 +154,7 @@ def lookup_fields(obj: str, settings: dict[str, Any]) -> list[str]:
 def rule_value(rule: dict[str, Any], facts: dict[str, Any]) -> Any:
     if rule.get("source") == "booking_field":
         return facts.get(rule.get("value") or "")
-    if rule.get("source") in ("static", "picklist"):
+    if rule.get("source") in ("static", "picklist", "record_id"):
         return rule.get("value")
     return None
 
@@ -157,7 +166,12 @@ def _field(inputs: Inputs, obj: str, name: str) -> dict[str, Any] | None:
 
 
 def required_values(inputs: Inputs, obj: str) -> dict[str, Any]:
-    """Step 3 values for a new record; anything unmapped or empty gets the typed fallback."""
+    """Step 3 values for a new record; anything unmapped or empty gets the typed fallback.
+
+    Lookups never do (``fields.fallback_value``): one without a record id — a rule left empty,
+    or a lookup the org made required after the step was saved — raises
+    ``RequiredFieldUnmapped`` before anything is sent. The lookups the connector owns
+    (``CONNECTOR_OWNED``: owner, Who/What, Account, Contact) are set by the creation rules."""
     today = inputs.today or date.today()
     now = inputs.now or datetime.now()
     body: dict[str, Any] = {}
@@ -165,14 +179,26 @@ def required_values(inputs: Inputs, obj: str) -> dict[str, Any]:
         value = rule_value(rule, inputs.facts)
         described = _field(inputs, obj, rule["field"])
         kind = (described or {}).get("type") or rule.get("type") or "string"
+        if kind == LOOKUP_TYPE:
+            field = described or {"name": rule["field"], "type": kind}
+            if not needs_record_id(field):
+                continue
+            record_id = valid_record_id(value) if rule.get("source") == "record_id" else None
+            if record_id is None:  # never text: Salesforce would refuse it (MALFORMED_ID)
+                raise RequiredFieldUnmapped(obj, field, now=False)
+            body[rule["field"]] = record_id
+            continue
         if value in (None, ""):
             value = fallback_value(kind, today=today, now=now)
         body[rule["field"]] = coerce_for(described, value)
     described_object = inputs.describes.get(obj)
     if described_object:  # required in the org now but not in the saved step: fallback
         for f in required_on_create(described_object):
-            if f["name"] not in body and f["name"] not in ("OwnerId",) and f.get("type") != "reference":
-                body[f["name"]] = fallback_value(f["type"], today=today, now=now)
+            if f["name"] in body or f["name"] in CONNECTOR_OWNED:
+                continue
+            if f.get("type") == LOOKUP_TYPE:
+                raise RequiredFieldUnmapped(obj, f)
+            body[f["name"]] = fallback_value(f["type"], today=today, now=now)
     return body
 
 

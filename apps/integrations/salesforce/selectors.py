@@ -10,12 +10,14 @@ from django.db import connection
 from apps.connectors.models import Connector, OwnerMapping
 from apps.directory.models import SchedulingUser
 
+from .fields import LOOKUP_TYPE, needs_record_id
 from .models import (
     BookingPageRule,
     CreationRules,
     FieldMapping,
     RequiredFieldRule,
     SalesforceInstallation,
+    ValueSource,
 )
 from .planner import DEFAULT_MAPPINGS, DEFAULT_REQUIRED, DEFAULT_RULES
 
@@ -38,6 +40,17 @@ def required_rules(connector: Connector) -> dict[str, list[dict[str, Any]]]:
         result.setdefault(row.object_name, []).append(
             {"field": row.field_name, "type": row.field_type, "source": row.source, "value": row.value})
     return result
+
+
+def unmapped_required_lookups(connector: Connector) -> list[RequiredFieldRule]:
+    """Required lookups of Step 3 without a record id: the org refuses every new record of
+    their object until one is entered, so the step is not done (``wizard_steps``)."""
+    if not connector.pk:
+        return []
+    rows = RequiredFieldRule.objects.filter(connector_id=connector.pk, field_type=LOOKUP_TYPE)
+    return [row for row in rows
+            if needs_record_id({"name": row.field_name, "type": row.field_type})
+            and not (row.source == ValueSource.RECORD_ID and row.value)]
 
 
 def mappings(connector: Connector) -> dict[str, list[dict[str, Any]]]:

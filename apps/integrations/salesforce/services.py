@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from apps.connectors import staging
@@ -13,15 +15,20 @@ from apps.connectors.services import mark_disconnected
 
 from . import metadata
 from .client import SalesforceClient
-from .fields import required_on_create
+from .fields import LOOKUP_TYPE, required_on_create
 from .models import (
     REQUIRED_EVENT_FIELDS,
     SETUP_OBJECTS,
     RequiredFieldRule,
     SalesforceConnection,
     SalesforceInstallation,
+    ValueSource,
 )
 from .planner import DEFAULT_REQUIRED
+
+#: The default mapping of the well-known required fields, by (object, field).
+DEFAULT_REQUIRED_BY_FIELD = {(obj, rule["field"]): rule for obj, rules in DEFAULT_REQUIRED.items()
+                             for rule in rules}
 
 logger = logging.getLogger(__name__)
 
@@ -85,39 +92,97 @@ def required_fields(client: SalesforceClient, *, fresh: bool = False) -> dict[st
             for name in SETUP_OBJECTS}
 
 
+@dataclass
+class RequiredRulesChange:
+    """The Step 3 rules after reading the org, and what changed since the last read."""
+
+    rows: list[RequiredFieldRule]
+    #: Rules of fields the org newly requires (in the rows' order).
+    added: list[RequiredFieldRule] = field(default_factory=list)
+    #: "Object.Field" of the rules that went: fields no longer required, or deleted.
+    removed: list[str] = field(default_factory=list)
+
+
 def sync_required_rules(client: SalesforceClient, *, fresh: bool = False) -> list[RequiredFieldRule]:
     """One RequiredFieldRule row per required field (defaults for the well-known ones), ordered
     like the rows. For a staged connector the rows are only made in memory
     (``save_required_rules`` stores them when the import is saved)."""
+    return refresh_required_rules(client, fresh=fresh).rows
+
+
+def reread_required_rules(client: SalesforceClient) -> RequiredRulesChange:
+    """The wizard's "Re-read from Salesforce": forget the cached describes (fields added,
+    changed or deleted in the org since they were read), read them again, re-sync the rules."""
+    metadata.forget(client)
+    return refresh_required_rules(client, fresh=True)
+
+
+def refresh_required_rules(client: SalesforceClient, *, fresh: bool = False) -> RequiredRulesChange:
+    """Read the required fields (describe calls, before any transaction), then store the rules."""
     connector = client.connector
-    staged = staging.is_staged(connector)
-    defaults = {(obj, r["field"]): r for obj, rules in DEFAULT_REQUIRED.items() for r in rules}
+    required = required_fields(client, fresh=fresh)
+    if staging.is_staged(connector):
+        return _staged_rules(connector, required)
+    return store_required_rules(connector=connector, required=required)
+
+
+def _initial(obj: str, described: dict[str, Any]) -> dict[str, Any]:
+    default = DEFAULT_REQUIRED_BY_FIELD.get((obj, described["name"]), {})
+    return {"field_label": described.get("label") or described["name"],
+            "field_type": described.get("type", ""),
+            "source": default.get("source", ""), "value": default.get("value", "")}
+
+
+def _staged_rules(connector: Connector, required: dict[str, list[dict[str, Any]]]) -> RequiredRulesChange:
     stored = RequiredFieldRule.objects.filter(connector_id=connector.pk) if connector.pk else []
     existing = {(row.object_name, row.field_name): row for row in stored}
     rows = []
-    for obj, fields in required_fields(client, fresh=fresh).items():
-        for f in fields:
-            label, kind = f.get("label") or f["name"], f.get("type", "")
-            default = defaults.get((obj, f["name"]), {})
-            initial = {"field_label": label, "field_type": kind,
-                       "source": default.get("source", ""), "value": default.get("value", "")}
-            if staged:
-                row = existing.get((obj, f["name"])) or RequiredFieldRule(
-                    connector=connector, object_name=obj, field_name=f["name"], **initial)
-                row.field_type, row.field_label = kind, label
-            else:
-                row, _ = RequiredFieldRule.objects.get_or_create(
-                    connector=connector, object_name=obj, field_name=f["name"], defaults=initial)
-                if row.field_type != kind or row.field_label != label:
-                    row.field_type, row.field_label = kind, label
-                    row.save(update_fields=["field_type", "field_label"])
+    for obj, fields in required.items():
+        for described in fields:
+            initial = _initial(obj, described)
+            row = existing.get((obj, described["name"])) or RequiredFieldRule(
+                connector=connector, object_name=obj, field_name=described["name"], **initial)
+            row.field_type, row.field_label = initial["field_type"], initial["field_label"]
             rows.append(row)
-    if not staged:
-        wanted = {(row.object_name, row.field_name) for row in rows}
-        for row in existing.values():
-            if (row.object_name, row.field_name) not in wanted:
-                row.delete()
-    return sorted(rows, key=lambda row: (row.object_name, row.field_name))
+    return RequiredRulesChange(rows=sorted(rows, key=_order))
+
+
+def _order(row: RequiredFieldRule) -> tuple[str, str]:
+    return (row.object_name, row.field_name)
+
+
+@transaction.atomic
+def store_required_rules(*, connector: Connector,
+                         required: dict[str, list[dict[str, Any]]]) -> RequiredRulesChange:
+    """Make the connector's rules those of ``required`` (from ``required_fields``): new fields
+    get a rule (their default mapping, if any), changed labels and types are updated, the rules
+    of fields no longer required (or deleted) go. A field that became a lookup loses its old
+    mapping: only a record id will do for it."""
+    existing = {(row.object_name, row.field_name): row
+                for row in RequiredFieldRule.objects.select_for_update().filter(connector=connector)}
+    change = RequiredRulesChange(rows=[])
+    for obj, fields in required.items():
+        for described in fields:
+            initial = _initial(obj, described)
+            row = existing.pop((obj, described["name"]), None)
+            if row is None:  # (get_or_create: another request may be adding the same rule)
+                row, created = RequiredFieldRule.objects.get_or_create(
+                    connector=connector, object_name=obj, field_name=described["name"], defaults=initial)
+                if created:
+                    change.added.append(row)
+            elif (row.field_type, row.field_label) != (initial["field_type"], initial["field_label"]):
+                if initial["field_type"] == LOOKUP_TYPE and row.source != ValueSource.RECORD_ID:
+                    row.source, row.value = "", ""
+                row.field_type, row.field_label = initial["field_type"], initial["field_label"]
+                row.save(update_fields=["field_type", "field_label", "source", "value"])
+            change.rows.append(row)
+    for row in existing.values():
+        change.removed.append(f"{row.object_name}.{row.field_name}")
+        row.delete()
+    change.rows.sort(key=_order)
+    change.added.sort(key=_order)
+    change.removed.sort()
+    return change
 
 
 def save_required_rules(connector: Connector, rows: list[RequiredFieldRule]) -> None:

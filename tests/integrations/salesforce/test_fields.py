@@ -130,3 +130,4 @@ def test_fallbacks_by_type():
     assert [fields.fallback_value(t, today=today, now=now)
             for t in ("currency", "date", "email", "double", "phone", "string", "url", "textarea")] == [
         0, "2030-01-02", "email@example.com", 0, "1234567890", "Unspecified", "http://NA", "Unspecified"]
+    assert fields.fallback_value("reference", today=today, now=now) is None  # a lookup has none

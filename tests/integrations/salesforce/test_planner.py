@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
 from apps.demo.samples import BookingStory
 from apps.integrations.salesforce import planner
 from apps.integrations.salesforce.client import soql, valid_record_id
 from apps.integrations.salesforce.facts import booking_facts, personalized_ids
+from apps.integrations.salesforce.fields import RequiredFieldUnmapped
 
 
 def facts(**form):
@@ -72,3 +75,40 @@ def test_lookups_escape_and_validate():
     refs = [item["ref"] for item in planner.lookups(facts(custom_fields=[
         {"name": "sosfCaseId", "value": "5005g0000000001AAA"}]), planner.default_snapshot())]
     assert refs == ["contact_by_email", "account_by_name", "case_by_id"]
+
+
+PARTNER = {"name": "Partner_Account__c", "label": "Partner Account", "type": "reference",
+           "referenceTo": ["Account"], "nillable": False, "createable": True,
+           "defaultedOnCreate": False}
+
+
+def test_a_required_lookup_gets_its_record_id_and_never_a_text_fallback():
+    mapped = inputs(describes={"Lead": {"fields": [PARTNER]}})
+    mapped.settings["required"] = {"Lead": [
+        {"field": "Partner_Account__c", "type": "reference", "source": "record_id",
+         "value": "0015g0000000001AAA"}]}
+    assert planner.plan(mapped)[0]["body"]["Partner_Account__c"] == "0015g0000000001AAA"
+
+    unmapped = inputs(describes={"Lead": {"fields": [PARTNER]}})
+    unmapped.settings["required"] = {"Lead": [
+        {"field": "Partner_Account__c", "type": "reference", "source": "", "value": ""}]}
+    with pytest.raises(RequiredFieldUnmapped) as caught:
+        planner.plan(unmapped)
+    assert caught.value.code == "REQUIRED_FIELD_MISSING" and caught.value.fields == ("Partner_Account__c",)
+    assert "“Partner Account” (Partner_Account__c), a lookup to Account" in caught.value.message
+
+    # Required in the org since the step was saved (the describe knows it, the rules do not).
+    with pytest.raises(RequiredFieldUnmapped, match="Salesforce now requires Lead field"):
+        planner.plan(inputs(describes={"Lead": {"fields": [PARTNER]}}))
+
+
+def test_lookups_the_connector_sets_are_left_to_the_creation_rules():
+    account_id = {"name": "AccountId", "label": "Account ID", "type": "reference",
+                  "referenceTo": ["Account"], "nillable": False, "createable": True}
+    contact = inputs(rules={"general_link_creates": "contact"},
+                     describes={"Contact": {"fields": [account_id]}})
+    contact.settings["required"]["Contact"].append(
+        {"field": "AccountId", "type": "reference", "source": "", "value": ""})
+    ops = planner.plan(contact)
+    [create] = [op for op in ops if op["op"] == "create" and op["object"] == "Contact"]
+    assert create["body"]["AccountId"] == "@{account.id}"
