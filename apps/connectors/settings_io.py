@@ -5,6 +5,8 @@ File layout (``version: 1``)::
     version: 1
     connector: {name: "Keap", kind: "keap", is_active: true}
     connection: {...}            # per-kind sections from ConnectorKind.export_settings (no secrets)
+    form_questions:              # the booking-form questions the mappings use (form_questions.py)
+      - {name: Company size, answers: number}
     steps:                       # one mapping per wizard step, keyed by WizardStep.key
       creation: {field: value, ...}
     owner_mapping:               # scheduling user ↔ CRM user
@@ -23,6 +25,8 @@ with ``ConnectorKind.import_settings`` and the owner mapping, collects *every* p
 path in the file (``steps.mapping.date_format``, ``owner_mapping[2].crm_user_id``…) and saves
 nothing unless there is no problem. A step may provide ``WizardStep.export`` to override the
 default export (form field values); a step with ``importable=False`` is set by the kind's hook.
+A step's form may take settings its unbound form has no field for (``accepts_setting(name)``:
+the rows a bound form adds for what it is given, e.g. a mapping row more than the connector has).
 Secrets are never exported; they are passed to ``import_connector(secrets=...)`` (the management
 command reads them from environment variables or a prompt).
 
@@ -266,6 +270,13 @@ def _form_data(form: forms.BaseForm, values: dict[str, Any], path: str, report: 
     return data
 
 
+def _accepts(form: forms.BaseForm, name: Any) -> bool:
+    """Whether a step's form takes ``name`` although its unbound form has no such field (rows
+    that a bound form adds for the data it is given: more mapping rows, a question's row)."""
+    accepts = getattr(form, "accepts_setting", None)
+    return isinstance(name, str) and accepts is not None and accepts(name)
+
+
 def _check_steps(connector: Connector, steps: Any, report: Report) -> list[tuple[WizardStep, forms.BaseForm]]:
     """Each step of the file bound to its form and validated: [(step, valid form)]."""
     known = {step.key: step for step in steps_for(connector)}
@@ -294,10 +305,11 @@ def _check_steps(connector: Connector, steps: Any, report: Report) -> list[tuple
         try:
             unbound = step.build_form(connector)
             current = export_step(connector, step, unbound)
+            known_names = [name for name in values if name in current or _accepts(unbound, name)]
             for name in values:
-                if name not in current:
+                if name not in known_names:
                     report.error(f"{path}.{name}", "unknown setting")
-            merged = {**current, **{k: v for k, v in values.items() if k in current}}
+            merged = {**current, **{k: values[k] for k in known_names}}
             data = _form_data(unbound, merged, path, report)
             if len(report.problems) > before:
                 continue

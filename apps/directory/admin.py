@@ -3,7 +3,7 @@ from django.contrib import admin
 from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
 from apps.console.admin_tools import ScopedAccountFilter, recent_filter
 
-from .models import BookingPage, EventType, MasterPage, SchedulingUser
+from .models import BookingPage, EventType, FormQuestion, MasterPage, SchedulingUser
 
 
 class DirectoryAdmin(AccountScopedAdmin):
@@ -40,3 +40,15 @@ class EventTypeAdmin(DirectoryAdmin):
     list_display = ["external_id", "name", "label", "owner", "account"]
     search_fields = ["external_id", "name", "label"]
     list_select_related = ["account", "owner"]
+
+
+@admin.register(FormQuestion)
+class FormQuestionAdmin(AccountScopedAdmin):
+    """Learned from the bookings that answer them (``apps.directory.services``): read-only."""
+
+    administrator_permissions = frozenset({VIEW})
+    list_display = ["name", "answer_type", "first_seen_at", "last_seen_at", "account"]
+    list_filter = ["answer_type", recent_filter("last_seen_at", "last seen"), ScopedAccountFilter]
+    list_select_related = ["account"]
+    search_fields = ["name"]
+    readonly_fields = ["account", "name", "answer_type", "booking_pages", "first_seen_at", "last_seen_at"]

@@ -1,4 +1,4 @@
-"""What the portal knows of the scheduling system's users and pages.
+"""What the portal knows of the scheduling system's users and pages, and of its booking forms.
 
 Webhooks usually carry collapsed ids (``BP-…``); lead-source names and ownership need labels,
 so labels are learned from expanded objects when a payload has them and are editable in admin.
@@ -13,6 +13,7 @@ values), so nothing is ever cut on the way in.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from apps.accounts.models import Account
 
@@ -106,3 +107,47 @@ class EventType(DirectoryEntry):
     @property
     def display_name(self) -> str:
         return self.name or self.label
+
+
+class AnswerType(models.TextChoices):
+    """What a question's answers look like; decides which CRM fields it may be mapped to."""
+
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes/no"
+    DATE = "date", "Date"
+
+
+#: An account's booking forms are learned with at most this many questions, so payloads with
+#: ever new question names cannot grow the table without bound (a real account has tens).
+MAX_QUESTIONS_PER_ACCOUNT = 500
+#: The booking pages a question is remembered on (the first ones it was seen on).
+MAX_PAGES_PER_QUESTION = 50
+
+
+class FormQuestion(models.Model):
+    """A question of the account's booking forms: a custom field of the form submission
+    (``data.form_submission.custom_fields``), learned from the bookings that answer it.
+
+    Names longer than ``NAME_LENGTH`` are not learned (nor mappable). ``answer_type`` is what
+    the answers seen so far look like: empty until one is answered, text once two kinds were
+    seen (``apps.directory.questions.widen``).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=NAME_LENGTH, help_text="The question as the booking form asks it")
+    answer_type = models.CharField(
+        max_length=8, choices=AnswerType.choices, blank=True,
+        help_text="What the answers look like (empty: no answer seen yet)")
+    booking_pages = models.JSONField(
+        default=list, blank=True,
+        help_text=f"Ids of the booking pages it was seen on (the first {MAX_PAGES_PER_QUESTION})")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now, help_text="Accurate to about an hour")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_form_question")]
+
+    def __str__(self) -> str:
+        return self.name

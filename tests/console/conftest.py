@@ -1,5 +1,6 @@
 """Two accounts with everything the console shows: events, bookings, jobs (one failed with its
-CRM calls), record links, directory entries, an open incident; staff and administrators."""
+CRM calls), record links, directory entries (a form question too), an open incident; staff and
+administrators."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def deliver(account, envelope):
 def build_account(slug: str) -> dict:
     account = AccountFactory(slug=slug)
     connector = ConnectorFactory(account=account, name=f"{slug} log")
-    story = BookingStory(email=f"customer@{slug}.test", booking_page=f"BP-{slug.upper()}PAGE1")
+    story = BookingStory(email=f"customer@{slug}.test", booking_page=f"BP-{slug.upper()}PAGE1",
+                         extra_form={"custom_fields": [{"name": f"{slug} company size", "value": "12"}]})
     event = deliver(account, story.scheduled())
     process_event(event_id=event.pk)
     job = SyncJob.objects.get(event=event, connector=connector)

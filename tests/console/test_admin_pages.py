@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from apps.connectors.models import Connector
 from apps.console.models import Incident
-from apps.directory.models import BookingPage, EventType, MasterPage, SchedulingUser
+from apps.directory.models import BookingPage, EventType, FormQuestion, MasterPage, SchedulingUser
 from apps.intake.models import Booking, BookingEvent
 from apps.sync.models import CrmCall, CrmRecordLink, SyncJob
 
@@ -51,6 +51,7 @@ MODELS = {
     "directory_bookingpage": BookingPage,
     "directory_masterpage": MasterPage,
     "directory_eventtype": EventType,
+    "directory_formquestion": FormQuestion,
     "console_incident": Incident,
     "connectors_connector": Connector,
 }

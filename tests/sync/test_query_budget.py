@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.connectors import registry
 from apps.demo.samples import BookingStory
+from apps.directory.models import FormQuestion
 from apps.intake.services import accept_delivery
 from apps.sync import services
 from apps.sync.models import CrmCall, CrmRecordLink, JobStatus, SyncJob
@@ -91,6 +92,26 @@ def test_each_further_connector_adds_only_its_own_job():
     _warm_up(account)
     count, sql = _process(account, BookingStory().scheduled(), runs=2)
     assert count <= NEW_BOOKING_QUERIES + PER_CONNECTOR_QUERIES, "\n".join(sql)
+
+
+#: A booking form's questions the account never had: the rows read (locked), the account's
+#: questions counted, every question written in one upsert — however many there are.
+NEW_QUESTIONS_QUERIES = 3
+
+
+def test_form_questions_cost_nothing_once_known_and_a_few_statements_when_new():
+    account = AccountFactory()
+    ConnectorFactory(account=account, kind="budget_probe")
+    _warm_up(account)
+    form = {"custom_fields": [{"name": f"Question {n}", "value": str(n)} for n in range(30)]}
+    count, sql = _process(account, BookingStory(extra_form=form).scheduled())
+    assert count <= NEW_BOOKING_QUERIES + NEW_QUESTIONS_QUERIES, "\n".join(sql)
+    assert FormQuestion.objects.filter(account=account).count() == 30  # all of them, at once
+    story = BookingStory(extra_form=form)
+    count, sql = _process(account, story.scheduled())
+    assert count <= NEW_BOOKING_QUERIES, "\n".join(sql)
+    count, sql = _process(account, story.canceled())
+    assert count <= UPDATE_QUERIES, "\n".join(sql)
 
 
 def test_a_duplicate_hand_off_of_a_finished_event_is_two_reads():

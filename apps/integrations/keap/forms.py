@@ -14,10 +14,13 @@ from typing import Any
 from crispy_forms.helper import FormHelper
 from django import forms
 
+from apps.connectors import form_questions as question_settings
 from apps.connectors.errors import CrmError
 from apps.core import outbound
 from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.core.text import has_control_characters, text_problem
+from apps.directory import questions as form_questions
+from apps.directory.models import MAX_QUESTIONS_PER_ACCOUNT
 
 from . import connection, tracking
 from . import mapping as field_mapping
@@ -197,14 +200,20 @@ class TaggingForm(StepForm):
 
 
 MAX_OVERRIDES = 200
+#: A mapping step's field for a source is ``map_<source>``; a question's source is ``question:<name>``.
+QUESTION_FIELD_PREFIX = f"map_{form_questions.SOURCE_PREFIX}"
 
 
 class MappingForm(StepForm):
+    """One row per booking field and per question of the account's booking forms (learned from
+    bookings, ``apps.connectors.form_questions``), each mapped to at most one Keap field."""
+
     overrides = JSONListField(
         required=False,
         label="Per event type overrides (optional)",
         help_text='{"ET-…": {"email": "Email", "subject": "appointment.description", ...}} replaces '
-        "the mapping above for bookings of that event type.",
+        "the mapping above for bookings of that event type; a form question is "
+        '"question:<its name>".',
     )
 
     class Meta:
@@ -218,6 +227,7 @@ class MappingForm(StepForm):
         from . import services
 
         self.custom_fields = _live(self.connector, services.custom_fields, []) if self.connector else []
+        self.questions = question_settings.offered(self.connector) if self.connector else {}
         choices = [("", "— not mapped —")] + [
             (key, f"{label}") for key, (label, _kind) in field_mapping.targets(self.custom_fields).items()
         ]
@@ -227,8 +237,36 @@ class MappingForm(StepForm):
                 label=label, required=False, choices=choices, initial=current.get(source, "")
             )
             self.fields[f"map_{source}"] = field
-        order = [f"map_{s}" for s in field_mapping.SOURCES] + ["date_format", "overrides"]
-        self.order_fields(order)
+        self.question_sources = self._question_sources(current)
+        for index, source in enumerate(self.question_sources):
+            name = form_questions.question_name(source)
+            self.fields[f"map_{source}"] = forms.ChoiceField(
+                label=form_questions.label(name), required=False, choices=choices,
+                initial=current.get(source, ""), help_text=_answers_help(name, self.questions),
+                # the name may hold spaces, which an HTML id may not
+                widget=forms.Select(attrs={"id": f"id_map_question_{index}"}))
+        order = [f"map_{s}" for s in [*field_mapping.SOURCES, *self.question_sources]]
+        self.order_fields([*order, "date_format", "overrides"])
+
+    def _question_sources(self, current: dict[str, Any]) -> list[str]:
+        """The question rows: the account's questions, then any the stored mapping or the posted
+        data names (an import, a question forgotten since): those get a field error on saving."""
+        sources = [form_questions.source_key(name) for name in self.questions]
+        named = [*current, *(key[len("map_"):] for key in (self.data if self.is_bound else {})
+                             if key.startswith(QUESTION_FIELD_PREFIX))]
+        for source in named:
+            if len(sources) >= MAX_QUESTION_ROWS:
+                break
+            if form_questions.question_name(source) is not None and source not in sources:
+                sources.append(source)
+        return sources
+
+    @staticmethod
+    def accepts_setting(name: str) -> bool:
+        """Whether an import may set ``name`` although this form has no such field: a question
+        row (``apps.connectors.settings_io``); the bound form then has it, and checks it."""
+        return (name.startswith(QUESTION_FIELD_PREFIX)
+                and form_questions.question_name(name[len("map_"):]) is not None)
 
     def _override_problems(self, overrides: Any) -> list[str]:
         if not isinstance(overrides, dict):
@@ -242,15 +280,17 @@ class MappingForm(StepForm):
             elif not isinstance(rules, dict):
                 problems.append(f"{event_type}: must be an object of booking field → Keap field.")
             else:
-                problems.extend(f"{event_type}: {problem}"
-                                for problem in field_mapping.validate(rules, self.custom_fields))
+                problems.extend(f"{event_type}: {problem}" for problem in
+                                field_mapping.validate(rules, self.custom_fields, self.questions))
         return problems
 
     def clean(self):
         data = super().clean()
-        chosen = {s: data.get(f"map_{s}") or "" for s in field_mapping.SOURCES}
-        for problem in field_mapping.validate({k: v for k, v in chosen.items() if v}, self.custom_fields):
-            self.add_error(None, problem)
+        sources = [*field_mapping.SOURCES, *self.question_sources]
+        chosen = {s: data.get(f"map_{s}") or "" for s in sources}
+        mapped = {k: v for k, v in chosen.items() if v}
+        for source, problem in field_mapping.problems_by_source(mapped, self.custom_fields, self.questions):
+            self.add_error(f"map_{source}" if source is not None else None, problem)
         overrides = data.get("overrides") or {}
         if overrides in ([], ""):
             overrides = {}
@@ -258,13 +298,44 @@ class MappingForm(StepForm):
         if problems:
             self.add_error("overrides", problems)
         data["overrides"] = overrides if not problems else {}
-        data["mapping"] = {k: v for k, v in chosen.items() if v}
+        data["mapping"] = mapped
         return data
 
     def save(self, commit=True):
         self.instance.mapping = self.cleaned_data["mapping"]
         self.instance.overrides = self.cleaned_data["overrides"]
         return super().save(commit)
+
+
+def _answers_help(name: str, questions: dict[str, str]) -> str:
+    if name not in questions:
+        return "No booking has answered it yet: map it once one has."
+    if not questions[name]:
+        return "Asked on the booking form; no booking has given an answer yet."
+    return f"Bookings so far gave {form_questions.in_words(questions[name])}."
+
+
+#: More question rows than an account can learn (``MAX_QUESTIONS_PER_ACCOUNT``) are never shown.
+MAX_QUESTION_ROWS = MAX_QUESTIONS_PER_ACCOUNT
+
+
+def export_mapping(connector) -> dict[str, Any]:
+    """The Mapping step in a settings file: every booking field, and the questions that are
+    mapped (an account's unmapped questions are left out, so the file fits other accounts)."""
+    form = MappingForm(instance=MappingSettings.for_connector(connector), connector=connector)
+    values = {name: form[name].value() for name in form.fields}
+    return {name: value for name, value in values.items()
+            if value or not name.startswith(QUESTION_FIELD_PREFIX)}
+
+
+def questions_used(connector) -> list[str]:
+    """The questions the connector's mapping and its overrides map (for the settings file)."""
+    settings = MappingSettings.for_connector(connector)
+    keys = [key for key, target in (settings.mapping or {}).items() if target]
+    for rules in (settings.overrides or {}).values():
+        if isinstance(rules, dict):
+            keys += [key for key, target in rules.items() if target]
+    return question_settings.used(keys)
 
 
 def validate_snippet(snippet: str) -> str:

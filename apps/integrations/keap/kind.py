@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from apps.connectors import registry
+from apps.connectors import form_questions, registry
 from apps.connectors.wizard import WizardStep
 
 from . import connection, forms, services, settings_hooks
@@ -47,7 +47,9 @@ def wizard_steps() -> list[WizardStep]:
             "Mapping",
             forms.MappingForm,
             MappingSettings.for_connector,
-            description="Booking form fields → Keap contact fields (one-to-one).",
+            description="Booking form fields and your booking forms' own questions → Keap contact "
+            "fields (one-to-one).",
+            export=forms.export_mapping,
         ),
         WizardStep(
             "tracking",
@@ -78,7 +80,7 @@ KEAP = registry.register(
         list_crm_users=_list_users,
         export_settings=settings_hooks.export_settings,
         import_settings=settings_hooks.import_settings,
-        import_sections=("connection",),
+        import_sections=("connection", form_questions.SECTION),
         setup_url=lambda c: reverse("keap:wizard", args=[c.account.slug, c.pk]),
     )
 )

@@ -1,16 +1,22 @@
 """Field mapping (wizard step 4): booking form fields → Keap fields. Pure functions.
 
-Booking fields (``SOURCES``) are all text. Keap targets are the standard contact fields below,
-the appointment's description/notes, and the app's custom fields (``custom:<id>``), whose
-``field_type`` decides compatibility (SPEC §5): text may go to Text, TextArea, Name, Email,
-Phone, Website, Date, DateTime; never to numbers, currency, percent, yes/no, dropdown, list box,
-radio, drilldown, state, day-of-week/month/year, SSN, user fields.
+Sources are the fixed booking fields (``SOURCES``, all text) and the questions of the account's
+booking forms (``question:<name>``, ``apps.directory.questions``), whose answers seen so far
+are text, numbers, yes/no or dates. Keap targets are the standard contact fields below, the
+appointment's description/notes, and the app's custom fields (``custom:<id>``), whose
+``field_type`` decides compatibility (SPEC §5, ``ACCEPTS``): text may go to Text, TextArea,
+Name, Email, Phone, Website, Date, DateTime; number answers also to whole/decimal number,
+currency and percent fields, yes/no answers to Yes/No fields; nothing goes to dropdown, list
+box, radio, drilldown, state, day-of-week/month/year, SSN or user fields.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+
+from apps.directory import questions as form_questions
+from apps.directory.models import AnswerType
 
 SOURCES: dict[str, str] = {
     "email": "Email",
@@ -44,7 +50,18 @@ STANDARD_TARGETS: dict[str, tuple[str, str]] = {
     "appointment.description": ("Appointment description", "Text"),
     "appointment.notes": ("Appointment notes", "TextArea"),
 }
-TEXT_COMPATIBLE = {"Text", "TextArea", "Name", "Email", "PhoneNumber", "Phone", "Website", "Date", "DateTime"}
+TEXT_FIELDS = {"Text", "TextArea", "Name", "Email", "PhoneNumber", "Phone", "Website"}
+DATE_FIELDS = {"Date", "DateTime"}
+NUMBER_FIELDS = {"WholeNumber", "DecimalNumber", "Currency", "Percent"}
+TEXT_COMPATIBLE = TEXT_FIELDS | DATE_FIELDS
+#: What a source's answers are (booking fields: text; a question not answered yet: text too)
+#: → the Keap field types they may be written to. Anything goes to a text field.
+ACCEPTS: dict[str, set[str]] = {
+    AnswerType.TEXT: TEXT_COMPATIBLE,
+    AnswerType.DATE: TEXT_COMPATIBLE,
+    AnswerType.NUMBER: TEXT_FIELDS | NUMBER_FIELDS,
+    AnswerType.BOOLEAN: TEXT_FIELDS | {"YesNo"},
+}
 
 COUNTRY_CODES = {
     "united states": "USA",
@@ -79,39 +96,73 @@ def targets(custom_fields: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def validate(mapping: Any, custom_fields: list[dict[str, Any]]) -> list[str]:
-    """Problems in plain words (empty when the mapping is fine). ``mapping`` may come from
-    pasted JSON: anything but an object of text → text is a problem, never an exception."""
+def source_label(source: str) -> str:
+    name = form_questions.question_name(source)
+    return form_questions.label(name) if name is not None else SOURCES.get(source, source)
+
+
+def answers_of(source: str, questions: dict[str, str]) -> str:
+    """What a known source's answers are (an ``AnswerType`` value)."""
+    name = form_questions.question_name(source)
+    return (questions.get(name) if name is not None else "") or AnswerType.TEXT.value
+
+
+def is_source(source: Any, questions: dict[str, str]) -> bool:
+    return source in SOURCES or form_questions.question_name(source) in questions
+
+
+def problems_by_source(mapping: Any, custom_fields: list[dict[str, Any]],
+                       questions: dict[str, str] | None = None) -> list[tuple[str | None, str]]:
+    """[(the source a problem is about, or None; the problem in plain words)] of a mapping.
+
+    ``mapping`` may come from pasted JSON: anything but an object of text → text is a problem,
+    never an exception. ``questions``: {question: answer type} of the account's booking forms.
+    """
     if not isinstance(mapping, dict):
-        return ["The mapping must be an object of booking field → Keap field."]
-    problems = []
+        return [(None, "The mapping must be an object of booking field → Keap field.")]
+    questions = questions or {}
+    problems: list[tuple[str | None, str]] = []
     known = targets(custom_fields)
     for source, target in REQUIRED.items():
         if mapping.get(source) != target:
-            problems.append(f"{SOURCES[source]} must stay mapped to {known[target][0]}.")
+            problems.append((None, f"{SOURCES[source]} must stay mapped to {known[target][0]}."))
     seen: dict[str, str] = {}
     for source, target in mapping.items():
         if not target:
             continue
-        if source not in SOURCES:
-            problems.append(f"Unknown booking field “{source}”.")
+        name = form_questions.question_name(source)
+        if name is not None and name not in questions:
+            problems.append((source, f"“{name}” is not a question of this account's booking forms: "
+                                     "no booking has answered it yet."))
             continue
+        if not is_source(source, questions):
+            problems.append((None, f"Unknown booking field “{source}”."))
+            continue
+        label = source_label(source)
         if not isinstance(target, str):
-            problems.append(f"{SOURCES[source]}: the Keap field must be given by its name, as text.")
+            problems.append((source, f"{label}: the Keap field must be given by its name, as text."))
             continue
         if target not in known:
-            problems.append(f"{SOURCES[source]}: Keap has no field “{target}”.")
+            problems.append((source, f"{label}: Keap has no field “{target}”."))
             continue
         kind = known[target][1]
-        if kind not in TEXT_COMPATIBLE:
-            problems.append(f"{SOURCES[source]} is text and cannot go to {known[target][0]}, a {kind} field.")
+        answers = answers_of(source, questions)
+        if kind not in ACCEPTS[answers]:
+            what = "is text" if name is None else f"has {form_questions.in_words(answers)}"
+            problems.append((source, f"{label} {what} and cannot go to {known[target][0]}, a {kind} field."))
         if target in seen:
-            problems.append(
-                f"{known[target][0]} is mapped twice ({SOURCES[seen[target]]} and {SOURCES[source]}); "
+            problems.append((None,
+                f"{known[target][0]} is mapped twice ({source_label(seen[target])} and {label}); "
                 "each Keap field takes one booking field."
-            )
+            ))
         seen[target] = source
     return problems
+
+
+def validate(mapping: Any, custom_fields: list[dict[str, Any]],
+             questions: dict[str, str] | None = None) -> list[str]:
+    """Problems in plain words (empty when the mapping is fine); see ``problems_by_source``."""
+    return [problem for _source, problem in problems_by_source(mapping, custom_fields, questions)]
 
 
 def parse_date(text: str, date_format: str) -> date | None:
@@ -184,10 +235,14 @@ def contact_body(
                 parsed = parse_date(value, date_format)
                 if parsed is None:
                     notes.append(
-                        f"{SOURCES.get(source, source)} “{value}” is not a {date_format} date; not written."
-                    )
+                        f"{source_label(source)} “{value}” is not a {date_format} date; not written.")
                     continue
                 content: Any = parsed.isoformat()
+            elif kind in NUMBER_FIELDS or kind == "YesNo":
+                content = typed_content(kind, value)
+                if content is None:
+                    notes.append(f"{source_label(source)} “{value}” is not {_EXPECTED[kind]}; not written.")
+                    continue
             elif kind in TEXT_COMPATIBLE:
                 content = value
                 if source == "starting_time":
@@ -205,6 +260,22 @@ def contact_body(
     if customs:
         body["custom_fields"] = customs
     return body, appointment, notes
+
+
+_EXPECTED = {"WholeNumber": "a whole number", "DecimalNumber": "a number", "Currency": "a number",
+             "Percent": "a number", "YesNo": "yes or no"}
+
+
+def typed_content(kind: str, text: str) -> Any:
+    """An answer as the content of a Keap number or Yes/No field, or None when it is none."""
+    if kind == "YesNo":
+        return form_questions.parse_yes_no(text)
+    number = form_questions.parse_number(text)
+    if number is None:
+        return None
+    if kind == "WholeNumber":
+        return int(number) if float(number).is_integer() else None
+    return number
 
 
 def only_empty(body: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def specific_tag(action: str, booking_id: str) -> str:
 class PlanInput:
     action: str
     booking_id: str
-    values: dict[str, str]  # booking field -> text (mapping.SOURCES)
+    values: dict[str, str]  # booking field or question:<name> -> text (mapping.SOURCES)
     start: datetime | None
     duration_minutes: int | None
     creation: dict[str, Any]

@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from apps.connectors import owner_mapping, staging
 from apps.connectors.errors import PermanentCrmError
 from apps.connectors.models import OwnerMapping
+from apps.directory import questions as form_questions
 from apps.directory.models import BookingPage, EventType, MasterPage, SchedulingUser
 from apps.intake.models import BookingEvent
 
@@ -140,6 +141,9 @@ def booking_values(data: dict[str, Any], booking) -> dict[str, str]:
         "booking_id": str(data.get("id") or ""),
         "starting_time": str(data.get("starting_time") or ""),
         "location": str(data.get("location_description") or ""),
+        # the booking form's own questions, answered (mapping sources ``question:<name>``)
+        **{form_questions.source_key(name): text for name, value in form_questions.form_answers(data).items()
+           if (text := form_questions.answer_text(value))},
     }
 
 

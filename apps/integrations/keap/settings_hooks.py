@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.connectors import form_questions
 from apps.connectors.errors import CrmError
 from apps.connectors.models import ConnectorStatus
 from apps.core import outbound
 
-from . import connection, oauth
+from . import connection, forms, oauth
 from .client import KeapClient
 
 FIELDS = ("auth_method", "client_id", "api_base", "token_url", "authorize_url")
@@ -24,8 +25,10 @@ TOKENS = ("access_token", "refresh_token", "expires_at", "scope")
 
 
 def export_settings(connector) -> dict[str, Any]:
+    """The ``connection`` section, and the ``form_questions`` the mapping uses (if any)."""
     cfg = connection.config(connector)
-    return {"connection": {name: cfg.get(name, "") for name in FIELDS}}
+    return {"connection": {name: cfg.get(name, "") for name in FIELDS},
+            **form_questions.export_section(connector, forms.questions_used(connector))}
 
 
 def _checked_section(connector, section: dict[str, Any], report) -> dict[str, str] | None:
@@ -63,7 +66,9 @@ def import_settings(connector, data: dict[str, Any], secrets: dict[str, str], re
     transaction open): applied to the staged connector in memory and tried against Keap, so
     the steps' forms read choices from the Keap this file points at; the connector is marked
     connected only if Keap accepted it. Saving pass: nothing to add — the connection lives on
-    the connector row (settings and credentials), which ``settings_io`` saves."""
+    the connector row (settings and credentials), which ``settings_io`` saves. The
+    ``form_questions`` section: ``apps.connectors.form_questions``."""
+    form_questions.import_section(connector, data, report, save)
     if save:
         return
     section = data.get("connection")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from apps.directory import questions as form_questions
 from apps.directory.services import reference_id
 
 #: Personalized-link parameters (OnceHub writes them in either case).
@@ -64,10 +65,9 @@ def booking_facts(data: dict[str, Any], *, lifecycle_action: str, booking_id: st
     owner_name = owner_name or " ".join(
         p for p in (_text(owner.get("first_name")), _text(owner.get("last_name"))) if p)
     page = data.get("booking_page") or data.get("booking_calendar")
-    custom = {}
-    for item in (form.get("custom_fields") or []):
-        if isinstance(item, dict) and _text(item.get("name")):
-            custom[f"form:{item['name']}"] = item.get("value")
+    # the booking form's own questions, answered (mapping keys ``question:<name>``), as text
+    answers = {form_questions.source_key(name): form_questions.answer_text(value)
+               for name, value in form_questions.form_answers(data).items()}
     facts = {
         "booking_id": booking_id,
         "status": lifecycle_action,
@@ -96,7 +96,7 @@ def booking_facts(data: dict[str, Any], *, lifecycle_action: str, booking_id: st
         "owner_email": owner_email,
         "rescheduled_booking_id": _text(data.get("rescheduled_booking_id")),
         "personalized": personalized_ids(data),
-        **custom,
+        **{key: text for key, text in answers.items() if text},
     }
     return facts
 

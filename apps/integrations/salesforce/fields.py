@@ -1,4 +1,5 @@
-"""Booking fields, Salesforce field types, typed fallbacks and describe-based checks (pure)."""
+"""Booking fields (and the booking form's own questions), Salesforce field types, typed
+fallbacks and describe-based checks (pure)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from apps.connectors.errors import PermanentCrmError
+from apps.directory.models import AnswerType
+from apps.directory.questions import in_words, parse_iso_date, parse_number, question_name
+from apps.directory.questions import label as question_label
 from apps.intake.lifecycle import LifecycleAction
 
 
@@ -45,18 +49,21 @@ BOOKING_FIELDS: tuple[BookingField, ...] = (
 )
 BOOKING_FIELD_MAP = {f.key: f for f in BOOKING_FIELDS}
 
-#: Booking field kinds → the Salesforce field types they may be written to.
+#: Booking field kinds → the Salesforce field types they may be written to (anything goes to
+#: a text or text area field). A form question's kind is what its answers are (``question_field``).
 COMPATIBLE = {
     "text": {"string", "textarea", "picklist", "combobox"},
     "textarea": {"textarea", "string"},
     "email": {"email", "string", "textarea"},
     "phone": {"phone", "string"},
     "url": {"url", "string", "textarea"},
-    "number": {"double", "int", "currency", "percent", "string"},
-    "datetime": {"datetime", "date", "string"},
-    "date": {"date", "string"},
+    "number": {"double", "int", "currency", "percent", "string", "textarea"},
+    "datetime": {"datetime", "date", "string", "textarea"},
+    "date": {"date", "string", "textarea"},
+    "boolean": {"string", "textarea"},  # checkboxes are never mapped (REFUSED_TYPES)
     "status": {"string", "picklist", "combobox", "textarea"},
 }
+NUMBER_TYPES = {"double", "int", "currency", "percent"}
 SUPPORTED_TYPES = {"currency", "date", "datetime", "email", "double", "int", "percent", "phone",
                    "picklist", "combobox", "string", "textarea", "url"}
 REFUSED_TYPES = {"reference": "a lookup relationship", "boolean": "a checkbox",
@@ -177,8 +184,15 @@ def check_static_value(field: dict[str, Any], value: str) -> str | None:
     return None
 
 
-def check_mapping(object_name: str, field: dict[str, Any] | None, booking_key: str) -> str | None:
-    """Why ``booking_key`` cannot be mapped to ``field`` (plain words), or None."""
+def check_mapping(object_name: str, field: dict[str, Any] | None, booking_key: str,
+                  questions: dict[str, str] | None = None) -> str | None:
+    """Why ``booking_key`` cannot be mapped to ``field`` (plain words), or None.
+
+    ``questions``: {question: answer type} of the account's booking forms, for the
+    ``question:<name>`` keys."""
+    name = question_name(booking_key)
+    if name is not None and name not in (questions or {}):
+        return f"“{name}” is not a question of this account's booking forms: no booking has answered it yet."
     if field is None:
         return f"{object_name} has no such field."
     label = f"{object_name} {field['label']}"
@@ -193,10 +207,13 @@ def check_mapping(object_name: str, field: dict[str, Any] | None, booking_key: s
         return f"{label} has the unsupported type {kind}."
     if not (field.get("createable") or field.get("updateable")):
         return f"{label} is read-only for the API user."
-    booking = BOOKING_FIELD_MAP.get(booking_key) or custom_booking_field(booking_key)
+    booking = booking_field(booking_key, questions)
     if booking is None:
         return f"Unknown booking field {booking_key}."
     if kind not in COMPATIBLE[booking.kind]:
+        if name is not None:
+            return (f"{booking.label} has {in_words(booking.kind)} and cannot be written to {label} "
+                    f"({kind}).")
         return f"{booking.label} cannot be written to {label} ({kind})."
     length = field.get("length") or 0
     if (kind in TEXT_TYPES and length and booking.max_length > length and kind != "picklist"
@@ -215,10 +232,43 @@ def check_mapping(object_name: str, field: dict[str, Any] | None, booking_key: s
     return None
 
 
-def custom_booking_field(key: str) -> BookingField | None:
-    if key.startswith("form:") and len(key) > 5:
-        return BookingField(key, f"Booking form: {key[5:]}", "text", 255)
-    return None
+#: A question's answers as a booking field kind; long text answers are cut to fit, as short
+#: booking fields are (``check_mapping``).
+QUESTION_KINDS = {AnswerType.TEXT: "text", AnswerType.NUMBER: "number", AnswerType.BOOLEAN: "boolean",
+                  AnswerType.DATE: "date"}
+
+
+def booking_field(key: str, questions: dict[str, str] | None = None) -> BookingField | None:
+    """The booking field, or the form question (``question:<name>``), a mapping key names."""
+    return BOOKING_FIELD_MAP.get(key) or question_field(key, questions or {})
+
+
+def question_field(key: str, questions: dict[str, str]) -> BookingField | None:
+    name = question_name(key)
+    if name is None or name not in questions:
+        return None
+    return BookingField(key, question_label(name), QUESTION_KINDS.get(questions[name], "text"), 255)
+
+
+def question_value(field: dict[str, Any] | None, text: Any) -> Any:
+    """A form question's answer (text) as the Salesforce field takes it, or None when it does
+    not fit the field's type (then nothing is written): numbers for number fields, an ISO date
+    for date fields, the text for the others."""
+    if field is None or text in (None, ""):
+        return None
+    text = str(text)
+    kind = field.get("type")
+    if kind in NUMBER_TYPES:
+        number = parse_number(text)
+        if number is None or (kind == "int" and not float(number).is_integer()):
+            return None
+        return int(number) if kind == "int" else number
+    if kind == "date":
+        parsed = parse_iso_date(text)
+        return parsed.isoformat() if parsed else None
+    if kind == "datetime":
+        return text if parse_datetime(text) is not None else None
+    return coerce_for(field, text)
 
 
 def coerce_for(field: dict[str, Any] | None, value: Any) -> Any:

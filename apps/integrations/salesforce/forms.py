@@ -11,11 +11,13 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.db import transaction
 
+from apps.connectors import form_questions as question_settings
 from apps.connectors import staging
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 from apps.connectors.tokens import store_credentials
 from apps.core.text import has_control_characters
+from apps.directory import questions as form_questions
 from apps.directory.models import BookingPage
 
 from . import metadata, oauth, records, services
@@ -449,6 +451,13 @@ class RequiredFieldsForm(forms.Form):
 MAPPING_SLOTS_FREE = 3
 #: More rows than any org has mappable fields to spare; a form posted with more is cut here.
 MAX_MAPPINGS = 200
+MAPPING_ROW = re.compile(r"m(\d{1,3})_(target|source|mode)")
+
+
+def _is_question_problem(source: str, questions: dict[str, str]) -> bool:
+    """A question no booking answered: the error belongs to the source, not to the target."""
+    name = form_questions.question_name(source)
+    return name is not None and name not in questions
 
 
 def mapping_targets(connector: Connector) -> list[tuple[str, str]]:
@@ -480,22 +489,43 @@ class FieldMappingForm(forms.Form):
         except CrmError as exc:
             self.crm_error = f"Could not read the Salesforce fields: {exc.message}"
             targets = [("", "—"), *[(f"{obj}.{m['field']}", f"{obj}.{m['field']}") for obj, m in current]]
-        sources = [("", "—"), *[(b.key, b.label) for b in BOOKING_FIELDS]]
+        self.questions = question_settings.offered(connector) if connector is not None else {}
+        sources = [("", "—"), *[(b.key, b.label) for b in BOOKING_FIELDS], *self._question_choices(current)]
         self.slots = len(current) + MAPPING_SLOTS_FREE
         if self.is_bound:
-            bound = {k.split("_", 1)[0] for k in self.data if k.startswith("m") and k.endswith("_target")}
-            self.slots = min(max(self.slots, len(bound)), MAX_MAPPINGS)
+            # a row for every row posted (an import may bring more than this connector has)
+            posted = [int(match.group(1)) for key in self.data if (match := MAPPING_ROW.fullmatch(key))]
+            self.slots = min(max([self.slots, *(index + 1 for index in posted)]), MAX_MAPPINGS)
         for index in range(self.slots):
             obj, mapping = current[index] if index < len(current) else ("", {})
             self.fields[f"m{index}_target"] = forms.ChoiceField(
                 label="Salesforce field", choices=targets, required=False,
                 initial=f"{obj}.{mapping['field']}" if mapping else "")
             self.fields[f"m{index}_source"] = forms.ChoiceField(
-                label="Booking field", choices=sources, required=False,
+                label="Booking field or form question", choices=sources, required=False,
                 initial=mapping.get("booking_field", ""))
             self.fields[f"m{index}_mode"] = forms.ChoiceField(
                 label="When the record exists", choices=WriteMode.choices, required=False,
                 initial=mapping.get("mode", WriteMode.OVERWRITE.value))
+
+    def _question_choices(self, current: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
+        """The account's form questions as sources; then those the stored mappings or the posted
+        data name but the account does not know (refused on saving, in words)."""
+        keys = [form_questions.source_key(name) for name in self.questions]
+        named = [m.get("booking_field", "") for _obj, m in current]
+        if self.is_bound:
+            named += [value for key, value in self.data.items()
+                      if key.startswith("m") and key.endswith("_source") and isinstance(value, str)]
+        keys += [key for key in dict.fromkeys(named)
+                 if form_questions.question_name(key) is not None and key not in keys][:MAX_MAPPINGS]
+        return [(key, form_questions.label(form_questions.question_name(key))) for key in keys]
+
+    @staticmethod
+    def accepts_setting(name: str) -> bool:
+        """An import may bring more mapping rows than the connector has slots
+        (``apps.connectors.settings_io``): the bound form makes a row for each."""
+        match = MAPPING_ROW.fullmatch(name)
+        return match is not None and int(match.group(1)) < MAX_MAPPINGS
 
     def clean(self):
         data = super().clean()
@@ -518,9 +548,11 @@ class FieldMappingForm(forms.Form):
                 self.add_error(f"m{index}_target", f"{target} is mapped twice.")
                 continue
             seen.add(target)
-            problem = check_mapping(obj, field_by_name(metadata.describe(client, obj), name), source)
+            problem = check_mapping(obj, field_by_name(metadata.describe(client, obj), name), source,
+                                    self.questions)
             if problem:
-                self.add_error(f"m{index}_target", problem)
+                self.add_error(f"m{index}_source" if _is_question_problem(source, self.questions)
+                               else f"m{index}_target", problem)
                 continue
             self.rows.append((obj, name, source, data.get(f"m{index}_mode") or WriteMode.OVERWRITE.value))
         return data

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from apps.connectors import registry
+from apps.connectors import form_questions, registry
 from apps.connectors.models import ConnectorStatus
 
 from . import applier
@@ -47,14 +47,15 @@ def wizard_steps() -> list[Any]:
 
 
 def export_settings(connector) -> dict[str, Any]:
-    from .settings_hooks import export_connection
+    from .settings_hooks import export_connection, export_questions
 
-    return export_connection(connector)
+    return {**export_connection(connector), **export_questions(connector)}
 
 
 def import_settings(connector, data, secrets, report, save) -> None:
     from .settings_hooks import import_connection
 
+    form_questions.import_section(connector, data, report, save)
     import_connection(connector, data, secrets, report, save)
 
 
@@ -71,7 +72,7 @@ SALESFORCE = registry.register(
         list_crm_users=list_crm_users,
         export_settings=export_settings,
         import_settings=import_settings,
-        import_sections=("connection",),
+        import_sections=("connection", form_questions.SECTION),
         extra={"secret_names": ["password", "security_token", "client_secret", "refresh_token"]},
         setup_url=setup_url,
     )

@@ -11,6 +11,7 @@ from django.db import models
 
 from apps.connectors import staging
 from apps.connectors.models import Connector
+from apps.directory.questions import SOURCE_KEY_LENGTH
 
 SETUP_OBJECTS = ("Lead", "Contact", "Account", "Event", "Case")
 REQUIRED_EVENT_FIELDS = ("Booking_Status__c", "Cancel_Reschedule_Reason__c")
@@ -150,7 +151,8 @@ class FieldMapping(models.Model):
                                   related_name="salesforce_field_mappings")
     object_name = models.CharField(max_length=40)
     field_name = models.CharField(max_length=80)
-    booking_field = models.CharField(max_length=120)
+    #: A ``BOOKING_FIELDS`` key, or a form question's ``question:<name>``.
+    booking_field = models.CharField(max_length=SOURCE_KEY_LENGTH)
     write_mode = models.CharField(max_length=16, choices=WriteMode.choices,
                                   default=WriteMode.OVERWRITE)
 

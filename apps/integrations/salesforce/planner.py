@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from apps.directory.questions import question_name
 from apps.intake.lifecycle import LifecycleAction
 
 from .client import valid_record_id
@@ -33,6 +34,7 @@ from .fields import (
     coerce_for,
     fallback_value,
     needs_record_id,
+    question_value,
     required_on_create,
 )
 
@@ -202,12 +204,26 @@ def required_values(inputs: Inputs, obj: str) -> dict[str, Any]:
     return body
 
 
+def mapped_value(inputs: Inputs, obj: str, mapping: dict[str, Any]) -> Any:
+    """The value a Step 4 mapping writes, shaped for its field; None or "" when there is none.
+
+    A form question's answer is written only when it fits the field's type (a number for a
+    number field, …); a booking that did not answer the question writes nothing."""
+    value = inputs.facts.get(mapping["booking_field"])
+    if value in (None, ""):
+        return None
+    field = _field(inputs, obj, mapping["field"])
+    if question_name(mapping["booking_field"]) is not None:
+        return question_value(field, value)
+    return coerce_for(field, value)
+
+
 def mapped_values(inputs: Inputs, obj: str, *, existing: dict[str, Any] | None,
                   update_mode: str = "override") -> dict[str, Any]:
     """Step 4 values; on an existing record honour override / only-fill-empty."""
     body: dict[str, Any] = {}
     for mapping in inputs.settings["mappings"].get(obj, []):
-        value = inputs.facts.get(mapping["booking_field"])
+        value = mapped_value(inputs, obj, mapping)
         if value in (None, ""):
             continue  # never blank out Salesforce data
         if existing is not None:
@@ -217,7 +233,7 @@ def mapped_values(inputs: Inputs, obj: str, *, existing: dict[str, Any] | None,
                 continue
             if current == value:
                 continue
-        body[mapping["field"]] = coerce_for(_field(inputs, obj, mapping["field"]), value)
+        body[mapping["field"]] = value
     return body
 
 
@@ -303,9 +319,9 @@ def description(facts: dict[str, Any]) -> str:
 def plan_event_update(inputs: Inputs) -> list[dict[str, Any]]:
     body = event_values(inputs)
     for mapping in inputs.settings["mappings"].get("Event", []):
-        value = inputs.facts.get(mapping["booking_field"])
+        value = mapped_value(inputs, "Event", mapping)
         if value not in (None, "") and mapping.get("mode", "overwrite") == "overwrite":
-            body[mapping["field"]] = coerce_for(_field(inputs, "Event", mapping["field"]), value)
+            body[mapping["field"]] = value
     return [{"op": "update", "object": "Event", "ref": "event", "id": inputs.event_id, "body": body,
              "auto_assign": None, "link": "event"}]
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.connectors import staging
+from apps.connectors import form_questions, staging
 from apps.connectors.errors import CrmError
 from apps.core.text import text_problem
 
-from . import metadata, oauth, services
+from . import metadata, oauth, selectors, services
 from .client import SalesforceClient, login_url_for
 from .forms import API_VERSION
 from .models import AuthMethod, Environment, SalesforceConnection
@@ -35,6 +35,12 @@ NEEDED = {
 def export_connection(connector) -> dict[str, Any]:
     connection = SalesforceConnection.for_connector(connector)
     return {"connection": {name: getattr(connection, name) for name in FIELDS}}
+
+
+def export_questions(connector) -> dict[str, Any]:
+    """The ``form_questions`` section: the questions the field mapping writes (if any)."""
+    keys = [m["booking_field"] for rows in selectors.mappings(connector).values() for m in rows]
+    return form_questions.export_section(connector, form_questions.used(keys))
 
 
 def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], report, save: bool) -> None:
