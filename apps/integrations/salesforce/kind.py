@@ -7,18 +7,10 @@ from typing import Any
 from django.urls import reverse
 
 from apps.connectors import form_questions, registry
-from apps.connectors.models import ConnectorStatus
 
 from . import applier
-
-
-def is_connected(connector) -> bool:
-    from .models import SalesforceConnection
-
-    if connector.status != ConnectorStatus.CONNECTED:
-        return False
-    connection = SalesforceConnection.objects.filter(connector=connector).first()
-    return bool(connection and connection.verified_at)
+from .selectors import is_connected
+from .wizard_steps import steps
 
 
 def connect_url(request, connector) -> str:
@@ -41,8 +33,6 @@ def list_crm_users(connector) -> list[dict[str, str]]:
 
 
 def wizard_steps() -> list[Any]:
-    from .wizard_steps import steps
-
     return steps()
 
 
