@@ -8,8 +8,10 @@ from django.urls import reverse
 
 from apps.connectors import form_questions, registry
 
-from . import applier
+from . import applier, metadata
+from .client import SalesforceClient
 from .selectors import is_connected
+from .settings_hooks import export_connection, export_questions, import_connection
 from .wizard_steps import steps
 
 
@@ -24,9 +26,6 @@ def setup_url(connector) -> str:
 
 
 def list_crm_users(connector) -> list[dict[str, str]]:
-    from . import metadata
-    from .client import SalesforceClient
-
     client = SalesforceClient(connector)
     return [{"id": u["Id"], "email": u.get("Email") or "", "name": u.get("Name") or ""}
             for u in metadata.users(client)]
@@ -37,14 +36,10 @@ def wizard_steps() -> list[Any]:
 
 
 def export_settings(connector) -> dict[str, Any]:
-    from .settings_hooks import export_connection, export_questions
-
     return {**export_connection(connector), **export_questions(connector)}
 
 
 def import_settings(connector, data, secrets, report, save) -> None:
-    from .settings_hooks import import_connection
-
     form_questions.import_section(connector, data, report, save)
     import_connection(connector, data, secrets, report, save)
 
