@@ -30,8 +30,10 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(PY) chaos/run.py $(CHAOS_ARGS)
 
+## Lint: ruff, then the layering contracts (import-linter, see docs/architecture.md)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

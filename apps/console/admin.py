@@ -2,8 +2,10 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from apps.accounts.admin_scope import ReadOnlyScopedAdmin
+from apps.accounts.admin_tools import ScopedAccountFilter, administrators_only
+from apps.connectors.admin_tools import ScopedConnectorFilter
 
-from .admin_tools import ScopedAccountFilter, ScopedConnectorFilter, administrators_only
+from . import admin_connectors  # noqa: F401  (registers the connectors page)
 from .models import Incident
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
-from apps.console.admin_tools import ScopedAccountFilter, recent_filter
+from apps.accounts.admin_tools import ScopedAccountFilter, recent_filter
 
 from .models import BookingPage, EventType, FormQuestion, MasterPage, SchedulingUser
 

@@ -10,21 +10,13 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from apps.accounts.admin_scope import ReadOnlyScopedAdmin
-from apps.console.actions import export_jobs_csv, retry_jobs
-from apps.console.admin_tools import (
-    ConsoleSearchMixin,
-    CrmKindFilter,
-    FastChangeListMixin,
-    HasErrorFilter,
-    HttpStatusFilter,
-    ScopedAccountFilter,
-    ScopedConnectorFilter,
-    looks_like_oncehub_id,
-    recent_filter,
-    status_badge,
-)
+from apps.accounts.admin_tools import FastChangeListMixin, ScopedAccountFilter, recent_filter, status_badge
+from apps.connectors.admin_tools import CrmKindFilter, ScopedConnectorFilter
 from apps.core.jsonview import pretty_json
 
+from . import admin_inbox  # noqa: F401  (registers the inbox and bookings pages)
+from .admin_actions import export_jobs_csv, retry_jobs
+from .admin_tools import ConsoleSearchMixin, HasErrorFilter, HttpStatusFilter, looks_like_oncehub_id
 from .models import CrmCall, CrmRecordLink, SyncJob
 
 

@@ -45,9 +45,21 @@ UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
 WAIT_RECHECK_SECONDS = 15
 
 
-def chain_ids(job: SyncJob, booking: Booking | None) -> list[str]:
-    from .services import booking_chain
+def booking_chain(booking: Booking, *, max_depth: int = 20) -> list[str]:
+    """This booking's id, then the bookings it rescheduled (``rescheduled_booking_id``), newest first."""
+    chain = [booking.booking_id]
+    previous = booking.rescheduled_booking_id
+    while previous and previous not in chain and len(chain) < max_depth:
+        chain.append(previous)
+        previous = (
+            Booking.objects.filter(account_id=booking.account_id, booking_id=previous)
+            .values_list("rescheduled_booking_id", flat=True)
+            .first()
+        )
+    return chain
 
+
+def chain_ids(job: SyncJob, booking: Booking | None) -> list[str]:
     if booking is not None:
         return booking_chain(booking)
     return [job.booking_id] if job.booking_id else []

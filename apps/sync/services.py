@@ -133,7 +133,7 @@ class JobContext:
     def booking_chain(self) -> list[str]:
         """This booking's id, then the bookings it rescheduled (``rescheduled_booking_id``)."""
         if self.chain is None:
-            self.chain = booking_chain(self.booking) if self.booking else [self.job.booking_id]
+            self.chain = ordering.booking_chain(self.booking) if self.booking else [self.job.booking_id]
         return self.chain
 
     def _chain_links(self) -> dict[tuple[str, str], str]:
@@ -167,19 +167,6 @@ class JobContext:
 
     def observe_quota(self, headers: Any) -> None:
         self.recorder.observe_quota(headers)
-
-
-def booking_chain(booking: Booking, *, max_depth: int = 20) -> list[str]:
-    chain = [booking.booking_id]
-    previous = booking.rescheduled_booking_id
-    while previous and previous not in chain and len(chain) < max_depth:
-        chain.append(previous)
-        previous = (
-            Booking.objects.filter(account_id=booking.account_id, booking_id=previous)
-            .values_list("rescheduled_booking_id", flat=True)
-            .first()
-        )
-    return chain
 
 
 def find_link(*, connector: Connector, booking_ids: list[str], record_type: str) -> str | None:
@@ -264,7 +251,7 @@ def process_event(*, event_id: int) -> list[SyncJob]:
     booking = intake_services.apply_event(event=event)
     jobs: list[SyncJob] = []
     if is_booking_event(event.event_type):
-        chain = booking_chain(booking) if booking is not None else None
+        chain = ordering.booking_chain(booking) if booking is not None else None
         for connector in active_connectors(event.account_id):
             job = (known or {}).get(connector.pk)
             if queues_per_crm():

@@ -27,52 +27,12 @@ from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrm
 from apps.connectors.http import pooled, proxies_for
 from apps.core.outbound import OutboundRefused, OutboundSession
 
-from . import connection
+from . import connection, oauth
+from .responses import keap_message, retry_after_from
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
 XMLRPC_PLACEHOLDER_KEY = "backwards-compatability"
-
-
-def retry_after_from(headers: Any) -> float | None:
-    """Seconds to wait, from ``Retry-After`` or Keap's quota/throttle headers (reference §6)."""
-    value = headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-    if headers.get("x-keap-product-quota-available") == "0":
-        expiry = headers.get("x-keap-product-quota-expiry-time")
-        if expiry and expiry.isdigit():
-            return max(1.0, int(expiry) / 1000 - time.time())
-    for prefix in ("x-keap-product-throttle", "x-keap-tenant-throttle"):
-        if headers.get(f"{prefix}-available") == "0":
-            unit = (headers.get(f"{prefix}-time-unit") or "second").lower()
-            interval = headers.get(f"{prefix}-interval") or "1"
-            seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}.get(unit, 1)
-            return seconds * (int(interval) if interval.isdigit() else 1)
-    return None
-
-
-def keap_message(response: requests.Response) -> tuple[str, str]:
-    """(message, code) from any of Keap's error bodies."""
-    try:
-        body = response.json()
-    except ValueError:
-        # Never echo a body that is not Keap's JSON: it may be anything (a proxy's page, an
-        # internal service behind a misconfigured URL).
-        return f"Keap answered with an error page (HTTP {response.status_code})", str(response.status_code)
-    if isinstance(body, dict):
-        fault = body.get("fault")
-        if isinstance(fault, dict):
-            detail = fault.get("detail") or {}
-            return str(fault.get("faultstring") or "Keap gateway error"), str(detail.get("errorcode") or "")
-        if body.get("error"):
-            return str(body.get("error_description") or body["error"]), str(body["error"])
-        if body.get("message"):
-            return str(body["message"]), str(body.get("code") or response.status_code)
-    return f"HTTP {response.status_code}", str(response.status_code)
 
 
 _sessions = threading.local()
@@ -206,8 +166,6 @@ class KeapClient:
 
     def _with_auth(self, send) -> requests.Response:
         """Send; on 401 refresh the OAuth token once and resend; then give up as AuthCrmError."""
-        from . import oauth
-
         response = send(self._auth_headers())
         if response.status_code != 401:
             return response

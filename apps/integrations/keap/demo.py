@@ -13,6 +13,7 @@ from apps.connectors.owner_mapping import auto_match
 from apps.connectors.wizard import mark_done, steps_for
 
 from . import connection, oauth
+from .client import KeapClient
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
@@ -41,7 +42,8 @@ def connect_demo_keap(*, account, sandbox_url: str, name: str = "Keap (sandbox)"
     query = parse_qs(urlsplit(answer.headers.get("Location", "")).query)
     if query.get("state", [""])[0] != state or "code" not in query:
         raise RuntimeError(f"The Keap sandbox did not authorize the demo connector: {answer.text[:200]}")
-    oauth.exchange_code(connector, code=query["code"][0], redirect_uri=DEMO_REDIRECT_URI)
+    oauth.exchange_code(connector, code=query["code"][0], redirect_uri=DEMO_REDIRECT_URI,
+                        client=KeapClient(connector))
     connector.status = ConnectorStatus.CONNECTED
     connector.status_detail = ""
     connector.save(update_fields=["credentials", "status", "status_detail", "updated_at"])

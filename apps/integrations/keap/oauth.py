@@ -17,6 +17,7 @@ from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrm
 from apps.connectors.models import Connector
 
 from . import connection
+from .responses import keap_message, retry_after_from
 
 SESSION_STATE_KEY = "keap_oauth_state"
 
@@ -50,8 +51,6 @@ def token_request(connector: Connector, form: dict[str, str], client) -> dict[st
         auth=(cfg["client_id"], secret),
         log_body={k: v for k, v in form.items()},
     )
-    from .client import keap_message, retry_after_from
-
     if response.status_code == 429 or response.status_code >= 500:
         message, code = keap_message(response)
         raise TransientCrmError(
@@ -83,12 +82,10 @@ def credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[str
     }
 
 
-def exchange_code(connector: Connector, *, code: str, redirect_uri: str) -> None:
+def exchange_code(connector: Connector, *, code: str, redirect_uri: str, client) -> None:
     """Trade the authorization code for tokens, set on ``connector.credentials`` (not saved:
-    the caller stores the connection once it is proven)."""
-    from .client import KeapClient
-
-    client = KeapClient(connector)
+    the caller stores the connection once it is proven). ``client``: the connector's
+    ``KeapClient``, which sends (and records) the token request."""
     cfg = connection.config(connector)
     body = token_request(
         connector,

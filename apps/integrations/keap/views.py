@@ -100,7 +100,8 @@ def oauth_callback(request):
     trial = copy.copy(connector)
     trial.settings, trial.credentials = pending["settings"], pending["credentials"]
     try:
-        oauth.exchange_code(trial, code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request))
+        oauth.exchange_code(trial, code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request),
+                            client=KeapClient(trial))
     except CrmError as exc:
         messages.error(request, f"Could not connect to Keap: {exc.message}")
         return redirect("keap:connect", connector.account.slug, connector.pk)

@@ -7,18 +7,12 @@ from typing import Any
 from django.urls import reverse
 
 from apps.connectors import form_questions, registry
-from apps.connectors.models import ConnectorStatus
 
-from . import applier
-
-
-def is_connected(connector) -> bool:
-    from .models import SalesforceConnection
-
-    if connector.status != ConnectorStatus.CONNECTED:
-        return False
-    connection = SalesforceConnection.objects.filter(connector=connector).first()
-    return bool(connection and connection.verified_at)
+from . import applier, metadata
+from .client import SalesforceClient
+from .selectors import is_connected
+from .settings_hooks import export_connection, export_questions, import_connection
+from .wizard_steps import steps
 
 
 def connect_url(request, connector) -> str:
@@ -32,29 +26,20 @@ def setup_url(connector) -> str:
 
 
 def list_crm_users(connector) -> list[dict[str, str]]:
-    from . import metadata
-    from .client import SalesforceClient
-
     client = SalesforceClient(connector)
     return [{"id": u["Id"], "email": u.get("Email") or "", "name": u.get("Name") or ""}
             for u in metadata.users(client)]
 
 
 def wizard_steps() -> list[Any]:
-    from .wizard_steps import steps
-
     return steps()
 
 
 def export_settings(connector) -> dict[str, Any]:
-    from .settings_hooks import export_connection, export_questions
-
     return {**export_connection(connector), **export_questions(connector)}
 
 
 def import_settings(connector, data, secrets, report, save) -> None:
-    from .settings_hooks import import_connection
-
     form_questions.import_section(connector, data, report, save)
     import_connection(connector, data, secrets, report, save)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection
 
-from apps.connectors.models import Connector, OwnerMapping
+from apps.connectors.models import Connector, ConnectorStatus, OwnerMapping
 from apps.directory.models import SchedulingUser
 
 from .fields import LOOKUP_TYPE, needs_record_id
@@ -16,12 +16,21 @@ from .models import (
     CreationRules,
     FieldMapping,
     RequiredFieldRule,
+    SalesforceConnection,
     SalesforceInstallation,
     ValueSource,
 )
 from .planner import DEFAULT_MAPPINGS, DEFAULT_REQUIRED, DEFAULT_RULES
 
 RULE_FIELDS = tuple(DEFAULT_RULES)
+
+
+def is_connected(connector: Connector) -> bool:
+    """Connected, and the connection proven (``SalesforceConnection.verified_at``)."""
+    if connector.status != ConnectorStatus.CONNECTED:
+        return False
+    saved = SalesforceConnection.objects.filter(connector=connector).first()
+    return bool(saved and saved.verified_at)
 
 
 def creation_rules(connector: Connector) -> dict[str, Any]:

@@ -20,9 +20,7 @@ def _installed(connector) -> bool:
 
 
 def _connected(connector) -> bool:
-    from .kind import is_connected
-
-    return is_connected(connector)
+    return selectors.is_connected(connector)
 
 
 def _validated(connector) -> bool:

@@ -1,6 +1,13 @@
+"""Connectors in admin: health columns (last success, backlog, API usage, open incidents),
+pause and resume.
+
+The model is the connectors layer's, but the page shows and acts on the state of the layers
+above it (sync jobs, pausing, console incidents and the dashboard's API usage), so the console
+registers it (``apps.console.admin`` imports this module): connectors may not import them.
+"""
+
 import threading
 
-from django.apps import apps
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -8,11 +15,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
-from apps.console.actions import pause_connectors, resume_connectors
-from apps.console.admin_tools import CrmKindFilter, ScopedAccountFilter
+from apps.accounts.admin_tools import ScopedAccountFilter
+from apps.connectors import registry
+from apps.connectors.admin_tools import CrmKindFilter
+from apps.connectors.models import Connector
+from apps.sync.admin_actions import pause_connectors, resume_connectors
+from apps.sync.models import SyncJob
 
-from . import registry
-from .models import Connector
+from .dashboard import api_usage
 
 BACKLOG = ("pending", "running", "retrying")
 _current = threading.local()  # the request of the change view being rendered (for "reconnect")
@@ -45,7 +55,7 @@ class ConnectorAdmin(AccountScopedAdmin):
     administrator_permissions = frozenset({VIEW, CHANGE})
 
     def get_queryset(self, request):
-        jobs = apps.get_model("sync", "SyncJob").objects.filter(connector=OuterRef("pk"))
+        jobs = SyncJob.objects.filter(connector=OuterRef("pk"))
         return super().get_queryset(request).annotate(
             _last_success=Subquery(
                 jobs.filter(status="succeeded").order_by("-created_at").values("finished_at")[:1]
@@ -72,8 +82,6 @@ class ConnectorAdmin(AccountScopedAdmin):
 
     @admin.display(description="API usage")
     def api_usage(self, obj):
-        from apps.console.dashboard import api_usage
-
         return api_usage(obj)
 
     @admin.display(description="Credentials")

@@ -1,4 +1,9 @@
-"""The inbox and bookings in admin: find a customer's booking, read what arrived, replay it."""
+"""The inbox and bookings in admin: find a customer's booking, read what arrived, replay it.
+
+The models are intake's, but these pages show and act on sync state (each event's and
+booking's jobs, replay, search by CRM record id), so the sync layer registers them
+(``apps.sync.admin`` imports this module): intake may not import sync.
+"""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -6,18 +11,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from apps.accounts.admin_scope import ReadOnlyScopedAdmin
-from apps.console.actions import replay_events
-from apps.console.admin_tools import (
-    ConsoleSearchMixin,
-    FastChangeListMixin,
-    ScopedAccountFilter,
-    recent_filter,
-    status_badge,
-)
+from apps.accounts.admin_tools import FastChangeListMixin, ScopedAccountFilter, recent_filter, status_badge
 from apps.core.jsonview import pretty_json
+from apps.intake.lifecycle import BOOKING_EVENT_TYPES
+from apps.intake.models import Booking, BookingEvent
 
-from .lifecycle import BOOKING_EVENT_TYPES
-from .models import Booking, BookingEvent
+from .admin_actions import replay_events
+from .admin_tools import ConsoleSearchMixin
+from .models import SyncJob
 
 
 class EventTypeFilter(admin.SimpleListFilter):
@@ -156,8 +157,5 @@ class BookingAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
 
     @admin.display(description="Sync jobs")
     def sync_jobs(self, obj):
-        from django.apps import apps
-
-        job_model = apps.get_model("sync", "SyncJob")
-        jobs = job_model.objects.filter(account_id=obj.account_id, booking_id=obj.booking_id)
+        jobs = SyncJob.objects.filter(account_id=obj.account_id, booking_id=obj.booking_id)
         return _jobs_table(jobs.select_related("connector").order_by("created_at"))

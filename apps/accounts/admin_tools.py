@@ -1,19 +1,22 @@
-"""Building blocks shared by the operational ModelAdmins.
+"""Building blocks shared by the ModelAdmins of every layer (they need only accounts).
 
 - ``CappedCountPaginator``: never ``COUNT(*)`` a huge table; counts at most
   ``settings.ADMIN_COUNT_LIMIT`` rows and shows "10000+" beyond.
-- Filters whose choices come from small tables (the user's accounts and connectors, the
-  registered CRM kinds, fixed lists) instead of ``SELECT DISTINCT`` over millions of rows. A
-  value in the address that is none of their choices (``?connector__id__exact=abc``) takes the
-  user back to the plain list with a message (``refuse_filter_value``), never a 500.
+- Filters whose choices come from small tables (the user's accounts, fixed lists) instead of
+  ``SELECT DISTINCT`` over millions of rows. A value in the address that is none of their
+  choices (``?account__id__exact=abc``) takes the user back to the plain list with a message
+  (``refuse_filter_value``), never a 500.
 - ``administrators_only``: an admin action runs only when the user administers the account of
   every selected row; otherwise staff get a clear error and nothing happens.
+
+The filters and search of higher layers build on these: ``apps.connectors.admin_tools``
+(connector and CRM filters), ``apps.sync.admin_tools`` (HTTP status, CRM error, search by
+OnceHub or CRM record id).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from datetime import timedelta
 from typing import NoReturn
 
@@ -21,15 +24,12 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from apps.accounts.models import Account
-from apps.accounts.selectors import account_ids_for, is_administrator_of
-from apps.connectors import registry
-from apps.connectors.models import Connector
+from .models import Account
+from .selectors import account_ids_for, is_administrator_of
 
 
 # --- pagination --------------------------------------------------------------------------------
@@ -96,8 +96,8 @@ def id_from(request, value: str | None, title: str) -> int | None:
     return int(value)
 
 
-def _visible_account_ids(request) -> set[int] | None:
-    """None for superusers (everything)."""
+def visible_account_ids(request) -> set[int] | None:
+    """The ids of the accounts the user may see; None for superusers (everything)."""
     return None if request.user.is_superuser else account_ids_for(request.user)
 
 
@@ -106,7 +106,7 @@ class ScopedAccountFilter(admin.SimpleListFilter):
     parameter_name = "account__id__exact"
 
     def lookups(self, request, model_admin):
-        ids = _visible_account_ids(request)
+        ids = visible_account_ids(request)
         accounts = Account.objects.all() if ids is None else Account.objects.filter(id__in=ids)
         if ids is not None and len(ids) < 2:
             return []  # one account: nothing to choose
@@ -117,50 +117,6 @@ class ScopedAccountFilter(admin.SimpleListFilter):
         if account_id is not None:
             return queryset.filter(account_id=account_id)
         return queryset
-
-
-class ScopedConnectorFilter(admin.SimpleListFilter):
-    """The connectors of the user's accounts (the Connector table is small)."""
-
-    title = "connector"
-    parameter_name = "connector__id__exact"
-    connector_path = "connector"
-
-    def lookups(self, request, model_admin):
-        ids = _visible_account_ids(request)
-        connectors = Connector.objects.select_related("account")
-        if ids is not None:
-            connectors = connectors.filter(account_id__in=ids)
-        many_accounts = ids is None or len(ids) > 1
-        return [
-            (str(c.pk), f"{c.name} · {c.account.name}" if many_accounts else c.name)
-            for c in connectors.order_by("account__name", "name")
-        ]
-
-    def queryset(self, request, queryset):
-        connector_id = id_from(request, self.value(), self.title)
-        if connector_id is not None:
-            return queryset.filter(**{f"{self.connector_path}_id": connector_id})
-        return queryset
-
-
-class CrmKindFilter(admin.SimpleListFilter):
-    """The CRM (connector kind), from the registry: no query."""
-
-    title = "CRM"
-    parameter_name = "crm"
-    kind_path = "connector__kind"
-
-    def lookups(self, request, model_admin):
-        return sorted(registry.choices(), key=lambda c: c[1])
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        if registry.get(value) is None:
-            refuse_filter_value(request, self.title)
-        return queryset.filter(**{self.kind_path: value})
 
 
 class RecentFilter(admin.SimpleListFilter):
@@ -198,58 +154,6 @@ def recent_filter(field_name: str, title: str = "when") -> type[RecentFilter]:
     )
 
 
-class HttpStatusFilter(admin.SimpleListFilter):
-    title = "HTTP status"
-    parameter_name = "http"
-
-    def lookups(self, request, model_admin):
-        return [("2xx", "2xx success"), ("4xx", "4xx client error"), ("429", "429 throttled"),
-                ("5xx", "5xx server error"), ("none", "No response (timeout / connection)")]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "none":
-            return queryset.filter(status_code__isnull=True)
-        if value == "429":
-            return queryset.filter(status_code=429)
-        if value in ("2xx", "4xx", "5xx"):
-            low = int(value[0]) * 100
-            return queryset.filter(status_code__gte=low, status_code__lt=low + 100)
-        return queryset
-
-
-class HasErrorFilter(admin.SimpleListFilter):
-    title = "CRM error"
-    parameter_name = "has_error"
-    field_name = "crm_error_code"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "With a CRM error"), ("no", "Without")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.exclude(**{self.field_name: ""})
-        if self.value() == "no":
-            return queryset.filter(**{self.field_name: ""})
-        return queryset
-
-
-# --- search helpers ------------------------------------------------------------------------------
-def crm_record_search(request, term: str, booking_path: str = "booking_id") -> Q | None:
-    """Rows whose booking is linked to the CRM record id ``term`` (in the user's accounts)."""
-    from apps.sync.models import CrmRecordLink
-
-    term = term.strip()
-    if not term:
-        return None
-    links = CrmRecordLink.objects.filter(crm_id=term)
-    ids = _visible_account_ids(request)
-    if ids is not None:
-        links = links.filter(account_id__in=ids)
-    booking_ids = list(links.values_list("booking_id", flat=True)[:100])
-    return Q(**{f"{booking_path}__in": booking_ids}) if booking_ids else None
-
-
 # --- actions -------------------------------------------------------------------------------------
 def administrators_only(verb: str):
     """Decorate an admin action: run it only if the user administers every selected row's account."""
@@ -274,31 +178,8 @@ def administrators_only(verb: str):
     return decorator
 
 
+
 def status_badge(status: str, label: str | None = None):
     """A coloured status label; its colours are in static/bookbridge/admin.css (the
     Content-Security-Policy refuses ``style=`` attributes)."""
     return format_html('<span class="bb-status bb-status-{}">{}</span>', status, label or status)
-
-
-_ONCEHUB_ID = re.compile(r"^(bkng|evnt|usr|bp|bkc|mp|et)-[0-9a-z]+$", re.IGNORECASE)
-
-
-def looks_like_oncehub_id(term: str) -> bool:
-    return bool(_ONCEHUB_ID.match(term))
-
-
-class ConsoleSearchMixin:
-    """Search by exact (indexed) ids: OnceHub ids typed in lower case still match, and a CRM
-    record id finds the rows of the bookings linked to it (``crm_search_booking_path``)."""
-
-    crm_search_booking_path: str | None = None
-
-    def get_search_results(self, request, queryset, search_term):
-        term = " ".join(t.upper() if _ONCEHUB_ID.match(t) else t for t in search_term.split())
-        base = queryset
-        queryset, distinct = super().get_search_results(request, queryset, term)
-        if self.crm_search_booking_path and term:
-            extra = crm_record_search(request, term, self.crm_search_booking_path)
-            if extra is not None:
-                queryset = queryset | base.filter(extra)
-        return queryset, distinct

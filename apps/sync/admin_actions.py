@@ -1,19 +1,25 @@
-"""Admin actions of the operations console. Each one runs only for administrators of every
-selected row's account (staff get an error message and nothing happens) and reports what it did.
+"""Admin actions of the operations console (on sync jobs, booking events and connectors). Each
+one that changes something runs only for administrators of every selected row's account (staff
+get an error message and nothing happens) and reports what it did.
+
+They live with the sync engine whose operations they run (retry, replay, pause, resume), so
+that the admin of every layer that may import sync can offer them.
 """
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.http import HttpResponse
 
-from apps.sync import pausing
-from apps.sync.models import JobStatus
-from apps.sync.replay import ReplayReport, replay_event, retry_job
+from apps.accounts.admin_tools import administrators_only
 
-from .admin_tools import administrators_only
+from . import pausing
+from .models import JobStatus
+from .replay import ReplayReport, replay_event, retry_job
 
 RETRYABLE = (JobStatus.FAILED, JobStatus.DEAD)
 
@@ -84,10 +90,6 @@ EXPORT_LIMIT = 50_000
 @admin.action(description="Export selected sync jobs as CSV")
 def export_jobs_csv(modeladmin, request, queryset):
     """Staff may export what they may read: the queryset is already limited to their accounts."""
-    import csv
-
-    from django.http import HttpResponse
-
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="sync-jobs.csv"'
     writer = csv.writer(response)
