@@ -82,6 +82,9 @@ PUBLISHED_LIMITS: dict[str, dict[str, Any]] = {
 #: Fraction of a per-second limit we aim at: the remaining headroom absorbs clock skew between
 #: our buckets and the CRM's sliding window, so throttling happens here, not as 429s there.
 TARGET_FRACTION = 0.95
+#: The shortest inline sleep: a refill's float residue can leave a wait of ~1e-14 s, which
+#: is not worth a round trip to the buckets (and would not move a clock at epoch resolution).
+MIN_INLINE_SLEEP = 0.001
 
 
 class Throttled(TransientCrmError):
@@ -310,6 +313,7 @@ class RateLimiter:
                 return
             if wait > self.max_inline_wait:
                 raise Throttled(wait)
+            wait = max(wait, MIN_INLINE_SLEEP)
             self.sleep(wait)
             self.waited += wait
 

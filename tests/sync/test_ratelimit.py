@@ -67,8 +67,9 @@ def test_limits_learned_from_headers_are_shared():
 
 
 def waits(clock: FakeClock) -> list[float]:
-    """The limiter's sleeps, without the float residue of a refill (a wait of ~1e-14 s)."""
-    return [wait for wait in clock.slept if wait > 1e-6]
+    """The limiter's sleeps for a token, without the shortest ones (``MIN_INLINE_SLEEP``) that
+    make up a refill's float residue."""
+    return [wait for wait in clock.slept if wait > 2 * ratelimit.MIN_INLINE_SLEEP]
 
 
 def test_long_waits_raise_throttled_short_waits_sleep():
@@ -87,16 +88,28 @@ def test_long_waits_raise_throttled_short_waits_sleep():
     limiter.acquire()  # the token is 0.1 s away: slept inline, then taken
     assert waits(clock) == [pytest.approx(0.1, abs=1e-3)]
     clock.slept.clear()
+    steady = RateLimiter(fake_connector(FAKE_PK + 3, minute=30), max_inline_wait=5,
+                         clock=clock, sleep=clock.sleep)
+    steady.reset()
+    started = clock()
+    for _ in range(35):
+        steady.acquire()
+    # The burst of 30, then a token every 2 s, each wait slept inline.
+    assert waits(clock) == [pytest.approx(2.0, abs=1e-3)] * 5
+    assert clock() - started == pytest.approx(10.0, abs=1e-2)
+    steady.reset()
+    clock.slept.clear()
     fast = RateLimiter(fake_connector(FAKE_PK + 3, second=20), max_inline_wait=5,
                        clock=clock, sleep=clock.sleep)
     fast.reset()
     started = clock()
     for _ in range(12):
         fast.acquire()
-    # A burst of one token, then one every 1/19 s (20/s at TARGET_FRACTION): 11 waits in all.
-    assert clock() - started == pytest.approx(11 / 19, abs=1e-3)
-    assert fast.waited == pytest.approx(11 / 19, abs=1e-3)
+    # A burst of one token, then one every 1/19 s (20/s at TARGET_FRACTION): 11 waits, never
+    # faster (a float residue may add a MIN_INLINE_SLEEP to a wait).
     assert len(waits(clock)) == 11
+    assert 11 / 19 - 1e-6 <= clock() - started <= 11 / 19 + 11 * ratelimit.MIN_INLINE_SLEEP
+    assert fast.waited == pytest.approx(clock() - started)
     fast.reset()
 
 
