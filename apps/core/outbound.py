@@ -77,7 +77,7 @@ class HostFamily:
     patterns: tuple[str, ...]
 
     def all_patterns(self) -> tuple[str, ...]:
-        extra = (getattr(settings, "OUTBOUND_EXTRA_ALLOWED_HOSTS", None) or {}).get(self.key, ())
+        extra = (settings.OUTBOUND_EXTRA_ALLOWED_HOSTS or {}).get(self.key, ())
         return (*self.patterns, *(p.strip().lower() for p in extra if p.strip()))
 
     def allows(self, host: str) -> bool:
@@ -96,7 +96,7 @@ class HostFamily:
 
 def insecure_allowed() -> bool:
     """Development only: plain http and loopback addresses (the local CRM sandboxes)."""
-    return bool(getattr(settings, "ALLOW_INSECURE_CRM_URLS", False))
+    return bool(settings.ALLOW_INSECURE_CRM_URLS)
 
 
 # ------------------------------------------------------------------ addresses

@@ -33,7 +33,7 @@ def check_broker() -> dict:
 
     url = settings.CELERY_BROKER_URL
     timeout = settings.HEALTHZ_BROKER_TIMEOUT_SECONDS
-    options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {})
+    options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS or {})
     embedded = url.startswith("filesystem://")
     # Connecting to a virtual transport succeeds whatever its folders are like: look at them.
     if embedded and (problems := broker.folder_problems(options)):

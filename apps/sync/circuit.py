@@ -11,12 +11,15 @@ A breaker (one per job attempt) trusts what it last read of the shared state for
 ``FRESH_SECONDS``: a job's calls then cost one cache read in all, not one or two per call. So
 another worker's opening of the circuit reaches a running job within that time, and a failure
 of this breaker's own always reads again.
+
+Times are wall time (``time.time``: the open record's ``until`` is shared by every worker through
+the cache), read from the breaker's injectable ``clock`` (tests drive a fake one).
 """
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,13 +30,6 @@ from apps.connectors.errors import TransientCrmError
 FRESH_SECONDS = 1.0
 
 
-def _conf(name: str, default: float) -> float:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name) or None
-    return float(default if value is None else value)
-
-
 class CircuitOpen(TransientCrmError):
     def __init__(self, wait: float):
         super().__init__(f"CRM circuit open: not calling it for {wait:.1f}s", retry_after=wait,
@@ -42,11 +38,13 @@ class CircuitOpen(TransientCrmError):
 
 class CircuitBreaker:
     def __init__(self, connector_id: int, *, threshold: int | None = None,
-                 pause: float | None = None, max_pause: float | None = None):
+                 pause: float | None = None, max_pause: float | None = None,
+                 clock: Callable[[], float] = time.time):
         self.connector_id = connector_id
-        self.threshold = int(threshold or _conf("SYNC_CIRCUIT_THRESHOLD", 5))
-        self.pause = pause if pause is not None else _conf("SYNC_CIRCUIT_PAUSE", 15.0)
-        self.max_pause = max_pause or _conf("SYNC_CIRCUIT_MAX_PAUSE", 300.0)
+        self.threshold = int(threshold or settings.SYNC_CIRCUIT_THRESHOLD)
+        self.pause = float(pause if pause is not None else settings.SYNC_CIRCUIT_PAUSE)
+        self.max_pause = float(max_pause or settings.SYNC_CIRCUIT_MAX_PAUSE)
+        self.clock = clock
         prefix = f"bookbridge:circuit:{connector_id}"
         self._failures, self._opened, self._probe = f"{prefix}:failures", f"{prefix}:open", f"{prefix}:probe"
         self.probing = False
@@ -55,8 +53,9 @@ class CircuitBreaker:
 
     def _shared(self) -> dict:
         """The open record and the failure count, as read at most ``FRESH_SECONDS`` ago."""
-        now = time.monotonic()
-        if self._seen is None or now - self._seen_at > FRESH_SECONDS:
+        now = self.clock()
+        # Read again when the view is old, or when the wall clock stepped back since.
+        if self._seen is None or not 0 <= now - self._seen_at <= FRESH_SECONDS:
             self._seen, self._seen_at = cache.get_many([self._opened, self._failures]), now
         return self._seen
 
@@ -68,7 +67,7 @@ class CircuitBreaker:
         opened = cache.get(self._opened)
         if not opened:
             return "closed"
-        return "open" if opened["until"] > time.time() else "half-open"
+        return "open" if opened["until"] > self.clock() else "half-open"
 
     def before_call(self) -> None:
         """Raise ``CircuitOpen`` unless a call may go to the CRM now."""
@@ -77,7 +76,7 @@ class CircuitBreaker:
         opened = self._shared().get(self._opened)
         if not opened:
             return
-        wait = opened["until"] - time.time()
+        wait = opened["until"] - self.clock()
         if wait > 0:
             raise CircuitOpen(wait)
         # Half-open: one probe at a time, for as long as a call may take.
@@ -101,7 +100,7 @@ class CircuitBreaker:
     def record_failure(self) -> None:
         self._forget()
         opened = cache.get(self._opened)
-        if self.probing or (opened and opened["until"] <= time.time()):
+        if self.probing or (opened and opened["until"] <= self.clock()):
             pause = min(self.max_pause, (opened or {}).get("pause", self.pause) * 2)
             self._open(pause)
             return
@@ -116,7 +115,7 @@ class CircuitBreaker:
 
     def _open(self, pause: float) -> None:
         self._forget()
-        cache.set(self._opened, {"until": time.time() + pause, "pause": pause}, timeout=int(pause) + 3600)
+        cache.set(self._opened, {"until": self.clock() + pause, "pause": pause}, timeout=int(pause) + 3600)
         cache.delete_many([self._probe, self._failures])
         self.probing = False
 

@@ -12,6 +12,10 @@ hold its slot for ever (``SLOT_LEASE_SECONDS``, longer than any client timeout):
   ``ZCARD`` < limit → ``ZADD``), exact across machines;
 * otherwise (the embedded default): the same set in the Django cache, under a short mutex.
 
+Slot expiries are wall time (``time.time``, shared across machines through Redis), read from the
+limiter's injectable ``clock``; the inline wait for a slot is measured on it too and waited with
+its injectable ``sleep`` (tests drive a fake clock).
+
 The recorder takes a slot in ``throttle()`` (before a request) and gives it back when the call
 is recorded (the answer came) or when the job ends.
 """
@@ -20,10 +24,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 
-from .ratelimit import PUBLISHED_LIMITS, SharedState, Throttled, _setting, cache_mutex
+from .ratelimit import PUBLISHED_LIMITS, SharedState, Throttled, cache_mutex
 
 #: Longer than any CRM client's timeout: a slot of a dead worker frees itself after this.
 SLOT_LEASE_SECONDS = 180.0
@@ -56,21 +62,20 @@ class _RedisSlots:
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_TAKE)
 
-    def take(self, key: str, limit: int, token: str) -> bool:
-        return bool(self.script(keys=[key], args=[f"{time.time():.6f}", SLOT_LEASE_SECONDS, limit, token]))
+    def take(self, key: str, limit: int, token: str, now: float) -> bool:
+        return bool(self.script(keys=[key], args=[f"{now:.6f}", SLOT_LEASE_SECONDS, limit, token]))
 
     def give_back(self, key: str, token: str) -> None:
         self.client.zrem(key, token)
 
-    def holders(self, key: str) -> int:
-        self.client.zremrangebyscore(key, "-inf", time.time())
+    def holders(self, key: str, now: float) -> int:
+        self.client.zremrangebyscore(key, "-inf", now)
         return int(self.client.zcard(key))
 
 
 class _CacheSlots:
-    def take(self, key: str, limit: int, token: str) -> bool:
+    def take(self, key: str, limit: int, token: str, now: float) -> bool:
         with cache_mutex(f"{key}:lock"):
-            now = time.time()
             slots = {t: exp for t, exp in (cache.get(key) or {}).items() if exp > now}
             taken = len(slots) < limit
             if taken:
@@ -84,8 +89,7 @@ class _CacheSlots:
             if slots.pop(token, None) is not None:
                 cache.set(key, slots, SLOT_LEASE_SECONDS + 60)
 
-    def holders(self, key: str) -> int:
-        now = time.time()
+    def holders(self, key: str, now: float) -> int:
         return sum(1 for exp in (cache.get(key) or {}).values() if exp > now)
 
 
@@ -96,11 +100,13 @@ reset_slots = slots.reset
 class ConcurrencyLimiter:
     """The in-flight slots of one connector; one per job, holding at most one slot."""
 
-    def __init__(self, connector, limit: int, *, max_wait: float | None = None):
+    def __init__(self, connector, limit: int, *, max_wait: float | None = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
         self.key = f"bookbridge:inflight:{connector.pk}"
         self.limit = limit
         self.max_wait = (max_wait if max_wait is not None
-                         else float(_setting("SYNC_THROTTLE_MAX_INLINE_WAIT", 10.0)))
+                         else float(settings.SYNC_THROTTLE_MAX_INLINE_WAIT))
+        self.clock, self.sleep = clock, sleep
         self.token: str | None = None
 
     @classmethod
@@ -113,11 +119,11 @@ class ConcurrencyLimiter:
         if self.token is not None:
             return
         token = uuid.uuid4().hex
-        deadline = time.monotonic() + self.max_wait
-        while not slots().take(self.key, self.limit, token):
-            if time.monotonic() >= deadline:
+        deadline = self.clock() + self.max_wait
+        while not slots().take(self.key, self.limit, token, self.clock()):
+            if self.clock() >= deadline:
                 raise Throttled(max(1.0, self.max_wait))
-            time.sleep(POLL_SECONDS)
+            self.sleep(POLL_SECONDS)
         self.token = token
 
     def release(self) -> None:
@@ -126,4 +132,4 @@ class ConcurrencyLimiter:
             self.token = None
 
     def in_flight(self) -> int:
-        return slots().holders(self.key)
+        return slots().holders(self.key, self.clock())

@@ -11,6 +11,10 @@ token; all buckets are debited together, atomically:
   connector around the read-modify-write (the file cache is shared by the processes of one
   machine).
 
+Time is wall time (``time.time``: bucket timestamps are shared by every machine through Redis),
+read from the limiter's ``clock`` and waited out with its ``sleep``, both injectable (tests drive
+a fake clock).
+
 Throttling *delays* work: ``acquire()`` sleeps until a token is free when that is at most
 ``SYNC_THROTTLE_MAX_INLINE_WAIT`` seconds away; for a longer wait it raises ``Throttled`` (a
 ``TransientCrmError``), and the engine persists the job as retrying at the time the token will
@@ -26,7 +30,6 @@ buckets for ``LEARNED_TTL`` seconds, so all workers see it.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -79,6 +82,9 @@ PUBLISHED_LIMITS: dict[str, dict[str, Any]] = {
 #: Fraction of a per-second limit we aim at: the remaining headroom absorbs clock skew between
 #: our buckets and the CRM's sliding window, so throttling happens here, not as 429s there.
 TARGET_FRACTION = 0.95
+#: The shortest inline sleep: a refill's float residue can leave a wait of ~1e-14 s, which
+#: is not worth a round trip to the buckets (and would not move a clock at epoch resolution).
+MIN_INLINE_SLEEP = 0.001
 
 
 class Throttled(TransientCrmError):
@@ -89,20 +95,12 @@ class Throttled(TransientCrmError):
                          code="throttled")
 
 
-def _setting(name: str, default: Any) -> Any:
-    """Django setting, else environment variable (numbers only), else default."""
-    value = getattr(settings, name, None)
-    if value is None and isinstance(default, int | float) and not isinstance(default, bool):
-        raw = os.environ.get(name)
-        value = float(raw) if raw else None
-    return default if value is None else value
-
-
 def windows_for(connector) -> list[Window]:
-    """The windows in force for a connector: published → settings → connector → learned."""
+    """The windows in force for a connector: published → ``SYNC_RATE_LIMITS`` → connector →
+    learned."""
     base = {w.name: w for w in PUBLISHED_LIMITS.get(connector.kind, {}).get("windows", [])}
     overrides: dict[str, float] = {}
-    overrides.update((_setting("SYNC_RATE_LIMITS", {}) or {}).get(connector.kind, {}))
+    overrides.update((settings.SYNC_RATE_LIMITS or {}).get(connector.kind, {}))
     overrides.update((connector.settings or {}).get("rate_limits", {}) or {})
     overrides.update(cache.get(_learned_key(connector.pk)) or {})
     for name, limit in overrides.items():
@@ -173,7 +171,8 @@ for i, key in ipairs(KEYS) do
   if mode == 2 then t = math.min(cap, t + cost)
   elseif mode == 1 or wait == 0 then t = t - cost end
   if mode == 1 and t < 0 then wait = math.max(wait, -t / rate) end
-  redis.call('HSET', key, 't', tostring(t), 'ts', tostring(now))
+  -- ARGV[1] as sent: tostring() keeps 14 digits, i.e. only 0.1 ms of an epoch timestamp.
+  redis.call('HSET', key, 't', tostring(t), 'ts', ARGV[1])
   redis.call('EXPIRE', key, math.ceil(cap / rate) + 60)
 end
 return tostring(wait)
@@ -211,13 +210,12 @@ class _RedisStore:
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_LUA)
 
-    def run(self, connector_id: int, windows: list[Window], cost: float, mode: int) -> float:
+    def run(self, connector_id: int, windows: list[Window], cost: float, mode: int, now: float) -> float:
         keys = [f"bookbridge:rl:{connector_id}:{w.name}:{w.limit:g}" for w in windows]
-        args: list[Any] = [f"{time.time():.6f}", cost, mode]
+        args: list[Any] = [f"{now:.6f}", cost, mode]
         for w in windows:
             args += [repr(w.rate), repr(w.capacity)]
         return float(self.script(keys=keys, args=args))
-
 
     def reset(self, connector_id: int) -> None:
         keys = list(self.client.scan_iter(f"bookbridge:rl:{connector_id}:*"))
@@ -229,14 +227,14 @@ class _CacheStore:
     def reset(self, connector_id: int) -> None:
         cache.delete(f"bookbridge:rl:{connector_id}:state")
 
-    def run(self, connector_id: int, windows: list[Window], cost: float, mode: int) -> float:
+    def run(self, connector_id: int, windows: list[Window], cost: float, mode: int, now: float) -> float:
         key = f"bookbridge:rl:{connector_id}:state"
         with cache_mutex(f"{key}:lock"):
             state = cache.get(key) or {}
             signature = {w.name: w.limit for w in windows}
             if state.get("_limits") != signature:  # limits changed: keep tokens, clamp later
                 state["_limits"] = signature
-            wait = _bucket_math(state, windows, time.time(), cost, mode)
+            wait = _bucket_math(state, windows, now, cost, mode)
             cache.set(key, state, 2 * 86400)
             return wait
 
@@ -267,7 +265,7 @@ class SharedState:
 
     def __call__(self) -> Any:
         if self.chosen is None:
-            url = _setting("SYNC_RATE_LIMIT_REDIS_URL", "") or _setting("REDIS_URL", "")
+            url = settings.SYNC_RATE_LIMIT_REDIS_URL or settings.REDIS_URL
             self.chosen = self.on_redis(url) if url else self.on_cache()
         return self.chosen
 
@@ -282,24 +280,30 @@ reset_store = store.reset
 
 # --------------------------------------------------------------------------- the limiter
 class RateLimiter:
-    """The buckets of one connector. Cheap to build: one per job."""
+    """The buckets of one connector. Cheap to build: one per job.
 
-    def __init__(self, connector, *, max_inline_wait: float | None = None):
+    ``clock`` answers the wall time the shared buckets are reckoned in and ``sleep`` waits for a
+    token (both injectable: a test's fake clock moves when the limiter sleeps).
+    """
+
+    def __init__(self, connector, *, max_inline_wait: float | None = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
         self.connector = connector
         self.max_inline_wait = (max_inline_wait if max_inline_wait is not None
-                                else float(_setting("SYNC_THROTTLE_MAX_INLINE_WAIT", 10.0)))
+                                else float(settings.SYNC_THROTTLE_MAX_INLINE_WAIT))
+        self.clock, self.sleep = clock, sleep
         self.windows = windows_for(connector)
         self.waited = 0.0  # seconds this limiter slept (for logs and benchmarks)
 
     @property
     def enabled(self) -> bool:
-        return bool(self.windows) and _setting("SYNC_RATE_LIMIT_ENABLED", True)
+        return bool(self.windows) and bool(settings.SYNC_RATE_LIMIT_ENABLED)
 
     def try_acquire(self, cost: float = 1) -> float:
         """Take ``cost`` tokens now if possible: 0.0, else the seconds until they are there."""
         if not self.enabled:
             return 0.0
-        return store().run(self.connector.pk, self.windows, cost, TAKE)
+        return store().run(self.connector.pk, self.windows, cost, TAKE, self.clock())
 
     def acquire(self, cost: float = 1) -> None:
         """Block until ``cost`` tokens are taken; raise ``Throttled`` for a longer wait."""
@@ -309,18 +313,19 @@ class RateLimiter:
                 return
             if wait > self.max_inline_wait:
                 raise Throttled(wait)
-            time.sleep(wait)
+            wait = max(wait, MIN_INLINE_SLEEP)
+            self.sleep(wait)
             self.waited += wait
 
     def debit(self, cost: float = 1) -> float:
         """Count a call made without a token; answers the seconds until the buckets recover."""
         if not self.enabled:
             return 0.0
-        return store().run(self.connector.pk, self.windows, cost, DEBIT)
+        return store().run(self.connector.pk, self.windows, cost, DEBIT, self.clock())
 
     def refund(self, cost: float = 1) -> None:
         if self.enabled and cost > 0:
-            store().run(self.connector.pk, self.windows, cost, REFUND)
+            store().run(self.connector.pk, self.windows, cost, REFUND, self.clock())
 
     def reset(self) -> None:
         """Full buckets and no learned limits (tests, or after an operator changed plans)."""

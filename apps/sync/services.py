@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -77,22 +76,14 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def conf(name: str, default: float) -> float:
-    """A tunable: Django setting ``name``, else environment variable ``name``, else ``default``."""
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    return float(value) if value not in (None, "") else float(default)
-
-
 def lease_seconds() -> float:
     """How long a running job's worker may stay silent before the job counts as abandoned."""
-    return conf("SYNC_JOB_LEASE_SECONDS", 90)
+    return float(settings.SYNC_JOB_LEASE_SECONDS)
 
 
 def max_countdown_seconds() -> float:
     visibility = float((settings.CELERY_BROKER_TRANSPORT_OPTIONS or {}).get("visibility_timeout", 3600))
-    return min(conf("SYNC_MAX_COUNTDOWN_SECONDS", 300), visibility / 4)
+    return min(float(settings.SYNC_MAX_COUNTDOWN_SECONDS), visibility / 4)
 
 
 @dataclass
@@ -297,14 +288,14 @@ def ensure_job(*, event: BookingEvent, connector: Connector, likely_new: bool = 
 
 # --------------------------------------------------------------------------- queueing
 def queues_per_crm() -> bool:
-    return bool(getattr(settings, "SYNC_QUEUE_PER_CRM", False))
+    return bool(settings.SYNC_QUEUE_PER_CRM)
 
 
 def crm_queue(kind: str) -> str | None:
     """The queue of a connector kind's jobs (``sync.keap``, …), or None for the default queue."""
     if not queues_per_crm():
         return None
-    return f"{getattr(settings, 'SYNC_QUEUE_PREFIX', 'sync')}.{kind}"
+    return f"{settings.SYNC_QUEUE_PREFIX}.{kind}"
 
 
 def _kind_of(job_id: int) -> str:
@@ -596,7 +587,7 @@ def due_jobs(*, limit: int = 500) -> list[tuple[int, str]]:
 
 def dispatch_due_jobs(*, limit: int = 500) -> int:
     """Queue ``run_job`` for every due job, once per ``SYNC_DISPATCH_GRACE_SECONDS`` per job."""
-    grace = int(conf("SYNC_DISPATCH_GRACE_SECONDS", 60))
+    grace = int(settings.SYNC_DISPATCH_GRACE_SECONDS)
     sent = 0
     for job_id, kind in due_jobs(limit=limit):
         if cache.add(f"bookbridge:sync:dispatched:{job_id}", 1, timeout=grace):

@@ -189,6 +189,15 @@ OUTBOUND_EXTRA_ALLOWED_HOSTS = {
     "salesforce": env.list("SALESFORCE_EXTRA_ALLOWED_HOSTS", default=[]),
 }
 
+# --- Keap defaults for new connectors (apps/integrations/keap/connection.py) -------------------
+# The OAuth app's client id (public; its secret is entered in the wizard and stored encrypted),
+# and Keap's hosts; each connector may point elsewhere (e.g. the sandbox).
+KEAP_CLIENT_ID = env("KEAP_CLIENT_ID", default="")
+KEAP_API_BASE = env("KEAP_API_BASE", default="https://api.infusionsoft.com/crm")
+KEAP_TOKEN_URL = env("KEAP_TOKEN_URL", default="https://api.infusionsoft.com/token")
+KEAP_AUTHORIZE_URL = env("KEAP_AUTHORIZE_URL",
+                         default="https://accounts.infusionsoft.com/app/oauth/authorize")
+
 # --- Content-Security-Policy (django-csp 4, ``csp.middleware.CSPMiddleware``) ------------------
 # SPEC §13: every page carries a policy without inline script. The project's templates have no
 # inline script, event handler or style (tests/security/test_csp.py scans them); a script that
@@ -233,6 +242,32 @@ else:
 # ``-Q celery,sync.keap``. Off: every job runs inline in the task that processes its event.
 SYNC_QUEUE_PER_CRM = env.bool("SYNC_QUEUE_PER_CRM", default=False)
 SYNC_QUEUE_PREFIX = env("SYNC_QUEUE_PREFIX", default="sync")
+
+# --- Sync engine tunables (apps/sync) ----------------------------------------------------------
+# A running job's worker renews its lease on every CRM call; silent for this long, the job counts
+# as abandoned (its worker died) and ``run_due_jobs`` resumes it.
+SYNC_JOB_LEASE_SECONDS = env.float("SYNC_JOB_LEASE_SECONDS", default=90.0)
+# The longest wait sent as a Celery countdown (capped further at a quarter of the broker's
+# visibility timeout); longer waits are left to ``run_due_jobs``.
+SYNC_MAX_COUNTDOWN_SECONDS = env.float("SYNC_MAX_COUNTDOWN_SECONDS", default=300.0)
+# A pending job whose hand-off to Celery has not started it after this long is re-queued.
+SYNC_DISPATCH_GRACE_SECONDS = env.int("SYNC_DISPATCH_GRACE_SECONDS", default=60)
+# Circuit breaker per connector (apps/sync/circuit.py): this many consecutive transient failures
+# open it for the pause; each failed probe doubles the pause, up to the maximum.
+SYNC_CIRCUIT_THRESHOLD = env.int("SYNC_CIRCUIT_THRESHOLD", default=5)
+SYNC_CIRCUIT_PAUSE = env.float("SYNC_CIRCUIT_PAUSE", default=15.0)
+SYNC_CIRCUIT_MAX_PAUSE = env.float("SYNC_CIRCUIT_MAX_PAUSE", default=300.0)
+# Rate limits (apps/sync/ratelimit.py): off only for benchmarks against a sandbox.
+SYNC_RATE_LIMIT_ENABLED = env.bool("SYNC_RATE_LIMIT_ENABLED", default=True)
+# Per CRM kind, limits replacing the published ones, in calls per window (second, minute, hour,
+# day), e.g. SYNC_RATE_LIMITS='{"keap": {"minute": 240}}'; a connector's own settings win.
+SYNC_RATE_LIMITS = env.json("SYNC_RATE_LIMITS", default={})
+# A Redis of their own for the shared buckets and in-flight slots (default: REDIS_URL, else the
+# Django cache).
+SYNC_RATE_LIMIT_REDIS_URL = env("SYNC_RATE_LIMIT_REDIS_URL", default="")
+# A call waits inline for a token or an in-flight slot at most this long; a longer wait defers
+# the job (no attempt counted) instead of holding the worker.
+SYNC_THROTTLE_MAX_INLINE_WAIT = env.float("SYNC_THROTTLE_MAX_INLINE_WAIT", default=10.0)
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}

@@ -12,19 +12,31 @@ from apps.sync import services
 from apps.sync.circuit import CircuitBreaker, CircuitOpen
 from apps.sync.models import JobStatus, SyncJob
 from tests.factories import AccountFactory, ConnectorFactory
-from tests.fixtures.processes import wait_until
+from tests.fixtures.clock import FakeClock
 
 PK = 880_000
+PAUSE = 30.0
 
 
-def breaker(pk: int, **kwargs) -> CircuitBreaker:
-    circuit = CircuitBreaker(pk, threshold=3, pause=0.3, **kwargs)
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def breaker(pk: int, clock: FakeClock, **kwargs) -> CircuitBreaker:
+    """A worker's breaker (threshold 3, a pause of 30 s) on the test's clock."""
+    kwargs.setdefault("pause", PAUSE)
+    return CircuitBreaker(pk, threshold=3, clock=clock, **kwargs)
+
+
+def fresh_breaker(pk: int, clock: FakeClock, **kwargs) -> CircuitBreaker:
+    circuit = breaker(pk, clock, **kwargs)
     circuit.reset()
     return circuit
 
 
-def test_opens_after_consecutive_failures_only():
-    circuit = breaker(PK)
+def test_opens_after_consecutive_failures_only(clock):
+    circuit = fresh_breaker(PK, clock)
     circuit.record_failure()
     circuit.record_failure()
     circuit.record_success()  # a success in between resets the count
@@ -34,41 +46,57 @@ def test_opens_after_consecutive_failures_only():
     assert circuit.state() == "closed"
     circuit.record_failure()
     assert circuit.state() == "open"
+    clock.advance(10)
     with pytest.raises(CircuitOpen) as caught:
-        CircuitBreaker(PK, threshold=3, pause=0.3).before_call()  # another worker sees it too
-    assert 0 < caught.value.retry_after <= 0.3
+        breaker(PK, clock).before_call()  # another worker sees it too
+    assert caught.value.retry_after == pytest.approx(PAUSE - 10)
     assert isinstance(caught.value, TransientCrmError)
 
 
-def test_half_open_lets_one_probe_through_and_closes_on_success():
-    circuit = breaker(PK + 1)
+def test_half_open_lets_one_probe_through_and_closes_on_success(clock):
+    circuit = fresh_breaker(PK + 1, clock)
     for _ in range(3):
         circuit.record_failure()
-    wait_until(lambda: circuit.state() == "half-open", timeout=5, interval=0.02)
-    probe = CircuitBreaker(PK + 1, threshold=3, pause=0.3)
-    other = CircuitBreaker(PK + 1, threshold=3, pause=0.3)
+    clock.advance(PAUSE - 0.01)
+    assert circuit.state() == "open"
+    clock.advance(0.01)
+    assert circuit.state() == "half-open"  # exactly when the pause is over
+    probe, other = breaker(PK + 1, clock), breaker(PK + 1, clock)
     probe.before_call()
-    with pytest.raises(CircuitOpen):
+    with pytest.raises(CircuitOpen) as caught:
         other.before_call()
+    assert caught.value.retry_after == pytest.approx(PAUSE / 4)  # look again while it probes
     probe.record_success()
     assert circuit.state() == "closed"
     other.before_call()
 
 
-def test_a_failed_probe_reopens_with_a_longer_pause():
-    circuit = breaker(PK + 2)
+def test_a_failed_probe_reopens_with_a_longer_pause(clock):
+    circuit = fresh_breaker(PK + 2, clock)
     for _ in range(3):
         circuit.record_failure()
-    wait_until(lambda: circuit.state() == "half-open", timeout=5, interval=0.02)
-    circuit.before_call()
+    clock.advance(PAUSE)
+    circuit.before_call()  # the probe
     circuit.record_failure()
     assert circuit.state() == "open"
     with pytest.raises(CircuitOpen) as caught:
-        CircuitBreaker(PK + 2).before_call()
-    assert caught.value.retry_after > 0.3
+        breaker(PK + 2, clock).before_call()
+    assert caught.value.retry_after == pytest.approx(2 * PAUSE)
+    capped = fresh_breaker(PK + 2, clock, max_pause=100)
+    for _ in range(3):
+        capped.record_failure()
+    for expected in (2 * PAUSE, 100, 100):  # each failed probe doubles the pause, up to the cap
+        clock.advance(PAUSE * 4)
+        capped.before_call()  # the probe
+        capped.record_failure()
+        with pytest.raises(CircuitOpen) as caught:
+            breaker(PK + 2, clock).before_call()
+        assert caught.value.retry_after == pytest.approx(expected)
+    capped.reset()
 
 
-def test_a_run_of_calls_reads_the_shared_state_once_and_still_sees_another_worker_open_it(monkeypatch):
+def test_a_run_of_calls_reads_the_shared_state_once_and_still_sees_another_worker_open_it(
+        monkeypatch, clock):
     from django.core.cache import cache
 
     from apps.sync import circuit as module
@@ -81,16 +109,29 @@ def test_a_run_of_calls_reads_the_shared_state_once_and_still_sees_another_worke
                 reads.append(name)
             return getattr(cache, name)
 
-    circuit = breaker(PK + 3)
+    circuit = fresh_breaker(PK + 3, clock)
     monkeypatch.setattr(module, "cache", CountingCache())
     for _ in range(3):  # a job's three CRM calls
         circuit.before_call()
         circuit.record_success()
     assert reads == ["get_many"]
-    other = CircuitBreaker(PK + 3, threshold=3, pause=30)  # another worker's job
+    other = breaker(PK + 3, clock)  # another worker's job
     for _ in range(3):
         other.record_failure()
-    monkeypatch.setattr(module, "FRESH_SECONDS", 0.0)  # this breaker's view is now too old
+    circuit.before_call()  # within FRESH_SECONDS this breaker acts on what it read
+    clock.advance(module.FRESH_SECONDS + 0.01)  # now its view is too old: it reads again
+    with pytest.raises(CircuitOpen):
+        circuit.before_call()
+    other.reset()
+
+
+def test_a_clock_stepped_back_reads_the_shared_state_again(clock):
+    circuit = fresh_breaker(PK + 4, clock)
+    circuit.before_call()  # read: closed
+    other = breaker(PK + 4, clock)
+    for _ in range(3):
+        other.record_failure()
+    clock.advance(-3600)  # the wall clock was set back an hour
     with pytest.raises(CircuitOpen):
         circuit.before_call()
     other.reset()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +16,7 @@ from apps.sync import ratelimit, services
 from apps.sync.models import JobStatus, SyncJob
 from apps.sync.ratelimit import RateLimiter, Throttled, limits_from_headers
 from tests.factories import AccountFactory, ConnectorFactory
+from tests.fixtures.clock import FakeClock
 
 FAKE_PK = 990_000
 
@@ -66,58 +66,88 @@ def test_limits_learned_from_headers_are_shared():
     other_worker.reset()
 
 
+def waits(clock: FakeClock) -> list[float]:
+    """The limiter's sleeps for a token, without the shortest ones (``MIN_INLINE_SLEEP``) that
+    make up a refill's float residue."""
+    return [wait for wait in clock.slept if wait > 2 * ratelimit.MIN_INLINE_SLEEP]
+
+
 def test_long_waits_raise_throttled_short_waits_sleep():
-    limiter = RateLimiter(fake_connector(FAKE_PK + 2, minute=2), max_inline_wait=0.5)
+    clock = FakeClock()
+    limiter = RateLimiter(fake_connector(FAKE_PK + 2, minute=2), max_inline_wait=0.5,
+                          clock=clock, sleep=clock.sleep)
     limiter.reset()
     limiter.acquire()
     limiter.acquire()
     with pytest.raises(Throttled) as caught:
         limiter.acquire()
-    assert 25 < caught.value.retry_after <= 31  # a token every 30 s
+    assert caught.value.retry_after == pytest.approx(30.0, abs=1e-3)  # a token every 30 s
     assert isinstance(caught.value, TransientCrmError)
-    fast = RateLimiter(fake_connector(FAKE_PK + 3, second=20), max_inline_wait=5)
+    assert clock.slept == []  # a wait that long is never slept inline
+    clock.advance(29.9)
+    limiter.acquire()  # the token is 0.1 s away: slept inline, then taken
+    assert waits(clock) == [pytest.approx(0.1, abs=1e-3)]
+    clock.slept.clear()
+    steady = RateLimiter(fake_connector(FAKE_PK + 3, minute=30), max_inline_wait=5,
+                         clock=clock, sleep=clock.sleep)
+    steady.reset()
+    started = clock()
+    for _ in range(35):
+        steady.acquire()
+    # The burst of 30, then a token every 2 s, each wait slept inline.
+    assert waits(clock) == [pytest.approx(2.0, abs=1e-3)] * 5
+    assert clock() - started == pytest.approx(10.0, abs=1e-2)
+    steady.reset()
+    clock.slept.clear()
+    fast = RateLimiter(fake_connector(FAKE_PK + 3, second=20), max_inline_wait=5,
+                       clock=clock, sleep=clock.sleep)
     fast.reset()
-    started = time.monotonic()
+    started = clock()
     for _ in range(12):
         fast.acquire()
-    assert time.monotonic() - started >= 0.4  # 12 tokens from a small bucket at 19/s
+    # A burst of one token, then one every 1/19 s (20/s at TARGET_FRACTION): 11 waits, never
+    # faster (a float residue may add a MIN_INLINE_SLEEP to a wait).
+    assert len(waits(clock)) == 11
+    assert 11 / 19 - 1e-6 <= clock() - started <= 11 / 19 + 11 * ratelimit.MIN_INLINE_SLEEP
+    assert fast.waited == pytest.approx(clock() - started)
     fast.reset()
 
 
-def _hammer(pk: int, count: int, queue) -> None:
+def _take_all(pk: int, now: float, attempts: int, queue) -> None:
+    """A worker process taking tokens at one instant: answers how many it got."""
     import django
     from django.db import connections
 
     django.setup()
     connections.close_all()
     ratelimit.reset_store()
-    limiter = RateLimiter(fake_connector(pk, second=20), max_inline_wait=30)
-    stamps = []
-    for _ in range(count):
-        limiter.acquire()
-        stamps.append(time.time())
-    queue.put(stamps)
+    limiter = RateLimiter(fake_connector(pk, minute=30), clock=lambda: now)
+    queue.put(sum(1 for _ in range(attempts) if limiter.try_acquire() == 0))
+
+
+def _granted_across_processes(pk: int, now: float) -> int:
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=_take_all, args=(pk, now, 15, queue)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    granted = sum(queue.get(timeout=60) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=10)
+    return granted
 
 
 def test_processes_share_one_bucket():
     pk = FAKE_PK + 4
-    RateLimiter(fake_connector(pk, second=20)).reset()
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    workers = [ctx.Process(target=_hammer, args=(pk, 15, queue)) for _ in range(4)]
-    started = time.time()
-    for worker in workers:
-        worker.start()
-    stamps = sorted(s for _ in workers for s in queue.get(timeout=60))
-    for worker in workers:
-        worker.join(timeout=10)
-    assert len(stamps) == 60
-    assert stamps[-1] - started >= 2.5  # 60 calls at 19/s minus a small burst
-    # Unshared buckets would let all 60 through in the first second. (The stamps are taken after
-    # acquire() returns, so a busy machine's scheduling adds a little jitter on top of 20.)
-    busiest = max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps)
-    assert busiest <= 26, busiest
-    RateLimiter(fake_connector(pk, second=20)).reset()
+    clock = FakeClock()
+    RateLimiter(fake_connector(pk, minute=30), clock=clock).reset()
+    # 4 processes × 15 attempts at one instant against a bucket of 30 a minute: exactly 30 are
+    # granted (unshared buckets would grant all 60).
+    assert _granted_across_processes(pk, clock()) == 30
+    clock.advance(10)
+    # Ten seconds later the shared bucket has refilled by exactly 30 × 10/60 tokens.
+    assert _granted_across_processes(pk, clock()) == 5
+    RateLimiter(fake_connector(pk, minute=30), clock=clock).reset()
 
 
 # --- in the engine --------------------------------------------------------------------------

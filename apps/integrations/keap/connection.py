@@ -4,8 +4,9 @@
 "api_base": "https://api.infusionsoft.com/crm", "token_url": ..., "authorize_url": ...}.
 ``credentials`` (encrypted) = {"access_token", "refresh_token", "expires_at", "client_secret"}
 for OAuth, or {"service_account_key"}. Defaults are Keap's real hosts (reference §2, §5);
-``KEAP_API_BASE`` / ``KEAP_TOKEN_URL`` / ``KEAP_AUTHORIZE_URL`` Django settings (optional)
-change the defaults for new connectors; each connector can point elsewhere (the sandbox).
+the ``KEAP_CLIENT_ID`` / ``KEAP_API_BASE`` / ``KEAP_TOKEN_URL`` / ``KEAP_AUTHORIZE_URL`` settings
+(``config/settings/base.py``) are the defaults for new connectors; each connector can point
+elsewhere (the sandbox).
 """
 
 from __future__ import annotations
@@ -24,18 +25,14 @@ HOSTS = HostFamily("keap", "Keap", ("*.infusionsoft.com", "*.keap.com", "*.infus
 OAUTH = "oauth"
 SERVICE_KEY = "service_key"
 
-DEFAULT_API_BASE = "https://api.infusionsoft.com/crm"
-DEFAULT_TOKEN_URL = "https://api.infusionsoft.com/token"
-DEFAULT_AUTHORIZE_URL = "https://accounts.infusionsoft.com/app/oauth/authorize"
-
 
 def defaults() -> dict[str, str]:
     return {
         "auth_method": OAUTH,
-        "client_id": getattr(django_settings, "KEAP_CLIENT_ID", ""),
-        "api_base": getattr(django_settings, "KEAP_API_BASE", DEFAULT_API_BASE),
-        "token_url": getattr(django_settings, "KEAP_TOKEN_URL", DEFAULT_TOKEN_URL),
-        "authorize_url": getattr(django_settings, "KEAP_AUTHORIZE_URL", DEFAULT_AUTHORIZE_URL),
+        "client_id": django_settings.KEAP_CLIENT_ID,
+        "api_base": django_settings.KEAP_API_BASE,
+        "token_url": django_settings.KEAP_TOKEN_URL,
+        "authorize_url": django_settings.KEAP_AUTHORIZE_URL,
     }
 
 

@@ -6,21 +6,21 @@ composite request with ``allOrNone: true`` when several records belong together 
 remembers the record ids for the booking. Budgets with warm caches: a new booking costs the
 lookup + the composite (2 calls), a lifecycle update one PATCH of the Event (1 call).
 
-Jobs of one customer (or booking) are serialised by a short lock in the shared cache, so two
-workers never both create the Lead/Event of the same booking; a job that cannot get the lock
-is retried later.
+Jobs of one customer (or booking) are serialised by a *customer lease* in the shared cache
+(``_acquire``), so two workers never both look a customer up, find nothing and both create a
+Lead; a job that finds the lease taken is deferred (``WaitCrmError``), never left spinning.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.utils import timezone
 
 from apps.connectors import owner_mapping
-from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, WaitCrmError
 
 from . import metadata, planner, selectors, services
 from .client import DuplicatesDetected, SalesforceClient, classify, error_code_of, soql, valid_record_id
@@ -28,8 +28,10 @@ from .facts import booking_facts
 from .fields import CONNECTOR_OWNED, NOT_MAPPABLE, field_by_name, required_field_message
 from .models import SalesforceConnection
 
-LOCK_SECONDS = 120
-LOCK_WAIT_SECONDS = 20.0
+#: The customer lease outlives the Celery task that holds it by this much (see ``_acquire``).
+LEASE_MARGIN_SECONDS = 60
+#: A job that found the customer's lease taken is tried again this soon (no attempt counted).
+LEASE_RETRY_SECONDS = 2.0
 CREATE_OBJECTS = ("Lead", "Contact", "Account", "Case", "Event")
 KEY_PREFIXES = {"Lead": "00Q", "Contact": "003", "Account": "001", "Case": "500", "Event": "00U"}
 
@@ -92,23 +94,50 @@ def _lock_key(context, facts: dict[str, Any]) -> str:
     return f"salesforce:lock:{context.connector.pk}:{subject}"
 
 
+def lease_seconds() -> int:
+    """How long a customer lease lasts: longer than the Celery task running the job may."""
+    return int(django_settings.CELERY_TASK_TIME_LIMIT) + LEASE_MARGIN_SECONDS
+
+
+def _holder(context) -> str:
+    job = getattr(context, "job", None)
+    return f"job:{job.pk}" if job is not None and job.pk else f"context:{id(context)}"
+
+
 def _acquire(context, facts: dict[str, Any]) -> None:
+    """Take the lease of the booking's customer (its email, else its booking chain) for the
+    plan and the writes, or defer the job.
+
+    Why not the sync engine's ordering (``apps/sync/ordering.py``: a booking chain's row locks
+    and leases)? It orders the jobs of *one booking*; the Lead/Contact lookup is shared by
+    every booking of a customer, which no row of ours stands for. So a cache key per customer
+    is taken with one atomic ``cache.add``, never waited for: a job that finds it taken raises
+    ``WaitCrmError`` and the engine re-queues it in ``LEASE_RETRY_SECONDS`` without counting an
+    attempt; it then plans afresh and finds the record the first job created.
+
+    The TTL is what makes a TTL lock safe here: a job runs inside one Celery task, which the
+    worker kills at ``CELERY_TASK_TIME_LIMIT``; the lease lasts that plus
+    ``LEASE_MARGIN_SECONDS``, so it never expires under a live holder. A holder that died
+    leaves the key until then; the same job's next attempt (the engine runs one attempt of a
+    job at a time) takes its own lease back at once.
+    """
     if getattr(context, "preview", False) or getattr(context, "_salesforce_lock", None):
         return
-    key = _lock_key(context, facts)
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while not cache.add(key, "1", LOCK_SECONDS):
-        if time.monotonic() > deadline:
-            raise TransientCrmError("Another sync of this customer is still running.",
-                                    code="busy", retry_after=5)
-        time.sleep(0.05)
-    context._salesforce_lock = key
+    key, holder = _lock_key(context, facts), _holder(context)
+    if not cache.add(key, holder, lease_seconds()):
+        if cache.get(key) != holder:
+            raise WaitCrmError("Another sync of the same customer is under way; this one follows "
+                               "it in a moment.", code="waiting", retry_after=LEASE_RETRY_SECONDS)
+        cache.set(key, holder, lease_seconds())  # an earlier attempt of this job died holding it
+    context._salesforce_lock = (key, holder)
 
 
 def _release(context) -> None:
-    key = getattr(context, "_salesforce_lock", None)
-    if key:
-        cache.delete(key)
+    lease = getattr(context, "_salesforce_lock", None)
+    if lease:
+        key, holder = lease
+        if cache.get(key) == holder:  # never another job's (it cannot have expired under us)
+            cache.delete(key)
         context._salesforce_lock = None
 
 

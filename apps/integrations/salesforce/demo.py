@@ -25,7 +25,7 @@ def connect_demo_salesforce(*, account: Account, sandbox_url: str) -> Connector:
     Credentials Flow"), negotiates the newest API version and runs the installation check. Needs
     ``ALLOW_INSECURE_CRM_URLS`` (on by default with DEBUG) because the sandbox speaks http.
     """
-    if not getattr(settings, "ALLOW_INSECURE_CRM_URLS", settings.DEBUG):
+    if not settings.ALLOW_INSECURE_CRM_URLS:
         raise RuntimeError("The Salesforce sandbox speaks plain http: set ALLOW_INSECURE_CRM_URLS.")
     base = sandbox_url.rstrip("/")
     login = requests.get(f"{base}/_sandbox/salesforce/credentials", timeout=10).json()
