@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -183,3 +184,11 @@ def status_badge(status: str, label: str | None = None):
     """A coloured status label; its colours are in static/bookbridge/admin.css (the
     Content-Security-Policy refuses ``style=`` attributes)."""
     return format_html('<span class="bb-status bb-status-{}">{}</span>', status, label or status)
+
+
+def change_link(viewname: str, pk: int | None):
+    """``#pk`` linking to the admin change page ``viewname`` (e.g. ``admin:sync_syncjob_change``),
+    or a dash when there is no row."""
+    if not pk:
+        return "—"
+    return format_html('<a href="{}">#{}</a>', reverse(viewname, args=[pk]), pk)

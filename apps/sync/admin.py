@@ -10,7 +10,13 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from apps.accounts.admin_scope import ReadOnlyScopedAdmin
-from apps.accounts.admin_tools import FastChangeListMixin, ScopedAccountFilter, recent_filter, status_badge
+from apps.accounts.admin_tools import (
+    FastChangeListMixin,
+    ScopedAccountFilter,
+    change_link,
+    recent_filter,
+    status_badge,
+)
 from apps.connectors.admin_tools import CrmKindFilter, ScopedConnectorFilter
 from apps.core.jsonview import pretty_json
 
@@ -175,10 +181,7 @@ class CrmCallAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
 
     @admin.display(description="job")
     def job_link(self, obj):
-        if not obj.sync_job_id:
-            return "—"
-        url = reverse("admin:sync_syncjob_change", args=[obj.sync_job_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.sync_job_id)
+        return change_link("admin:sync_syncjob_change", obj.sync_job_id)
 
     @admin.display(description="Request")
     def request_pretty(self, obj):

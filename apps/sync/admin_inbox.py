@@ -11,7 +11,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from apps.accounts.admin_scope import ReadOnlyScopedAdmin
-from apps.accounts.admin_tools import FastChangeListMixin, ScopedAccountFilter, recent_filter, status_badge
+from apps.accounts.admin_tools import (
+    FastChangeListMixin,
+    ScopedAccountFilter,
+    change_link,
+    recent_filter,
+    status_badge,
+)
 from apps.core.jsonview import pretty_json
 from apps.intake.lifecycle import BOOKING_EVENT_TYPES
 from apps.intake.models import Booking, BookingEvent
@@ -141,10 +147,7 @@ class BookingAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
 
     @admin.display(description="Latest event")
     def latest_event_link(self, obj):
-        if not obj.latest_event_id:
-            return "—"
-        url = reverse("admin:intake_bookingevent_change", args=[obj.latest_event_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.latest_event_id)
+        return change_link("admin:intake_bookingevent_change", obj.latest_event_id)
 
     @admin.display(description="Events")
     def events(self, obj):
