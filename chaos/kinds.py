@@ -208,11 +208,11 @@ def _sf_apply(context, plan) -> dict[str, Any]:
     return {"contact": contact, "stage": facts["stage"]}
 
 
-SANDBOX_KEAP = registry.register(registry.ConnectorKind(
-    key="sandbox_keap", label="Keap sandbox (harness)", plan=_plan, apply=_keap_apply,
+SANDBOX_KEAP = registry.register(registry.SimpleKind(
+    key="sandbox_keap", label="Keap sandbox (harness)", plan_fn=_plan, apply_fn=_keap_apply,
     description="Fault-harness connector: one Keap contact per booking, over the REST API."))
-SANDBOX_SALESFORCE = registry.register(registry.ConnectorKind(
-    key="sandbox_salesforce", label="Salesforce sandbox (harness)", plan=_plan, apply=_sf_apply,
+SANDBOX_SALESFORCE = registry.register(registry.SimpleKind(
+    key="sandbox_salesforce", label="Salesforce sandbox (harness)", plan_fn=_plan, apply_fn=_sf_apply,
     description="Fault-harness connector: one Salesforce Contact per booking, over the REST API."))
 
 #: the real integrations' kinds, when they are registered

@@ -30,11 +30,11 @@ def _apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 LOG_ONLY = registry.register(
-    registry.ConnectorKind(
+    registry.SimpleKind(
         key="log_only",
         label="Log only (no CRM)",
-        plan=_plan,
-        apply=_apply,
+        plan_fn=_plan,
+        apply_fn=_apply,
         description="Records each booking event's plan in the sync log; writes to no CRM.",
     )
 )

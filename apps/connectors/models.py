@@ -57,7 +57,7 @@ class Connector(models.Model):
         from . import registry
 
         kind = registry.get(self.kind)
-        return kind.setup_url(self) if kind and kind.setup_url else ""
+        return kind.setup_url(self) if kind else ""
 
 
 class OwnerMapping(models.Model):

@@ -5,7 +5,9 @@ Interface (used by the wizard, by planners and by settings_io)::
     crm_users(connector) -> [{"id": str, "email": str, "name": str}]   # ConnectorKind.list_crm_users
     auto_match(connector, users=None) -> int        # rows created/filled by email (case-insensitive);
                                                     # never overwrites a mapping someone chose
-    crm_user_for(connector, scheduling_user_external_id) -> str | None   # planners call this
+    crm_user_for(connector, scheduling_user_external_id) -> str | None   # the saved mapping
+    resolve_owner(connector, external_id, crm_users=..., owner_email="", mapped=UNREAD)
+                                       # the one rule planners use: mapping, else same email
     mapping_dict(connector) -> {"USR-…": "crm id"}                       # one query, for planners
     set_mapping(connector, external_id, crm_user_id, label="", email="") -> OwnerMapping
 
@@ -14,6 +16,7 @@ Scheduling users come from ``apps.directory`` (learned from webhooks, editable i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -27,7 +30,7 @@ from .models import Connector, OwnerMapping
 
 def crm_users(connector: Connector) -> list[dict[str, str]]:
     kind = registry.get(connector.kind)
-    if kind is None or kind.list_crm_users is None:
+    if kind is None or not kind.maps_owners:
         return []
     return [
         {"id": str(u.get("id", "")), "email": str(u.get("email") or ""), "name": str(u.get("name") or "")}
@@ -87,6 +90,37 @@ def crm_user_for(connector: Connector, external_id: str) -> str | None:
         .values_list("crm_user_id", flat=True)
         .first()
     )
+
+
+#: ``resolve_owner``'s ``mapped`` when the caller has not read the owner's mapping.
+UNREAD: Any = object()
+
+
+def resolve_owner(connector: Connector, external_id: str, *, crm_users: Callable[[], list[dict[str, str]]],
+                  owner_email: str = "", mapped: Any = UNREAD) -> str | None:
+    """The booking owner's CRM user id — one rule for every CRM.
+
+    1. The mapping an administrator saved (Step "Owner mapping"), ``mapped`` when the caller read
+       it already (its ``crm_user_id`` or None).
+    2. Else the CRM user with the owner's email (``owner_email``, else the scheduling user's).
+
+    Reads only: planning never writes rows, so the match by email is not saved; the owner
+    mapping page proposes it (``auto_match``) for an administrator to keep. ``crm_users`` is the
+    kind's cached user list (``[{"id", "email", "name"}]``), called only when an email is needed.
+    """
+    if not external_id and not owner_email:
+        return None
+    if mapped is UNREAD:
+        mapped = crm_user_for(connector, external_id)
+    if mapped:
+        return str(mapped)
+    email = (owner_email or "").lower()
+    if not email and external_id:
+        email = (SchedulingUser.objects.filter(account_id=connector.account_id, external_id=external_id)
+                 .values_list("email", flat=True).first() or "").lower()
+    if not email:
+        return None
+    return next((str(u["id"]) for u in crm_users() if (u.get("email") or "").lower() == email), None)
 
 
 def set_mapping(

@@ -61,8 +61,15 @@ class PreviewRecorder:
         request_body=None,
         response_body=None,
         crm_error_code: str = "",
+        response_headers=None,
     ) -> None:
         self.calls.append({"method": method.upper(), "url": url, "status_code": status_code})
+
+    def throttle(self, cost: int = 1) -> None:
+        """A preview's reads are few and made by an administrator: no shared rate limit."""
+
+    def observe_quota(self, headers: Any) -> None:
+        return None
 
     @staticmethod
     def check(method: str, body: Any = None) -> None:
@@ -78,12 +85,18 @@ class PreviewRecorder:
 
 @dataclass
 class PreviewContext:
+    """The preview's ``apps.connectors.contract.SyncContext``: a first delivery, reads only."""
+
     connector: Any
     event: BookingEvent
     booking: Booking
-    job: Any = None
     recorder: PreviewRecorder = field(default_factory=PreviewRecorder)
     preview: bool = True
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def job_key(self) -> str:
+        return f"preview:{id(self)}"
 
     def booking_chain(self) -> list[str]:
         return [self.booking.booking_id]
@@ -93,6 +106,15 @@ class PreviewContext:
 
     def save_link(self, record_type: str, crm_id: str) -> None:
         raise PreviewWriteRefused("A preview does not save record links.")
+
+    def throttle(self, cost: int = 1) -> None:
+        self.recorder.throttle(cost)
+
+    def record_call(self, **exchange: Any) -> None:
+        self.recorder(**exchange)
+
+    def record_replan(self, plan: list[dict[str, Any]], *, reason: str) -> None:
+        raise PreviewWriteRefused("A preview only plans.")
 
 
 @dataclass
@@ -317,7 +339,7 @@ def run_preview(connector, *, sample: str = "", payload: str = "",
         "customer_email": booking.customer_email,
     }
     try:
-        plan = kind.plan(context)
+        plan = kind.preview(context)
     except CrmError as exc:
         return PreviewResult(
             error=f"Could not build the plan: {exc.message}", reads=context.recorder.calls, summary=summary

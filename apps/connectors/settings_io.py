@@ -133,7 +133,7 @@ def export_connector(connector: Connector) -> dict[str, Any]:
         "version": VERSION,
         "connector": {"name": connector.name, "kind": connector.kind, "is_active": connector.is_active},
     }
-    if kind is not None and kind.export_settings is not None:
+    if kind is not None:
         data.update(_plain(kind.export_settings(connector)))
     data["steps"] = {step.key: export_step(connector, step) for step in steps_for(connector)}
     data["owner_mapping"] = export_rows(connector)
@@ -201,7 +201,7 @@ def _check_head(document: dict[Any, Any], name: str | None, report: Report) -> H
 
 
 def _check_secrets(kind: registry.ConnectorKind, secrets: dict[str, Any], report: Report) -> dict[str, str]:
-    known = list(kind.extra.get("secret_names") or [])
+    known = list(kind.secret_names)
     checked = {}
     for name, value in secrets.items():
         if name not in known:
@@ -440,8 +440,7 @@ def _check(account, document: dict[Any, Any], head: Head, secrets: dict[str, str
         return None
     connector = (staging.stage(stored) if stored is not None
                  else staging.new(account=account, name=head.name, kind=kind.key))
-    if kind.import_settings is not None:
-        kind.import_settings(connector, document, secrets, report, False)
+    kind.import_settings(connector, document, secrets, report, False)
     valid_steps = _check_steps(connector, document.get("steps"), report)
     owners = _check_owner_mapping(connector, document.get("owner_mapping"), report)
     return Checked(head, stored, connector, valid_steps, owners)
@@ -499,8 +498,7 @@ def _save(account, document: dict[Any, Any], checked: Checked, secrets: dict[str
           report: Report) -> Connector:
     connector = _save_connector(account, checked)
     kind = checked.head.kind
-    if kind.import_settings is not None:
-        kind.import_settings(connector, document, secrets, report, True)
+    kind.import_settings(connector, document, secrets, report, True)
     for step, form in checked.steps:
         step.save_form(connector, form)
         mark_done(connector, step.key)

@@ -25,7 +25,7 @@ from .models import ConnectorConfiguration
 from .settings_io import NAME_MAX_LENGTH, export_connector, import_connector
 from .settings_yaml import MAX_BYTES
 
-#: The secrets of both kinds (``ConnectorKind.extra["secret_names"]``); each kind refuses the
+#: The secrets of both kinds (``ConnectorKind.secret_names``); each kind refuses the
 #: ones it does not know.
 SECRET_FIELDS = ("client_secret", "service_account_key", "refresh_token", "password", "security_token")
 

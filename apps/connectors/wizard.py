@@ -22,10 +22,12 @@ How an integration offers a wizard (the Keap package is the worked example)::
             ...
         ]
 
-    # registration (in the integration's AppConfig.ready or a module imported from it)
-    registry.register(ConnectorKind(key="<crm>", ..., wizard_steps=steps,
-                                    is_connected=..., connect_url=..., list_crm_users=...,
-                                    setup_url=lambda c: reverse("<crm>:wizard", args=[...])))
+    # apps/integrations/<crm>/integration.py (imported from the package's AppConfig.ready)
+    class MyCrm(CrmIntegration):            # apps.connectors.contract
+        key = "<crm>"
+        def wizard_steps(self): return wizard_steps.steps()
+        ...                                 # is_connected, connect_url, setup_url, ...
+    registry.register(MyCrm())
 
     # the integration's urls.py (its ``app_name`` must equal the kind key)
     app_name = "<crm>"
@@ -33,10 +35,10 @@ How an integration offers a wizard (the Keap package is the worked example)::
 
 ``wizard.urls(kind_key)`` gives, under ``a/<account_slug>/<kind_key>/<connector_id>/wizard/``:
 ``<kind>:wizard`` (index: the first step not done), ``<kind>:wizard-step`` (``<step_key>/``),
-``<kind>:wizard-owners`` (``owners/``, owner mapping, only when ``list_crm_users`` is set).
+``<kind>:wizard-owners`` (``owners/``, owner mapping, only when the kind ``maps_owners``).
 All views are for Administrators only (``account_view(role=Role.ADMINISTRATOR)``); staff get
 403, other accounts 404. The wizard is locked (a page with the connect/reconnect button from
-``ConnectorKind.connect_url``) while ``ConnectorKind.is_connected(connector)`` is false.
+``CrmIntegration.connect_url``) while ``CrmIntegration.is_connected(connector)`` is false.
 
 Each step page: the step navigation (done steps ticked), the form (buttons "Save and continue",
 and "Skip (keep defaults)" when ``has_defaults``), and the preview panel
@@ -142,7 +144,7 @@ def _accepts_connector(form_class: type) -> bool:
 
 def steps_for(connector: Connector) -> list[WizardStep]:
     kind = registry.get(connector.kind)
-    if kind is None or kind.wizard_steps is None:
+    if kind is None:
         return []
     return list(kind.wizard_steps())
 
@@ -176,7 +178,7 @@ def mark_done(connector: Connector, key: str) -> None:
 
 def is_connected(connector: Connector) -> bool:
     kind = registry.get(connector.kind)
-    if kind is None or kind.is_connected is None:
+    if kind is None:
         return True
     return bool(kind.is_connected(connector))
 
@@ -196,7 +198,7 @@ def navigation(request, connector: Connector, current: str = "") -> list[dict[st
         for step in steps_for(connector)
     ]
     kind = registry.get(connector.kind)
-    if kind is not None and kind.list_crm_users is not None:
+    if kind is not None and kind.maps_owners:
         items.append(
             {
                 "key": "owners",
@@ -215,7 +217,7 @@ def _connector(account, connector_id: int, kind_key: str) -> Connector:
 
 def _locked(request, account, connector: Connector):
     kind = registry.get(connector.kind)
-    connect_url = kind.connect_url(request, connector) if kind and kind.connect_url else ""
+    connect_url = kind.connect_url(connector) if kind else ""
     return render(
         request,
         "connectors/wizard_locked.html",

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.core import textunion
 
 from . import questions
 from .models import (
@@ -110,9 +111,7 @@ def _read_entries(account: Account, booking: dict[str, Any]) -> dict[str, Any]:
     params: list[Any] = []
     for external_id in wanted.values():
         params += [account.pk, external_id]
-    with connection.cursor() as cursor:
-        cursor.execute(_entries_sql(tuple(wanted)), params)
-        rows = cursor.fetchall()
+    rows = textunion.fetch(_entries_sql(tuple(wanted)), params)
     found = {}
     for key, *values in rows:
         model, mapping = EXPANDED_FIELDS[key]
@@ -127,29 +126,22 @@ def _read_entries(account: Account, booking: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-_SQL: dict[tuple, str] = {}
-
-
 def _entries_sql(keys: tuple[str, ...]) -> str:
     """``SELECT key, id, fields… FROM <entry table> WHERE account = %s AND external_id = %s``
-    for each payload key, as text, NULL-padded, ``UNION ALL``-ed."""
-    if (connection.vendor, keys) not in _SQL:
-        qn = connection.ops.quote_name
+    for each payload key, as text (``apps.core.textunion``)."""
+
+    def build() -> list[str]:
         width = max(len(_read_fields(*EXPANDED_FIELDS[key])) for key in keys)
         parts = []
         for key in keys:
             model, mapping = EXPANDED_FIELDS[key]
-            table = qn(model._meta.db_table)
+            column = textunion.column
+            where = f"{column(model, 'account')} = %s AND {column(model, 'external_id')} = %s"
+            columns = [column(model, f) for f in _read_fields(model, mapping)]
+            parts.append(textunion.part(key, model, columns, where, width=width))
+        return parts
 
-            def column(name: str, model=model, table=table) -> str:
-                return f"{table}.{qn(model._meta.get_field(name).column)}"
-
-            fields = [f"CAST({column(f)} AS text)" for f in _read_fields(model, mapping)]
-            fields += ["CAST(NULL AS text)"] * (width - len(fields))
-            parts.append(f"SELECT '{key}' AS part, {', '.join(fields)} FROM {table}"
-                         f" WHERE {column('account')} = %s AND {column('external_id')} = %s")
-        _SQL[(connection.vendor, keys)] = " UNION ALL ".join(parts)
-    return _SQL[(connection.vendor, keys)]
+    return textunion.sql(("directory.entries", keys), build)
 
 
 def _read_fields(model, mapping: dict[str, tuple[str, ...]]) -> list[str]:

@@ -88,25 +88,12 @@ def max_countdown_seconds() -> float:
 
 @dataclass
 class JobContext:
-    """What an integration's planner and applier see for one job.
+    """The sync engine's ``apps.connectors.contract.SyncContext``: one attempt of one job.
 
-    Integrations never import this app: they use these attributes and methods only.
-
-    * ``find_link(record_type)`` / ``save_link(record_type, crm_id)``: the booking's CRM
-      records. **Save a link right after creating a record** (before the next CRM call): a job
-      interrupted after that point is resumed by re-planning, and the plan must find the link
-      to update instead of creating the record again.
-    * ``throttle(cost=1)``: call before each CRM request (clients holding only the recorder call
-      ``recorder.throttle()``, the same thing). It waits for a token of the connector's shared
-      rate limit, and raises a ``TransientCrmError`` (code ``throttled`` or ``circuit_open``)
-      when the wait is long or the CRM is known to be down: let it propagate, the engine
-      defers the job without counting an attempt. Calls made without ``throttle`` are charged
-      after the fact by the recorder, so the limit holds either way.
-    * ``observe_quota(headers)``: hand the CRM's response headers to the limiter (Keap's
-      ``x-keap-product-*``, Salesforce's ``Sforce-Limit-Info``); or pass
-      ``response_headers=`` to the recorder call, which does the same.
-    * ``recorder(...)``: report every HTTP exchange (it also renews the job's lease and feeds
-      the circuit breaker).
+    Integrations never import this app: they see the contract's attributes and methods only
+    (documented there). What the engine adds: ``job`` (the row being run), ``chain`` (the
+    booking chain the claim locked) and ``replans`` (what ``record_replan`` was told, in order:
+    the last plan is the one stored on the job).
     """
 
     connector: Connector
@@ -114,9 +101,12 @@ class JobContext:
     booking: Booking | None
     job: SyncJob
     recorder: CallRecorder
-    extra: dict[str, Any] = field(default_factory=dict)
+    preview: bool = False
+    #: per-attempt state a kind passes from ``plan`` to ``apply`` (keys ``"<kind>.<name>"``)
+    scratch: dict[str, Any] = field(default_factory=dict)
     #: the booking chain, when the engine already knows it (the claim computed it)
     chain: list[str] | None = None
+    replans: list[dict[str, Any]] = field(default_factory=list)
     #: the chain's links of this connector, {(record_type, booking_id): crm_id}: read once per
     #: job (jobs of one connector and chain never run at the same time), kept by ``save_link``
     _links: dict[tuple[str, str], str] | None = field(default=None, repr=False)
@@ -153,11 +143,18 @@ class JobContext:
                         record_type=record_type, crm_id=crm_id, exists=key in links)
             links[key] = crm_id
 
+    @property
+    def job_key(self) -> str:
+        return f"job:{self.job.pk}"
+
     def throttle(self, cost: int = 1) -> None:
         self.recorder.throttle(cost)
 
-    def observe_quota(self, headers: Any) -> None:
-        self.recorder.observe_quota(headers)
+    def record_call(self, **exchange: Any) -> Any:
+        return self.recorder(**exchange)
+
+    def record_replan(self, plan: list[dict[str, Any]], *, reason: str) -> None:
+        self.replans.append({"reason": reason, "plan": plan})
 
 
 def find_link(*, connector: Connector, booking_ids: list[str], record_type: str) -> str | None:
@@ -448,6 +445,9 @@ def _run_claimed(job: SyncJob, booking: Booking | None, chain: list[str]) -> Syn
         # Stored with the attempt's outcome (the same fenced write), not in a write of its own.
         job.plan, job._plan_unsaved = plan, True
         result = kind.apply(context, plan)
+        if context.replans:
+            job.plan = context.replans[-1]["plan"]  # what ran (stored with the outcome)
+            result = {**(result or {}), "replanned": [r["reason"] for r in context.replans]}
     except (Throttled, CircuitOpen, WaitCrmError) as exc:
         return _defer(job, booking, exc)
     except TransientCrmError as exc:

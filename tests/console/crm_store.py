@@ -102,5 +102,5 @@ def _apply(context, plan):
 
 
 def register() -> registry.ConnectorKind:
-    return registry.register(registry.ConnectorKind(key=KIND, label="Test store", plan=_plan,
-                                                    apply=_apply))
+    return registry.register(registry.SimpleKind(key=KIND, label="Test store", plan_fn=_plan,
+                                                    apply_fn=_apply))

@@ -55,7 +55,7 @@ def shop(db, tmp_path):
         "other_admin": MembershipFactory(account=other, role=Role.ADMINISTRATOR).user,
         "other_connector": other_connector,
     }
-    crm_store.registry._KINDS.pop(kind.key, None)
+    crm_store.registry.unregister(kind.key)
 
 
 def _failed_booking(shop):

@@ -146,7 +146,7 @@ def _down_kind(key: str):
         context.recorder(method="GET", url="https://crm.example/x", status_code=503, duration_ms=1)
         raise TransientCrmError("503", code="503", status=503)
 
-    return registry.register(registry.ConnectorKind(key=key, label=key, plan=lambda c: [], apply=apply))
+    return registry.register(registry.SimpleKind(key=key, label=key, plan_fn=lambda c: [], apply_fn=apply))
 
 
 @pytest.mark.django_db

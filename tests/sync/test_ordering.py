@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db
 
 APPLIED: list[tuple[str, str]] = []
 
-registry.register(registry.ConnectorKind(
-    key="order_probe", label="order probe", plan=lambda c: [],
-    apply=lambda c, plan: APPLIED.append((c.job.booking_id, c.event.event_type)) or {},
+registry.register(registry.SimpleKind(
+    key="order_probe", label="order probe", plan_fn=lambda c: [],
+    apply_fn=lambda c, plan: APPLIED.append((c.job.booking_id, c.event.event_type)) or {},
 ))
 
 

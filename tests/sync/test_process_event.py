@@ -33,8 +33,8 @@ def _failing_kind(key, error):
             raise error
         return {"ok": True}
 
-    return registry.register(registry.ConnectorKind(key=key, label=key, plan=lambda c: [{"op": "x"}],
-                                                    apply=apply))
+    return registry.register(registry.SimpleKind(key=key, label=key, plan_fn=lambda c: [{"op": "x"}],
+                                                    apply_fn=apply))
 
 
 @pytest.fixture(autouse=True)

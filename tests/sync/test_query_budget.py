@@ -42,10 +42,10 @@ def _apply(context, plan):
     return {"ok": True}
 
 
-registry.register(registry.ConnectorKind(
+registry.register(registry.SimpleKind(
     key="budget_probe", label="budget probe",
-    plan=lambda c: [{"op": "upsert", "id": c.find_link("record") or f"R-{c.job.booking_id}"}],
-    apply=_apply,
+    plan_fn=lambda c: [{"op": "upsert", "id": c.find_link("record") or f"R-{c.job.booking_id}"}],
+    apply_fn=_apply,
 ))
 
 

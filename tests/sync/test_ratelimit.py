@@ -163,8 +163,8 @@ def _kind(key: str, *, status_429: bool = False):
             raise TransientCrmError("Too many requests", code="429", status=429, retry_after=1)
         return {"ok": True}
 
-    return registry.register(registry.ConnectorKind(key=key, label=key, plan=lambda c: [{"op": "x"}],
-                                                    apply=apply))
+    return registry.register(registry.SimpleKind(key=key, label=key, plan_fn=lambda c: [{"op": "x"}],
+                                                    apply_fn=apply))
 
 
 def _event(account):

@@ -20,6 +20,9 @@ from .models import CrmCacheEntry
 
 #: Cache kind for Keap ids from personalized links that name no contact (they use the email rules).
 UNKNOWN_CONTACT_ID = "unknown_contact_id"
+#: ``context.scratch`` keys (``apps.connectors.contract``): the job's client (plan and apply
+#: share its session and tokens) and the cached ids the plan read (the resolver starts from them).
+CLIENT, CACHED_IDS = "keap.client", "keap.cached_ids"
 
 
 class Resolver:
@@ -206,8 +209,8 @@ def _xmlrpc_values(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
-    client = getattr(context, "_keap_client", None) or KeapClient.for_context(context)
-    resolver = Resolver(context.connector, client, getattr(context, "_keap_cache", None))
+    client = context.scratch.get(CLIENT) or KeapClient.for_context(context)
+    resolver = Resolver(context.connector, client, context.scratch.get(CACHED_IDS))
     contact_id: int | None = None
     present_tags: set[int] | None = None
     result: dict[str, Any] = {}

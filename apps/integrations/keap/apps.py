@@ -7,4 +7,4 @@ class KeapConfig(AppConfig):
     verbose_name = "Keap connector"
 
     def ready(self) -> None:
-        from . import kind  # noqa: F401  (registers the "keap" connector kind)
+        from . import integration  # noqa: F401  (registers the "keap" connector kind)

@@ -28,7 +28,7 @@ from apps.connectors.http import pooled, proxies_for
 from apps.core.outbound import OutboundRefused, OutboundSession
 
 from . import connection, oauth
-from .responses import keap_message, retry_after_from
+from .errors import classify_response, keap_message
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
@@ -66,7 +66,7 @@ class KeapClient:
 
     @classmethod
     def for_context(cls, context) -> KeapClient:
-        return cls(context.connector, recorder=context.recorder, preview=getattr(context, "preview", False))
+        return cls(context.connector, recorder=context.recorder, preview=context.preview)
 
     # ------------------------------------------------------------------ the one hook
     def _send(
@@ -201,20 +201,8 @@ class KeapClient:
             ) from exc
 
     def _raise_for(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        message, code = keap_message(response)
-        if status == 429 or status >= 500 or status == 408:
-            raise TransientCrmError(
-                f"Keap is busy ({status}): {message}",
-                code=code or str(status),
-                status=status,
-                retry_after=retry_after_from(response.headers),
-            )
-        raise PermanentCrmError(
-            f"Keap refused the request ({status}): {message}", code=code or str(status), status=status
-        )
+        if response.status_code >= 400:
+            raise classify_response(response)
 
     def get(self, path: str, **kw) -> Any:
         return self.request("GET", path, **kw)

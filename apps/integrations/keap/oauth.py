@@ -17,7 +17,7 @@ from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrm
 from apps.connectors.models import Connector
 
 from . import connection
-from .responses import keap_message, retry_after_from
+from .errors import keap_message, retry_after_from
 
 SESSION_STATE_KEY = "keap_oauth_state"
 

@@ -401,7 +401,7 @@ def gather(context, client: KeapClient) -> planner.PlanInput:
     values = booking_values(data, booking)
     crm_id = personalized_contact_id(data)
     seen = []
-    if tagging["appointment_tags"] and not getattr(context, "preview", False) and booking.pk:
+    if tagging["appointment_tags"] and not context.preview and booking.pk:
         # Only the appointment-specific tags use the actions seen so far.
         seen = list(
             BookingEvent.objects.filter(account_id=connector.account_id, booking_id=booking.booking_id)
@@ -418,7 +418,7 @@ def gather(context, client: KeapClient) -> planner.PlanInput:
     companies = [(values.get(f) or "").strip()[:100] for f, target in mapping.items() if target == "Company"]
     ids = cache_entries(connector, _names_of_interest(
         action, booking.booking_id, classification, tagging, actions_seen, extras, source, crm_id, companies))
-    context._keap_cache = ids  # the applier's resolver starts from these
+    context.scratch[applier.CACHED_IDS] = ids  # the applier's resolver starts from these
     if crm_id is not None and (applier.UNKNOWN_CONTACT_ID, str(crm_id)) in ids:
         crm_id = None  # a PATCH found no such contact before: the email rules apply
     existing, looked_up = None, False
@@ -497,10 +497,9 @@ def _known_unknown(connector, contact_id: int) -> bool:
 
 def client_for(context) -> KeapClient:
     """One client per job (plan and apply share its session and tokens)."""
-    client = getattr(context, "_keap_client", None)
+    client = context.scratch.get(applier.CLIENT)
     if client is None:
-        client = KeapClient.for_context(context)
-        context._keap_client = client
+        client = context.scratch[applier.CLIENT] = KeapClient.for_context(context)
     return client
 
 
@@ -516,5 +515,6 @@ def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
         return applier.apply(context, plan_ops)
     except applier.PersonalizedIdUnknown as unknown:
         replanned = plan(context)
-        return {**applier.apply(context, replanned), "replanned": replanned,
-                "personalized_id_unknown": unknown.args[0]}
+        context.record_replan(replanned, reason=f"Keap has no contact {unknown.args[0]} (the booking's "
+                                                "personalized link): the email rules apply")
+        return {**applier.apply(context, replanned), "personalized_id_unknown": unknown.args[0]}

@@ -34,15 +34,17 @@ LEASE_MARGIN_SECONDS = 60
 LEASE_RETRY_SECONDS = 2.0
 CREATE_OBJECTS = ("Lead", "Contact", "Account", "Case", "Event")
 KEY_PREFIXES = {"Lead": "00Q", "Contact": "003", "Account": "001", "Case": "500", "Event": "00U"}
+#: ``context.scratch`` keys (``apps.connectors.contract``): the job's client, the customer
+#: lease it holds (key, holder), and the planner's inputs (``apply`` re-plans from them).
+CLIENT, LEASE, INPUTS = "salesforce.client", "salesforce.lease", "salesforce.inputs"
 
 
 # ------------------------------------------------------------------------- helpers
 def client_for(context) -> SalesforceClient:
-    client = getattr(context, "_salesforce_client", None)
+    client = context.scratch.get(CLIENT)
     if client is None:
-        client = SalesforceClient(context.connector, recorder=context.recorder)
-        client.preview = bool(getattr(context, "preview", False))
-        context._salesforce_client = client
+        client = context.scratch[CLIENT] = SalesforceClient(context.connector, recorder=context.recorder)
+        client.preview = context.preview
     return client
 
 
@@ -99,11 +101,6 @@ def lease_seconds() -> int:
     return int(django_settings.CELERY_TASK_TIME_LIMIT) + LEASE_MARGIN_SECONDS
 
 
-def _holder(context) -> str:
-    job = getattr(context, "job", None)
-    return f"job:{job.pk}" if job is not None and job.pk else f"context:{id(context)}"
-
-
 def _acquire(context, facts: dict[str, Any]) -> None:
     """Take the lease of the booking's customer (its email, else its booking chain) for the
     plan and the writes, or defer the job.
@@ -121,24 +118,24 @@ def _acquire(context, facts: dict[str, Any]) -> None:
     leaves the key until then; the same job's next attempt (the engine runs one attempt of a
     job at a time) takes its own lease back at once.
     """
-    if getattr(context, "preview", False) or getattr(context, "_salesforce_lock", None):
+    if context.preview or context.scratch.get(LEASE):
         return
-    key, holder = _lock_key(context, facts), _holder(context)
+    key, holder = _lock_key(context, facts), context.job_key
     if not cache.add(key, holder, lease_seconds()):
         if cache.get(key) != holder:
             raise WaitCrmError("Another sync of the same customer is under way; this one follows "
                                "it in a moment.", code="waiting", retry_after=LEASE_RETRY_SECONDS)
         cache.set(key, holder, lease_seconds())  # an earlier attempt of this job died holding it
-    context._salesforce_lock = (key, holder)
+    context.scratch[LEASE] = (key, holder)
 
 
 def _release(context) -> None:
-    lease = getattr(context, "_salesforce_lock", None)
+    lease = context.scratch.get(LEASE)
     if lease:
         key, holder = lease
         if cache.get(key) == holder:  # never another job's (it cannot have expired under us)
             cache.delete(key)
-        context._salesforce_lock = None
+        context.scratch[LEASE] = None
 
 
 # ------------------------------------------------------------------------- lookups
@@ -161,7 +158,7 @@ def run_lookups(context, client: SalesforceClient, wanted: list[dict[str, Any]])
     found: dict[str, Any] = {item["ref"]: None for item in wanted}
     if not queries:
         return found
-    if len(queries) == 1 or getattr(context, "preview", False):
+    if len(queries) == 1 or context.preview:
         for ref, query in queries:
             records = client.query(query)
             found[ref] = _clean(records[0]) if records else None
@@ -202,7 +199,7 @@ def gather(context, client: SalesforceClient, facts: dict[str, Any] | None = Non
         facts=facts, settings=settings, event_id=event_id,
         owner_user_id=owner_user_id(context, client, facts, mapped=mapped),
         describes=describes_for(client, list(CREATE_OBJECTS) if creating else ["Event"],
-                                fetch=creating and not getattr(context, "preview", False)),
+                                fetch=creating and not context.preview),
         today=timezone.localdate(), now=timezone.now(),
     )
 
@@ -216,7 +213,7 @@ def plan(context) -> list[dict[str, Any]]:
         inputs = gather(context, client, facts)
         if inputs.event_id is None:
             inputs.found = run_lookups(context, client, planner.lookups(inputs.facts, inputs.settings))
-        context._salesforce_inputs = inputs
+        context.scratch[INPUTS] = inputs
         ops = planner.plan(inputs)
         planned = True
         return ops
@@ -230,7 +227,7 @@ def plan(context) -> list[dict[str, Any]]:
     finally:
         # A job goes on to ``apply``, whose end remembers the limits of every call (the client
         # is the job's); only a plan that ends here (an error, a preview) writes them itself.
-        if not planned or getattr(context, "preview", False):
+        if not planned or context.preview:
             services.remember_limits(context.connector, client.limit_info)
 
 
@@ -288,7 +285,7 @@ def _matched_record(client: SalesforceClient, inputs: planner.Inputs, error: Dup
 
 def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
     client = client_for(context)
-    inputs: planner.Inputs | None = getattr(context, "_salesforce_inputs", None)
+    inputs: planner.Inputs | None = context.scratch.get(INPUTS)
     try:
         ops = plan_ops
         for _attempt in range(3):
@@ -301,6 +298,8 @@ def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
                     raise
                 inputs.found[matched[0]] = matched[1]  # use the record the duplicate rule found
                 ops = planner.plan(inputs)
+                context.record_replan(ops, reason=f"A Salesforce duplicate rule matched the existing "
+                                                  f"{exc.object_name or 'record'} {exc.matches[0]}")
                 continue
             except PermanentCrmError as exc:
                 if exc.code == "REQUIRED_FIELD_MISSING":
@@ -312,6 +311,8 @@ def apply(context, plan_ops: list[dict[str, Any]]) -> dict[str, Any]:
                 inputs.describes = describes_for(client, list(CREATE_OBJECTS), fetch=True)
                 inputs.found = run_lookups(context, client, planner.lookups(inputs.facts, inputs.settings))
                 ops = planner.plan(inputs)
+                context.record_replan(ops, reason="The booking's Event was deleted in Salesforce: a new "
+                                                  "one is created")
                 continue
             return _remember(context, ops, ids, client)
         raise PermanentCrmError("Salesforce kept refusing the booking's records.", code="gave_up")

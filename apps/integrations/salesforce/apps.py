@@ -7,4 +7,4 @@ class SalesforceConfig(AppConfig):
     verbose_name = "Salesforce connector"
 
     def ready(self) -> None:
-        from . import kind  # noqa: F401  (registers the "salesforce" connector kind)
+        from . import integration  # noqa: F401  (registers the "salesforce" connector kind)

@@ -83,7 +83,7 @@ class Command(BaseCommand):
         head = data.get("connector") if isinstance(data, dict) else None
         kind_key = head.get("kind") if isinstance(head, dict) else None
         kind = registry.get(kind_key) if isinstance(kind_key, str) else None
-        wanted = (kind.extra.get("secret_names") if kind else None) or []
+        wanted = list(kind.secret_names) if kind else []
         for secret_name in wanted:
             if secret_name not in secrets and sys.stdin.isatty():
                 value = getpass(f"{secret_name} (leave empty to keep the current one): ")

@@ -1,15 +1,10 @@
-"""Registers the ``keap`` ConnectorKind (imported from ``KeapConfig.ready``)."""
+"""The Keap wizard's steps after the connection (``apps.connectors.wizard``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.urls import reverse
-
-from apps.connectors import form_questions, registry
 from apps.connectors.wizard import WizardStep
 
-from . import connection, forms, services, settings_hooks
+from . import forms
 from .models import (
     ClassificationSettings,
     CreationSettings,
@@ -19,7 +14,7 @@ from .models import (
 )
 
 
-def wizard_steps() -> list[WizardStep]:
+def steps() -> list[WizardStep]:
     return [
         WizardStep(
             "creation",
@@ -60,27 +55,3 @@ def wizard_steps() -> list[WizardStep]:
             template="keap/wizard_tracking.html",  # shows why a stored tracking code was removed
         ),
     ]
-
-
-def _list_users(connector) -> list[dict[str, Any]]:
-    return services.crm_users(connector)
-
-
-KEAP = registry.register(
-    registry.ConnectorKind(
-        key="keap",
-        label="Keap (Infusionsoft)",
-        plan=services.plan,
-        apply=services.apply,
-        description="Contacts, appointments (ContactAction) and lifecycle tags in Keap.",
-        extra={"secret_names": ["client_secret", "service_account_key", "refresh_token"]},
-        wizard_steps=wizard_steps,
-        is_connected=connection.is_connected,
-        connect_url=lambda request, c: reverse("keap:connect", args=[c.account.slug, c.pk]),
-        list_crm_users=_list_users,
-        export_settings=settings_hooks.export_settings,
-        import_settings=settings_hooks.import_settings,
-        import_sections=("connection", form_questions.SECTION),
-        setup_url=lambda c: reverse("keap:wizard", args=[c.account.slug, c.pk]),
-    )
-)

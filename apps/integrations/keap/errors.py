@@ -1,5 +1,5 @@
-"""What Keap's answers say beyond their status: the error message and code of any of its error
-bodies, and how long to wait from its ``Retry-After`` and quota/throttle headers.
+"""Keap's failed answers as typed errors (``apps.connectors.errors``): the message and code of
+any of its error bodies, and how long to wait from its ``Retry-After`` and quota headers.
 
 Shared by the API client (``client``) and the token exchange (``oauth``), which the client
 calls on a 401: kept apart so that neither imports the other's module for them.
@@ -11,6 +11,8 @@ import time
 from typing import Any
 
 import requests
+
+from apps.connectors.errors import PermanentCrmError, TransientCrmError
 
 
 def retry_after_from(headers: Any) -> float | None:
@@ -34,14 +36,24 @@ def retry_after_from(headers: Any) -> float | None:
     return None
 
 
+_UNREADABLE = object()
+
+
 def keap_message(response: requests.Response) -> tuple[str, str]:
     """(message, code) from any of Keap's error bodies."""
     try:
         body = response.json()
     except ValueError:
+        body = _UNREADABLE
+    return message_of(response.status_code, body)
+
+
+def message_of(status: int | None, body: Any) -> tuple[str, str]:
+    """(message, code) from a parsed error body (``_UNREADABLE``: it was not JSON)."""
+    if body is _UNREADABLE:
         # Never echo a body that is not Keap's JSON: it may be anything (a proxy's page, an
         # internal service behind a misconfigured URL).
-        return f"Keap answered with an error page (HTTP {response.status_code})", str(response.status_code)
+        return f"Keap answered with an error page (HTTP {status})", str(status)
     if isinstance(body, dict):
         fault = body.get("fault")
         if isinstance(fault, dict):
@@ -50,5 +62,24 @@ def keap_message(response: requests.Response) -> tuple[str, str]:
         if body.get("error"):
             return str(body.get("error_description") or body["error"]), str(body["error"])
         if body.get("message"):
-            return str(body["message"]), str(body.get("code") or response.status_code)
-    return f"HTTP {response.status_code}", str(response.status_code)
+            return str(body["message"]), str(body.get("code") or status)
+    return f"HTTP {status}", str(status)
+
+
+def classify(status: int | None, body: Any, headers: Any = None) -> Exception:
+    """The typed error for a failed REST answer: 408, 429 and 5xx are transient, the rest
+    permanent (a 401 is handled before this, by the token refresh)."""
+    message, code = message_of(status, body)
+    if status is None or status in (408, 429) or status >= 500:
+        return TransientCrmError(f"Keap is busy ({status}): {message}", code=code or str(status),
+                                 status=status, retry_after=retry_after_from(headers or {}))
+    return PermanentCrmError(f"Keap refused the request ({status}): {message}",
+                             code=code or str(status), status=status)
+
+
+def classify_response(response: requests.Response) -> Exception:
+    try:
+        body = response.json()
+    except ValueError:
+        body = _UNREADABLE
+    return classify(response.status_code, body, response.headers)

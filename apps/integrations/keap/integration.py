@@ -1,0 +1,65 @@
+"""The ``keap`` connector kind: this package behind the one contract (``apps.connectors.contract``).
+
+Registered from ``KeapConfig.ready``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
+
+from apps.connectors import form_questions, registry
+from apps.connectors.contract import CrmIntegration, Plan, SyncContext
+from apps.connectors.models import Connector
+
+from . import connection, errors, services, settings_hooks, wizard_steps
+
+if TYPE_CHECKING:
+    from apps.connectors.settings_io import Report
+    from apps.connectors.wizard import WizardStep
+
+
+class KeapIntegration(CrmIntegration):
+    key = "keap"
+    label = "Keap (Infusionsoft)"
+    description = "Contacts, appointments (ContactAction) and lifecycle tags in Keap."
+    secret_names = ("client_secret", "service_account_key", "refresh_token")
+    import_sections = ("connection", form_questions.SECTION)
+
+    def plan(self, context: SyncContext) -> Plan:
+        return services.plan(context)
+
+    def apply(self, context: SyncContext, plan: Plan) -> dict[str, Any]:
+        return services.apply(context, plan)
+
+    def is_connected(self, connector: Connector) -> bool:
+        return connection.is_connected(connector)
+
+    def connect_url(self, connector: Connector) -> str:
+        return reverse("keap:connect", args=[connector.account.slug, connector.pk])
+
+    def setup_url(self, connector: Connector) -> str:
+        return reverse("keap:wizard", args=[connector.account.slug, connector.pk])
+
+    def wizard_steps(self) -> list[WizardStep]:
+        return wizard_steps.steps()
+
+    def export_settings(self, connector: Connector) -> dict[str, Any]:
+        return settings_hooks.export_settings(connector)
+
+    def import_settings(self, connector: Connector, data: dict[str, Any], secrets: dict[str, str],
+                        report: Report, save: bool) -> None:
+        settings_hooks.import_settings(connector, data, secrets, report, save)
+
+    def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
+        return services.crm_users(connector)
+
+    def refresh_metadata(self, connector: Connector) -> None:
+        services.forget_metadata(connector)
+
+    def classify_error(self, status: int | None, body: Any) -> Exception:
+        return errors.classify(status, body)
+
+
+KEAP = registry.register(KeapIntegration())

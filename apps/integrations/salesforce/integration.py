@@ -1,0 +1,72 @@
+"""The ``salesforce`` connector kind: this package behind the one contract
+(``apps.connectors.contract``). Registered from ``SalesforceConfig.ready``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
+
+from apps.connectors import form_questions, registry
+from apps.connectors.contract import CrmIntegration, Plan, SyncContext
+from apps.connectors.models import Connector
+
+from . import applier, metadata, wizard_steps
+from .client import SalesforceClient, classify
+from .selectors import is_connected
+from .settings_hooks import export_connection, export_questions, import_connection
+
+if TYPE_CHECKING:
+    from apps.connectors.settings_io import Report
+    from apps.connectors.wizard import WizardStep
+
+
+class SalesforceIntegration(CrmIntegration):
+    key = "salesforce"
+    label = "Salesforce"
+    description = "Leads, Contacts, Cases and one Event per booking, updated through its life."
+    secret_names = ("password", "security_token", "client_secret", "refresh_token")
+    import_sections = ("connection", form_questions.SECTION)
+
+    def plan(self, context: SyncContext) -> Plan:
+        return applier.plan(context)
+
+    def apply(self, context: SyncContext, plan: Plan) -> dict[str, Any]:
+        return applier.apply(context, plan)
+
+    def is_connected(self, connector: Connector) -> bool:
+        return is_connected(connector)
+
+    def connect_url(self, connector: Connector) -> str:
+        return reverse("salesforce:connect", args=[connector.account.slug, connector.pk])
+
+    def setup_url(self, connector: Connector) -> str:
+        if is_connected(connector):
+            return reverse("salesforce:wizard", args=[connector.account.slug, connector.pk])
+        return self.connect_url(connector)
+
+    def wizard_steps(self) -> list[WizardStep]:
+        return wizard_steps.steps()
+
+    def export_settings(self, connector: Connector) -> dict[str, Any]:
+        return {**export_connection(connector), **export_questions(connector)}
+
+    def import_settings(self, connector: Connector, data: dict[str, Any], secrets: dict[str, str],
+                        report: Report, save: bool) -> None:
+        form_questions.import_section(connector, data, report, save)
+        import_connection(connector, data, secrets, report, save)
+
+    def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
+        client = SalesforceClient(connector)
+        return [{"id": u["Id"], "email": u.get("Email") or "", "name": u.get("Name") or ""}
+                for u in metadata.users(client)]
+
+    def refresh_metadata(self, connector: Connector) -> None:
+        metadata.forget(SalesforceClient(connector))
+
+    def classify_error(self, status: int | None, body: Any) -> Exception:
+        return classify(status, body)
+
+
+SALESFORCE = registry.register(SalesforceIntegration())
