@@ -50,6 +50,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,6 +278,44 @@ def _accepts(form: forms.BaseForm, name: Any) -> bool:
     return isinstance(name, str) and accepts is not None and accepts(name)
 
 
+def bind_section(path: str, values: Any, report: Report, *,
+                 build_form: Callable[[MultiValueDict | None], forms.BaseForm],
+                 current: dict[str, Any] | None = None, accepts: Callable[[str], bool] | None = None,
+                 unknown: str = "unknown setting", unbound: forms.BaseForm | None = None,
+                 ) -> forms.BaseForm | None:
+    """A section of the file validated exactly as the page that edits it validates it.
+
+    ``values`` (it must be a mapping) is merged over ``current`` (by default the unbound form's
+    values: what is stored), converted to form data as a browser would send it and bound to
+    ``build_form(data)``. Every problem is reported at ``<path>.<field>`` (``unknown`` for a
+    name the form does not take, unless ``accepts(name)``). The valid bound form, or None.
+    ``build_form(None)`` gives the unbound form (or pass it as ``unbound``). A ``CrmError``
+    (the form reads its choices from the CRM) propagates.
+    """
+    if not isinstance(values, dict):
+        report.error(path, "must be a mapping of setting name to value")
+        return None
+    before = len(report.problems)
+    unbound = unbound if unbound is not None else build_form(None)
+    if current is None:
+        current = {name: _plain(unbound[name].value()) for name in unbound.fields}
+    known_names = [name for name in values
+                   if name in current or (accepts is not None and isinstance(name, str) and accepts(name))]
+    for name in values:
+        if name not in known_names:
+            report.error(f"{path}.{name}", unknown)
+    data = _form_data(unbound, {**current, **{k: values[k] for k in known_names}}, path, report)
+    if len(report.problems) > before:
+        return None
+    form = build_form(data)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            for message in errors:
+                report.error(path if name == "__all__" else f"{path}.{name}", message)
+        return None
+    return form
+
+
 def _check_steps(connector: Connector, steps: Any, report: Report) -> list[tuple[WizardStep, forms.BaseForm]]:
     """Each step of the file bound to its form and validated: [(step, valid form)]."""
     known = {step.key: step for step in steps_for(connector)}
@@ -292,38 +331,22 @@ def _check_steps(connector: Connector, steps: Any, report: Report) -> list[tuple
     for key, step in known.items():
         if key not in steps:
             continue
-        values = steps[key]
-        path = f"steps.{key}"
+        values, path = steps[key], f"steps.{key}"
         if not step.importable:
             if values not in (None, {}):
                 report.error(path, "is set by the top-level sections of the file (e.g. connection)")
             continue
-        if not isinstance(values, dict):
-            report.error(path, "must be a mapping of setting name to value")
-            continue
-        before = len(report.problems)
         try:
             unbound = step.build_form(connector)
-            current = export_step(connector, step, unbound)
-            known_names = [name for name in values if name in current or _accepts(unbound, name)]
-            for name in values:
-                if name not in known_names:
-                    report.error(f"{path}.{name}", "unknown setting")
-            merged = {**current, **{k: values[k] for k in known_names}}
-            data = _form_data(unbound, merged, path, report)
-            if len(report.problems) > before:
-                continue
-            form = step.build_form(connector, data)
-            is_valid = form.is_valid()
+            form = bind_section(
+                path, values, report, build_form=lambda data, step=step: step.build_form(connector, data),
+                current=export_step(connector, step, unbound),
+                accepts=lambda name, unbound=unbound: _accepts(unbound, name), unbound=unbound)
         except CrmError as exc:  # e.g. no working connection to read the CRM's choices from
             report.error(path, f"could not be checked against the CRM: {exc.message}")
             continue
-        if not is_valid:
-            for name, errors in form.errors.items():
-                for message in errors:
-                    report.error(path if name == "__all__" else f"{path}.{name}", message)
-            continue
-        valid.append((step, form))
+        if form is not None:
+            valid.append((step, form))
     return valid
 
 
