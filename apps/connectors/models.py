@@ -7,6 +7,8 @@ from django.db import models
 from apps.accounts.models import Account
 from apps.core.fields import EncryptedJSONField
 
+from . import registry
+
 
 class ConnectorStatus(models.TextChoices):
     NOT_CONNECTED = "not_connected", "Not connected"
@@ -46,16 +48,12 @@ class Connector(models.Model):
 
     @property
     def kind_label(self) -> str:
-        from . import registry
-
         kind = registry.get(self.kind)
         return kind.label if kind else self.kind
 
     @property
     def setup_url(self) -> str:
         """The wizard's URL when this kind has one (``ConnectorKind.setup_url``), else ""."""
-        from . import registry
-
         kind = registry.get(self.kind)
         return kind.setup_url(self) if kind else ""
 

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from apps.core.jsontext import JSONTextError, loads_bounded
+from apps.directory.models import BookingPage
 from apps.directory.services import reference_id
 from apps.intake.lifecycle import BOOKING_EVENT_TYPES, derive_action, is_booking_event
 from apps.intake.models import Booking, BookingEvent
@@ -139,8 +140,6 @@ SYNTHETIC = {
 
 def synthetic_envelope(account, name: str = "scheduled") -> dict[str, Any]:
     """A realistic OnceHub v2 envelope for the account's first booking page (if any)."""
-    from apps.directory.models import BookingPage
-
     event_type, status, cancel = SYNTHETIC.get(name, SYNTHETIC["scheduled"])
     page = BookingPage.objects.filter(account=account).select_related("owner").first()
     owner = page.owner if page and page.owner else None

@@ -64,6 +64,7 @@ from apps.core.text import text_problem
 from . import registry, settings_yaml, staging
 from .errors import CrmError
 from .models import Connector
+from .owner_mapping import crm_users, export_rows, set_mapping
 from .wizard import WizardStep, mark_done, steps_for
 
 VERSION = 1
@@ -127,8 +128,6 @@ def export_step(connector: Connector, step: WizardStep, form: forms.BaseForm | N
 
 
 def export_connector(connector: Connector) -> dict[str, Any]:
-    from .owner_mapping import export_rows
-
     kind = registry.get(connector.kind)
     data: dict[str, Any] = {
         "version": VERSION,
@@ -377,8 +376,6 @@ def _owner_value(row: dict[str, Any], name: str, path: str, report: Report, *, m
 
 
 def _check_owner_mapping(connector: Connector, rows: Any, report: Report) -> list[OwnerRow]:
-    from .owner_mapping import crm_users
-
     if rows is None:
         return []
     if not isinstance(rows, list):
@@ -417,8 +414,6 @@ def _check_owner_mapping(connector: Connector, rows: Any, report: Report) -> lis
 
 
 def _save_owner_mapping(connector: Connector, rows: list[OwnerRow]) -> None:
-    from .owner_mapping import set_mapping
-
     for row in rows:
         set_mapping(connector, row.external_id, row.crm_user_id, row.label, email=row.email)
 

@@ -72,7 +72,8 @@ from django.urls import path, reverse
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 
-from . import registry
+from . import owner_mapping, registry
+from . import preview as preview_module
 from .errors import CrmError
 from .models import Connector
 
@@ -240,8 +241,6 @@ def wizard_index(request, account, connector_id: int, kind_key: str):
 
 @account_view(role=Role.ADMINISTRATOR)
 def wizard_step(request, account, connector_id: int, step_key: str, kind_key: str):
-    from . import preview as preview_module
-
     connector = _connector(account, connector_id, kind_key)
     if not is_connected(connector):
         return _locked(request, account, connector)
@@ -323,8 +322,6 @@ def refresh(request, connector: Connector, step: WizardStep) -> None:
 
 @account_view(role=Role.ADMINISTRATOR)
 def wizard_owners(request, account, connector_id: int, kind_key: str):
-    from . import owner_mapping
-
     connector = _connector(account, connector_id, kind_key)
     if not is_connected(connector):
         return _locked(request, account, connector)

@@ -7,6 +7,7 @@ class ConsoleConfig(AppConfig):
     verbose_name = "Operations console"
 
     def ready(self) -> None:
+        # Imported once the app registry is ready (models load through these modules).
         from apps.connectors.signals import connector_disconnected
 
         from .alerts import on_connector_disconnected

@@ -18,6 +18,9 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu import Connection
+
+from apps.core import broker
 
 
 def check_database() -> dict:
@@ -27,10 +30,6 @@ def check_database() -> dict:
 
 
 def check_broker() -> dict:
-    from kombu import Connection
-
-    from apps.core import broker
-
     url = settings.CELERY_BROKER_URL
     timeout = settings.HEALTHZ_BROKER_TIMEOUT_SECONDS
     options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS or {})

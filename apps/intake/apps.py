@@ -7,6 +7,7 @@ class IntakeConfig(AppConfig):
     verbose_name = "Booking intake"
 
     def ready(self) -> None:
+        # Imported once the app registry is ready (models load through these modules).
         from apps.core.views import register_check
 
         from .selectors import quarantine_health
