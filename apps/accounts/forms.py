@@ -4,6 +4,7 @@ from the installation's users)."""
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Q
 
 from .models import Account, Membership
@@ -90,3 +91,17 @@ class MemberByEmailField(forms.ModelChoiceField):
     def validate(self, value):
         forms.Field.validate(self, value)
 
+
+
+class EmailLoginForm(AuthenticationForm):
+    """The login form in the words people use: they sign in with their email address (a login's
+    username is its email, ``services.add_member``)."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.label = "Email"
+        field.widget.attrs.update({"autocomplete": "username", "inputmode": "email",
+                                   "autocapitalize": "none", "spellcheck": "false"})
+        self.error_messages["invalid_login"] = (
+            "That email and password do not match a Bookbridge login. Passwords are case-sensitive.")
