@@ -150,21 +150,8 @@ def parse(url: str, family: HostFamily, *, what: str = "This URL", query: bool =
 
     A URL that is set (a base, a login URL) has no query; a request's URL may (``query``).
     """
-    text = (url or "").strip()
-    if not text:
-        raise OutboundRefused(f"{what} is empty.")
-    if any(ch.isspace() or ord(ch) < 32 or ch in "\\^`{}|<>\"" for ch in text):
-        raise OutboundRefused(f"{what} contains characters a URL cannot have.")
-    parts = urlsplit(text)
+    text, parts = _split(url, what=what, query=query)
     scheme = parts.scheme.lower()
-    if scheme not in ("https", "http"):
-        raise OutboundRefused(f"{what} must start with https://.")
-    if "@" in parts.netloc:
-        raise OutboundRefused(f"{what} must not contain a user name or password (…@).")
-    if parts.fragment or (not query and (parts.query or text.endswith(("?", "#")))):
-        raise OutboundRefused(f"{what} must not have a query (?…) or fragment (#…).")
-    if "%" in parts.netloc:
-        raise OutboundRefused(f"{what} has an escaped (%…) host name.")
     try:
         port = parts.port
         host = (parts.hostname or "").rstrip(".")
@@ -174,30 +161,61 @@ def parse(url: str, family: HostFamily, *, what: str = "This URL", query: bool =
         raise OutboundRefused(f"{what} has no host name.")
     address = _literal_address(host)
     if address is None:
-        try:
-            host = host.encode("idna").decode("ascii").lower()
-        except UnicodeError:
-            raise OutboundRefused(f"{what} has an invalid host name.") from None
-        if _NUMERIC_HOST.match(host):
-            raise OutboundRefused(f"{what} spells an IP address in a form Bookbridge does not accept.")
-        if not _HOST_NAME.match(host):
-            raise OutboundRefused(f"{what} has an invalid host name.")
+        host = _host_name(host, what=what)
+    _check_destination(scheme, host, address, family, what=what)
+    return CheckedURL(url=text.rstrip("/"), scheme=scheme, host=host,
+                      port=port or (443 if scheme == "https" else 80))
+
+
+def _split(url: str, *, what: str, query: bool):
+    """The URL's text and parts, once its spelling is one the policy reads the same way as the
+    HTTP library will (no spaces, credentials, escapes or fragments)."""
+    text = (url or "").strip()
+    if not text:
+        raise OutboundRefused(f"{what} is empty.")
+    if any(ch.isspace() or ord(ch) < 32 or ch in "\\^`{}|<>\"" for ch in text):
+        raise OutboundRefused(f"{what} contains characters a URL cannot have.")
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("https", "http"):
+        raise OutboundRefused(f"{what} must start with https://.")
+    if "@" in parts.netloc:
+        raise OutboundRefused(f"{what} must not contain a user name or password (…@).")
+    if parts.fragment or (not query and (parts.query or text.endswith(("?", "#")))):
+        raise OutboundRefused(f"{what} must not have a query (?…) or fragment (#…).")
+    if "%" in parts.netloc:
+        raise OutboundRefused(f"{what} has an escaped (%…) host name.")
+    return text, parts
+
+
+def _host_name(host: str, *, what: str) -> str:
+    """A host name (not an IP literal) in its ASCII, lower-case form."""
+    try:
+        host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise OutboundRefused(f"{what} has an invalid host name.") from None
+    if _NUMERIC_HOST.match(host):
+        raise OutboundRefused(f"{what} spells an IP address in a form Bookbridge does not accept.")
+    if not _HOST_NAME.match(host):
+        raise OutboundRefused(f"{what} has an invalid host name.")
+    return host
+
+
+def _check_destination(scheme: str, host: str, address, family: HostFamily, *, what: str) -> None:
+    """The host is one of the family's, over https — or a local sandbox where that is allowed."""
     local = address is not None and address.is_loopback or host == "localhost"
     if scheme == "http" and not (local and insecure_allowed()):
         raise OutboundRefused(f"{what} must start with https:// (plain http:// is only allowed for a "
                               "sandbox on this machine, with the ALLOW_INSECURE_CRM_URLS development "
                               "setting).")
     if local and insecure_allowed():
-        pass  # a local sandbox
-    elif address is not None:
+        return  # a local sandbox
+    if address is not None:
         problem = address_problem(address)
         raise OutboundRefused(f"{what} points at {problem or 'an IP address'}; use the "
                               f"{family.label} host name ({family.describe()}).")
-    elif not family.allows(host):
+    if not family.allows(host):
         raise OutboundRefused(f"{what} is not a {family.label} address: {host} is not one of "
                               f"{family.describe()}.")
-    return CheckedURL(url=text.rstrip("/"), scheme=scheme, host=host,
-                      port=port or (443 if scheme == "https" else 80))
 
 
 def check_url(url: str, family: HostFamily, *, what: str = "This URL") -> str:
