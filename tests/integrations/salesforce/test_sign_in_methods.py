@@ -34,9 +34,10 @@ from apps.connectors import settings_io
 from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.core.crypto import decrypt_json
-from apps.integrations.salesforce import oauth, services
+from apps.integrations.salesforce import metadata, oauth
 from apps.integrations.salesforce.client import SalesforceClient
-from apps.integrations.salesforce.forms import ConnectionForm
+from apps.integrations.salesforce.connection import verify_connection
+from apps.integrations.salesforce.forms import ConnectForm
 from apps.integrations.salesforce.models import SalesforceConnection
 from apps.integrations.salesforce.views import SESSION_KEY
 from apps.sync.models import JobStatus
@@ -157,8 +158,8 @@ def test_each_method_signs_in_syncs_and_asks_again_after_expiry(signed_in, sales
     expected_version = "64.0" if method == "password" else CURRENT  # login() ends at 64.0
     assert client.version == expected_version
     assert client.query("SELECT Username FROM User WHERE Username = 'integration@bookbridge.sandbox'")
-    services.verify_connection(client)
-    services.check_installation(client)
+    verify_connection(client)
+    metadata.check_installation(client)
     connector.refresh_from_db()
     assert connector.credentials["access_token"]
     if method in ("client_credentials", "jwt_bearer"):  # server-to-server: no refresh token
@@ -288,7 +289,7 @@ def test_a_production_audience_for_a_sandbox_org(make_connector, salesforce, key
 
 def test_client_credentials_at_a_login_host_are_refused_before_any_request(salesforce, insecure_ok):
     account = AccountFactory()
-    form = ConnectionForm({"name": "Salesforce", "auth_method": "client_credentials",
+    form = ConnectForm({"name": "Salesforce", "auth_method": "client_credentials",
                            "environment": "production", "client_id": CLIENT_ID,
                            "client_secret": CLIENT_SECRET, "api_version": ""},
                           instance=SalesforceConnection(), connector=Connector(account=account))
