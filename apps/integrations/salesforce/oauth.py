@@ -15,6 +15,11 @@
 * **Username + password + security token** (legacy, SOAP ``login()``): retired by Salesforce in
   Summer '27 and absent from API 65.0 on (``LEGACY_LOGIN_LAST_VERSION``); never the default.
 
+``new_token(client, credentials)`` asks for a token by the connection's method over the
+client's session (so every grant is recorded and time-limited like any call); the client calls
+it when its session is missing or refused. A token endpoint's refusal reads as Salesforce's
+``error_description`` with what to do about it (``REFUSAL_HINTS``).
+
 Sources: Salesforce Help, "OAuth 2.0 Client Credentials Flow for Server-to-Server Integration",
 "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration", "OAuth 2.0 Web Server Flow for Web
 App Integration"; the SOAP API end-of-life note; ``sandbox/salesforce/auth.py`` implements the

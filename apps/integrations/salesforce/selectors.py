@@ -23,24 +23,6 @@ from .planner import DEFAULT_MAPPINGS, DEFAULT_REQUIRED, DEFAULT_RULES
 RULE_FIELDS = tuple(DEFAULT_RULES)
 
 
-def creation_rules(connector: Connector) -> dict[str, Any]:
-    rules = CreationRules.objects.filter(connector=connector).first()
-    if rules is None:
-        return dict(DEFAULT_RULES)
-    return {name: getattr(rules, name) for name in RULE_FIELDS}
-
-
-def required_rules(connector: Connector) -> dict[str, list[dict[str, Any]]]:
-    rows = list(RequiredFieldRule.objects.filter(connector=connector))
-    if not rows:
-        return {obj: [dict(r) for r in rules] for obj, rules in DEFAULT_REQUIRED.items()}
-    result: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        result.setdefault(row.object_name, []).append(
-            {"field": row.field_name, "type": row.field_type, "source": row.source, "value": row.value})
-    return result
-
-
 def unmapped_required_lookups(connector: Connector) -> list[RequiredFieldRule]:
     """Required lookups of Step 3 without a record id: the org refuses every new record of
     their object until one is entered, so the step is not done (``wizard_steps``)."""
@@ -61,24 +43,6 @@ def mappings(connector: Connector) -> dict[str, list[dict[str, Any]]]:
         result.setdefault(row.object_name, []).append(
             {"field": row.field_name, "booking_field": row.booking_field, "mode": row.write_mode})
     return result
-
-
-def page_rules(connector: Connector) -> dict[str, dict[str, str]]:
-    return {
-        rule.booking_page_id: {"general_link_creates": rule.general_link_creates,
-                               "event_creation": rule.event_creation}
-        for rule in BookingPageRule.objects.filter(connector=connector)
-    }
-
-
-def installed(connector: Connector) -> bool:
-    check = SalesforceInstallation.objects.filter(connector=connector).first()
-    return bool(check and check.installed)
-
-
-def snapshot(connector: Connector) -> dict[str, Any]:
-    """Everything the planner needs from the wizard's steps (JSON-serialisable)."""
-    return planning_settings(connector)[0]
 
 
 # ------------------------------------------------------------------ one query for a sync job
@@ -117,7 +81,8 @@ def _planning_sql(with_owner: bool) -> str:
 
 
 def planning_settings(connector: Connector, owner_external_id: str = "") -> tuple[dict[str, Any], str | None]:
-    """(``snapshot``, the owner's mapped Salesforce user id or None), read in one query.
+    """(everything the planner needs from the wizard's steps, JSON-serialisable; the owner's
+    mapped Salesforce user id or None), read in one query.
 
     The wizard's rows are all text (the installation check's JSON list cast to text), so the
     five steps and the owner mapping are one ``UNION ALL``, ordered like the separate reads.

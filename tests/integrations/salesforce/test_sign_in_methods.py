@@ -37,7 +37,7 @@ from apps.core.crypto import decrypt_json
 from apps.integrations.salesforce import metadata, oauth
 from apps.integrations.salesforce.client import SalesforceClient
 from apps.integrations.salesforce.connection import verify_connection
-from apps.integrations.salesforce.forms import ConnectForm
+from apps.integrations.salesforce.forms import ConnectForm, ConnectionForm
 from apps.integrations.salesforce.models import SalesforceConnection
 from apps.integrations.salesforce.views import SESSION_KEY
 from apps.sync.models import JobStatus
@@ -296,6 +296,44 @@ def test_client_credentials_at_a_login_host_are_refused_before_any_request(sales
     assert not form.is_valid()
     assert list(form.errors) == ["environment"]  # no login was tried (it would be a non-field error)
     assert "My Domain" in form.errors["environment"][0]
+
+
+@pytest.mark.parametrize(("changes", "path"), [
+    ({"api_version": "sixty-four"}, "connection.api_version"),
+    ({"auth_method": "jwt_bearer", "username": ""}, "connection.username"),
+    ({"auth_method": "client_credentials", "client_id": ""}, "connection.client_id"),
+    ({"auth_method": "telepathy"}, "connection.auth_method"),
+    ({"environment": "custom", "custom_login_url": "https://example.com"}, "connection.custom_login_url"),
+])
+def test_an_import_refuses_what_the_connect_page_refuses_with_the_same_words(make_connector, salesforce,
+                                                                            changes, path):
+    """The file's ``connection`` section is bound to the page's own ``ConnectionForm``: the same
+    field is refused with the same message, and Salesforce is not asked."""
+    document = settings_io.export_connector(make_connector(install=False))
+    document["connection"].update(changes)
+    logins = len(records(salesforce, "LoginHistory"))
+    result = settings_io.import_connector(AccountFactory(), yaml.safe_dump(document),
+                                          secrets={"client_secret": CLIENT_SECRET, "password": "pw"})
+    refused = {p.path: p.message for p in result.report.problems if p.path.startswith("connection")}
+    assert list(refused) == [path]
+    page = ConnectionForm({**document["connection"], **changes}, instance=SalesforceConnection())
+    assert not page.is_valid()
+    assert page.errors[path.removeprefix("connection.")] == [refused[path]]
+    assert len(records(salesforce, "LoginHistory")) == logins
+
+
+def test_an_import_takes_an_unquoted_api_version_and_refuses_unknown_settings(make_connector, salesforce):
+    document = settings_io.export_connector(make_connector())
+    document["connection"]["api_version"] = 64
+    accepted = settings_io.import_connector(AccountFactory(), yaml.safe_dump(document),
+                                            secrets={"client_secret": CLIENT_SECRET})
+    assert accepted.report.ok, accepted.report.problems
+    assert SalesforceConnection.objects.get(connector=accepted.connector).api_version == "64.0"
+    document["connection"]["client_secret"] = CLIENT_SECRET
+    refused = settings_io.import_connector(AccountFactory(), yaml.safe_dump(document),
+                                           secrets={"client_secret": CLIENT_SECRET})
+    assert [(p.path, p.message) for p in refused.report.problems if p.path.startswith("connection")] == [
+        ("connection.client_secret", "unknown setting (secrets are passed separately, never in the file)")]
 
 
 def test_an_import_refuses_client_credentials_at_a_login_host(make_connector, salesforce):
