@@ -156,9 +156,6 @@ class ConnectForm(ConnectionForm):
                                      max_length=500,
                                      help_text="Not needed when the user logs in from a trusted IP range.")
 
-    class Meta(ConnectionForm.Meta):
-        pass
-
     def __init__(self, *args, connector: Connector | None = None, allow_authorize: bool = False,
                  **kwargs):
         super().__init__(*args, **kwargs)
