@@ -123,8 +123,9 @@ def test_reread_from_salesforce_shows_a_required_lookup_added_in_the_org(
         browser_page, live_server, salesforce, settings, login_as):
     """Step 3 after set-up: the org makes a lookup required; the button re-reads it, the step
     shows it as blocking with a record-id input, and an id of the wrong object is refused."""
-    from apps.integrations.salesforce import services
+    from apps.integrations.salesforce import metadata
     from apps.integrations.salesforce.client import SalesforceClient
+    from apps.integrations.salesforce.connection import mark_connected, verify_connection
     from apps.integrations.salesforce.models import SalesforceConnection
     from tests.factories import ConnectorFactory
     from tests.integrations.salesforce.conftest import CLIENT_ID, CLIENT_SECRET, deploy_fields, forget_caches
@@ -144,9 +145,9 @@ def test_reread_from_salesforce_shows_a_required_lookup_added_in_the_org(
     forget_caches(connector)
     deploy_fields(salesforce)
     client = SalesforceClient(connector)
-    services.verify_connection(client)
-    services.check_installation(client)
-    services.mark_connected(connector)
+    verify_connection(client)
+    metadata.check_installation(client)
+    mark_connected(connector)
     lead_id = client.create("Lead", {"LastName": "Not", "Company": "An Account"})
     account_id = client.create("Account", {"Name": "Partner Co"})
 

@@ -10,7 +10,7 @@ import pytest
 
 from apps.core import outbound
 from apps.integrations.keap.connection import HOSTS as KEAP
-from apps.integrations.salesforce.client import HOSTS as SALESFORCE
+from apps.integrations.salesforce.connection import HOSTS as SALESFORCE
 
 INTERNAL = [
     "http://127.0.0.1:6379/",

@@ -8,8 +8,9 @@ from django.conf import settings
 from apps.accounts.models import Account
 from apps.connectors.models import Connector
 
-from . import metadata, services
+from . import metadata
 from .client import SalesforceClient
+from .connection import mark_connected, verify_connection
 from .models import AuthMethod, CreationRules, SalesforceConnection
 
 DEMO_NAME = "Salesforce (sandbox)"
@@ -53,8 +54,8 @@ def connect_demo_salesforce(*, account: Account, sandbox_url: str) -> Connector:
     client = SalesforceClient(connector)
     client.login()
     metadata.forget(client)
-    services.verify_connection(client)
-    services.check_installation(client)
-    services.sync_required_rules(client, fresh=True)
-    services.mark_connected(connector)
+    verify_connection(client)
+    metadata.check_installation(client)
+    metadata.sync_required_rules(client, fresh=True)
+    mark_connected(connector)
     return connector

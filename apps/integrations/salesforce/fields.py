@@ -3,17 +3,49 @@ fallbacks and describe-based checks (pure)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
+from simple_salesforce.format import format_soql
 
 from apps.connectors.errors import PermanentCrmError
 from apps.directory.models import AnswerType
 from apps.directory.questions import in_words, parse_iso_date, parse_number, question_name
 from apps.directory.questions import label as question_label
 from apps.intake.lifecycle import LifecycleAction
+
+RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def id_suffix(id15: str) -> str:
+    """The 3-character case-safe suffix Salesforce appends to a 15-character id."""
+    suffix = ""
+    for chunk in (id15[0:5], id15[5:10], id15[10:15]):
+        bits = sum(1 << i for i, char in enumerate(chunk) if "A" <= char <= "Z")
+        suffix += _SUFFIX_ALPHABET[bits]
+    return suffix
+
+
+def valid_record_id(value: Any, prefix: str | None = None) -> str | None:
+    """A well-formed record id as 18 characters (checksum verified), else None."""
+    text = str(value or "").strip()
+    if not RECORD_ID.match(text):
+        return None
+    if prefix and not text.startswith(prefix):
+        return None
+    full = text[:15] + id_suffix(text[:15])
+    if len(text) == 18 and text[15:].upper() != full[15:]:
+        return None
+    return full
+
+
+def soql(template: str, *args: Any, **kwargs: Any) -> str:
+    """SOQL with every value quoted and escaped by simple-salesforce (never pasted raw)."""
+    return format_soql(template, *args, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from apps.directory import questions as form_questions
 from apps.directory.models import BookingPage
 
 from . import metadata, oauth, records, services
-from .client import SalesforceClient, login_url_for
+from .client import SalesforceClient
+from .connection import PERMISSION_OBJECTS, login_url_for, mark_connected, verify_connection
 from .fields import (
     BOOKING_FIELDS,
     COMPATIBLE,
@@ -46,6 +47,7 @@ from .models import (
     ValueSource,
     WriteMode,
 )
+from .selectors import mappings
 
 SECRET_FIELDS = ("password", "security_token", "client_secret", "private_key")
 API_VERSION = re.compile(r"^\d{2,3}\.0$")
@@ -81,8 +83,63 @@ def _client(connector: Connector) -> SalesforceClient:
 
 # --------------------------------------------------------------------------- step 1
 class ConnectionForm(forms.ModelForm):
-    """Step 1 — API connection. Saving signs in by the chosen method and checks the integration
-    user's permissions; the web server flow first sends the browser to Salesforce."""
+    """Step 1's stored connection, without any secret: where and as whom Bookbridge signs in.
+
+    The connect page (``ConnectForm``) and the settings file's ``connection`` section
+    (``settings_io.import_connection``) both validate it with this form, so they accept and
+    refuse the same values. Nothing here calls Salesforce.
+    """
+
+    class Meta:
+        model = SalesforceConnection
+        fields = ["auth_method", "environment", "custom_login_url", "client_id", "username", "api_version"]
+        widgets = {"auth_method": forms.RadioSelect, "environment": forms.RadioSelect}
+        labels = {"custom_login_url": "My Domain URL", "client_id": "Consumer key",
+                  "environment": "Org"}
+        help_texts = {
+            "custom_login_url": "Your org's My Domain, e.g. https://acme.my.salesforce.com (Setup → My "
+                                "Domain). Client credentials work only there.",
+            "client_id": "Of the External Client App (or connected app) you created for Bookbridge.",
+        }
+
+    #: Whether ``clean`` got as far as the sign-in identity (the login URL is valid for the
+    #: method): a subclass checks the secrets only then.
+    target_ok = False
+
+    def clean(self):
+        data = super().clean()
+        self.target_ok = False
+        for name in ("username", "client_id", "custom_login_url"):
+            if has_control_characters(data.get(name) or ""):
+                self.add_error(name, "Remove the line breaks or other control characters.")
+        if data.get("api_version") and not API_VERSION.match(data["api_version"]):
+            self.add_error("api_version", "Enter a Salesforce API version such as 64.0, or leave it empty "
+                                          "for the newest.")
+        if self.errors:
+            return data
+        try:
+            login_url = login_url_for(data["environment"], data.get("custom_login_url", ""))
+        except ValueError as exc:
+            self.add_error("custom_login_url", str(exc))
+            return data
+        method = data["auth_method"]
+        if method == AuthMethod.CLIENT_CREDENTIALS and oauth.is_login_host(login_url):
+            self.add_error("environment", "Salesforce issues client credentials tokens only at your org's "
+                                          "My Domain: choose “Custom My Domain login URL” and enter it.")
+            return data
+        if method in (AuthMethod.CLIENT_CREDENTIALS, AuthMethod.JWT_BEARER, AuthMethod.OAUTH) and not (
+                data.get("client_id")):
+            self.add_error("client_id", "Enter the app's consumer key.")
+        if method in (AuthMethod.JWT_BEARER, AuthMethod.PASSWORD) and not data.get("username"):
+            self.add_error("username", "Enter the integration user's username.")
+        self.target_ok = True
+        return data
+
+
+class ConnectForm(ConnectionForm):
+    """Step 1 — API connection, the connect page: the connection and its secrets. Saving signs
+    in by the chosen method and checks the integration user's permissions; the web server flow
+    first sends the browser to Salesforce."""
 
     name = forms.CharField(max_length=200, initial="Salesforce", required=False,
                            help_text="A name for this connection in Bookbridge.")
@@ -98,18 +155,6 @@ class ConnectionForm(forms.ModelForm):
     security_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
                                      max_length=500,
                                      help_text="Not needed when the user logs in from a trusted IP range.")
-
-    class Meta:
-        model = SalesforceConnection
-        fields = ["auth_method", "environment", "custom_login_url", "client_id", "username", "api_version"]
-        widgets = {"auth_method": forms.RadioSelect, "environment": forms.RadioSelect}
-        labels = {"custom_login_url": "My Domain URL", "client_id": "Consumer key",
-                  "environment": "Org"}
-        help_texts = {
-            "custom_login_url": "Your org's My Domain, e.g. https://acme.my.salesforce.com (Setup → My "
-                                "Domain). Client credentials work only there.",
-            "client_id": "Of the External Client App (or connected app) you created for Bookbridge.",
-        }
 
     def __init__(self, *args, connector: Connector | None = None, allow_authorize: bool = False,
                  **kwargs):
@@ -156,33 +201,15 @@ class ConnectionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        for name in ("name", "username", "client_id", "custom_login_url", "password", "security_token",
-                     "client_secret"):
+        for name in ("name", "password", "security_token", "client_secret"):
             if has_control_characters(data.get(name) or ""):
                 self.add_error(name, "Remove the line breaks or other control characters.")
-        if data.get("api_version") and not API_VERSION.match(data["api_version"]):
-            self.add_error("api_version", "Enter a Salesforce API version such as 64.0, or leave it empty "
-                                          "for the newest.")
-        if self.errors:
-            return data
-        try:
-            login_url = login_url_for(data["environment"], data.get("custom_login_url", ""))
-        except ValueError as exc:
-            self.add_error("custom_login_url", str(exc))
+        if not self.target_ok or any(self.has_error(name) for name in ("name", *SECRET_FIELDS)):
             return data
         method = data["auth_method"]
-        if method == AuthMethod.CLIENT_CREDENTIALS and oauth.is_login_host(login_url):
-            self.add_error("environment", "Salesforce issues client credentials tokens only at your org's "
-                                          "My Domain: choose “Custom My Domain login URL” and enter it.")
-            return data
         # Secrets entered for another login URL, user or app are never sent to this one.
         stored = {} if self.repointed else dict(self.connector.credentials or {}) if self.connector else {}
         secrets = {k: data.get(k) or stored.get(k, "") for k in SECRET_FIELDS}
-        if method in (AuthMethod.CLIENT_CREDENTIALS, AuthMethod.JWT_BEARER, AuthMethod.OAUTH) and not (
-                data.get("client_id")):
-            self.add_error("client_id", "Enter the app's consumer key.")
-        if method in (AuthMethod.JWT_BEARER, AuthMethod.PASSWORD) and not data.get("username"):
-            self.add_error("username", "Enter the integration user's username.")
         labels = {"client_secret": "the app's consumer secret", "private_key": "the private key",
                   "password": "the integration user's password"}
         for secret in REQUIRED_SECRETS[method]:
@@ -197,16 +224,22 @@ class ConnectionForm(forms.ModelForm):
                 return data  # the connect view sends the browser to Salesforce to authorize
             raise forms.ValidationError("Authorize Bookbridge in Salesforce first: use “Connect with "
                                         "Salesforce” on the connection page.")
+        self.trial = self._try(data, stored)
+        return data
+
+    def _try(self, data: dict[str, Any], stored: dict[str, Any]) -> SalesforceClient:
+        """Sign in with what was entered (nothing stored) and check the create permissions."""
         connection = self.instance
         for name in self._meta.fields:
             setattr(connection, name, data.get(name))
+        method = data["auth_method"]
         kept = {k: v for k, v in stored.items() if k == "refresh_token" and method == AuthMethod.OAUTH}
         trial_credentials = {**kept, **{k: v for k, v in self.secrets.items() if v}, "access_token": ""}
         client = SalesforceClient(self.connector, connection=connection, credentials=trial_credentials)
         try:
             client.login()
             missing = [f"The API user cannot create {name} records."
-                       for name in services.PERMISSION_OBJECTS
+                       for name in PERMISSION_OBJECTS
                        if not client.describe(name).get("createable")]
         except CrmError as exc:
             raise forms.ValidationError(f"Salesforce did not accept the connection: {exc.message}") from exc
@@ -214,8 +247,7 @@ class ConnectionForm(forms.ModelForm):
             raise forms.ValidationError(
                 ["The API user is connected but lacks permissions the connector needs:", *missing,
                  "Give its profile or permission set “Create” on these objects, then save again."])
-        self.trial = client
-        return data
+        return client
 
     @property
     def repointed(self) -> bool:
@@ -268,8 +300,8 @@ class ConnectionForm(forms.ModelForm):
         if self.trial is not None:
             client = SalesforceClient(connector)
             metadata.forget(client)
-            services.verify_connection(client)
-            services.mark_connected(connector)
+            verify_connection(client)
+            mark_connected(connector)
         return connection
 
 
@@ -284,7 +316,7 @@ class InstallationForm(forms.Form):
 
     def clean(self):
         try:
-            check = services.check_installation(_client(self.connector))
+            check = metadata.check_installation(_client(self.connector))
         except CrmError as exc:
             raise forms.ValidationError(f"Could not read the Event object: {exc.message}") from exc
         if check.missing_fields:
@@ -300,7 +332,7 @@ class InstallationForm(forms.Form):
         check = getattr(self, "installation_check", None)
         if check is not None and staging.is_staged(self.connector):
             check.connector = self.connector
-            check.save()
+            services.save_installation_check(check=check)
 
 
 # --------------------------------------------------------------------------- step 3
@@ -333,7 +365,7 @@ class RequiredFieldsForm(forms.Form):
         self.record_ids: dict[str, str] = {}
         client = _client(connector)
         try:
-            rules = services.sync_required_rules(client)
+            rules = metadata.sync_required_rules(client)
             describes = {name: metadata.describe(client, name) for name in SETUP_OBJECTS}
         except CrmError as exc:
             self.crm_error = f"Could not read the required fields from Salesforce: {exc.message}"
@@ -444,7 +476,7 @@ class RequiredFieldsForm(forms.Form):
             rules.append(rule)
         shown = {(rule.object_name, rule.field_name) for rule in rules}
         kept = [rule for rule in self.all_rules if (rule.object_name, rule.field_name) not in shown]
-        services.save_required_rules(self.connector, rules + kept)
+        services.save_required_rules(connector=self.connector, rows=rules + kept)
 
 
 # --------------------------------------------------------------------------- step 4
@@ -477,8 +509,6 @@ class FieldMappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.connector = connector
         self.helper = _helper()
-        from .selectors import mappings
-
         # In the order the rows are stored (object, field), so that defaults and saved mappings
         # export alike (settings as code round-trips).
         current = sorted(((obj, m) for obj, items in mappings(connector).items() for m in items),

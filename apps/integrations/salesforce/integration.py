@@ -12,10 +12,11 @@ from apps.connectors import form_questions, registry
 from apps.connectors.contract import CrmIntegration, Plan, SyncContext
 from apps.connectors.models import Connector
 
-from . import applier, metadata, wizard_steps
-from .client import SalesforceClient, classify
-from .selectors import is_connected
-from .settings_hooks import export_connection, export_questions, import_connection
+from . import applier, metadata, planning, wizard_steps
+from .client import SalesforceClient
+from .connection import is_connected
+from .errors import classify
+from .settings_io import export_connection, export_questions, import_connection
 
 if TYPE_CHECKING:
     from apps.connectors.settings_io import Report
@@ -30,7 +31,7 @@ class SalesforceIntegration(CrmIntegration):
     import_sections = ("connection", form_questions.SECTION)
 
     def plan(self, context: SyncContext) -> Plan:
-        return applier.plan(context)
+        return planning.plan(context)
 
     def apply(self, context: SyncContext, plan: Plan) -> dict[str, Any]:
         return applier.apply(context, plan)
@@ -58,9 +59,7 @@ class SalesforceIntegration(CrmIntegration):
         import_connection(connector, data, secrets, report, save)
 
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
-        client = SalesforceClient(connector)
-        return [{"id": u["Id"], "email": u.get("Email") or "", "name": u.get("Name") or ""}
-                for u in metadata.users(client)]
+        return metadata.crm_users(SalesforceClient(connector))
 
     def refresh_metadata(self, connector: Connector) -> None:
         metadata.forget(SalesforceClient(connector))

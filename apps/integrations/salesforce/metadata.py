@@ -2,21 +2,31 @@
 
 Describe results and the user list change rarely; they are kept in the Django cache (Redis in
 production, shared by every worker) so that a booking's steady-state sync costs no metadata
-calls. The wizard's re-check buttons read them fresh. A staged connector (an import being
-checked, ``apps.connectors.staging``) keeps what it read to itself: the stored connector of the
-same id may point at another org.
+calls. The wizard's re-check buttons read them fresh. Steps 2 and 3 read the org through them
+(``check_installation``, ``required_fields``; ``services`` stores what they found). A staged
+connector (an import being checked, ``apps.connectors.staging``) keeps what it read to itself:
+the stored connector of the same id may point at another org.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.utils import timezone
+
+from apps.connectors import staging
+from apps.connectors.models import Connector
 from apps.connectors.staging import cache_for
 
-from .client import SalesforceClient
-from .models import REQUIRED_EVENT_FIELDS
+from . import services
+from .fields import required_on_create
+from .models import REQUIRED_EVENT_FIELDS, SETUP_OBJECTS, RequiredFieldRule, SalesforceInstallation
+from .services import RequiredRulesChange
+
+if TYPE_CHECKING:
+    from .client import SalesforceClient
 
 DESCRIBE_TTL = 6 * 60 * 60
 USERS_TTL = 60 * 60
@@ -81,6 +91,69 @@ def users(client: SalesforceClient, *, fresh: bool = False) -> list[dict[str, An
     result = [{"Id": r["Id"], "Name": r.get("Name"), "Email": r.get("Email")} for r in records]
     store.set(key, result, USERS_TTL)
     return result
+
+
+def crm_users(client: SalesforceClient) -> list[dict[str, str]]:
+    """``users`` as the connectors' owner mapping wants them: ``[{"id", "email", "name"}]``."""
+    return [{"id": u["Id"], "email": u.get("Email") or "", "name": u.get("Name") or ""}
+            for u in users(client)]
+
+
+# ------------------------------------------------------- what the org has and requires
+def check_installation(client: SalesforceClient) -> SalesforceInstallation:
+    """Step 2: are the two custom Event fields there? (fresh describe; kept in memory for a
+    staged connector until the import saves the step)."""
+    described = describe(client, "Event", fresh=True)
+    names = {f["name"] for f in described.get("fields", [])}
+    check = staging.row_for(SalesforceInstallation, client.connector)
+    check.present_fields = [n for n in REQUIRED_EVENT_FIELDS if n in names]
+    check.missing_fields = [n for n in REQUIRED_EVENT_FIELDS if n not in names]
+    check.checked_at = timezone.now()
+    if not staging.is_staged(client.connector):
+        services.save_installation_check(check=check)
+    return check
+
+
+def required_fields(client: SalesforceClient, *, fresh: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Step 3: the fields each object requires on create, from describe."""
+    return {name: required_on_create(describe(client, name, fresh=fresh)) for name in SETUP_OBJECTS}
+
+
+def sync_required_rules(client: SalesforceClient, *, fresh: bool = False) -> list[RequiredFieldRule]:
+    """One RequiredFieldRule row per required field (defaults for the well-known ones), ordered
+    like the rows. For a staged connector the rows are only made in memory
+    (``services.save_required_rules`` stores them when the import is saved)."""
+    return refresh_required_rules(client, fresh=fresh).rows
+
+
+def reread_required_rules(client: SalesforceClient) -> RequiredRulesChange:
+    """The wizard's "Re-read from Salesforce": forget the cached describes (fields added,
+    changed or deleted in the org since they were read), read them again, re-sync the rules."""
+    forget(client)
+    return refresh_required_rules(client, fresh=True)
+
+
+def refresh_required_rules(client: SalesforceClient, *, fresh: bool = False) -> RequiredRulesChange:
+    """Read the required fields (describe calls, before any transaction), then store the rules."""
+    connector = client.connector
+    required = required_fields(client, fresh=fresh)
+    if staging.is_staged(connector):
+        return _staged_rules(connector, required)
+    return services.store_required_rules(connector=connector, required=required)
+
+
+def _staged_rules(connector: Connector, required: dict[str, list[dict[str, Any]]]) -> RequiredRulesChange:
+    stored = RequiredFieldRule.objects.filter(connector_id=connector.pk) if connector.pk else []
+    existing = {(row.object_name, row.field_name): row for row in stored}
+    rows = []
+    for obj, fields in required.items():
+        for described in fields:
+            initial = services.initial_rule(obj, described)
+            row = existing.get((obj, described["name"])) or RequiredFieldRule(
+                connector=connector, object_name=obj, field_name=described["name"], **initial)
+            row.field_type, row.field_label = initial["field_type"], initial["field_label"]
+            rows.append(row)
+    return RequiredRulesChange(rows=sorted(rows, key=services.rule_order))
 
 
 # -------------------------------------------------------------- metadata package

@@ -57,7 +57,6 @@ class SalesforceConnection(models.Model):
                                     help_text="Taken from Salesforce's login answer.")
     verified_at = models.DateTimeField(null=True, blank=True)
     missing_permissions = models.JSONField(default=list, blank=True)
-    completed_steps = models.JSONField(default=list, blank=True)
     api_usage_used = models.PositiveIntegerField(null=True, blank=True)
     api_usage_max = models.PositiveIntegerField(null=True, blank=True)
     api_usage_at = models.DateTimeField(null=True, blank=True)

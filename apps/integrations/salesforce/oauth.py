@@ -15,6 +15,11 @@
 * **Username + password + security token** (legacy, SOAP ``login()``): retired by Salesforce in
   Summer '27 and absent from API 65.0 on (``LEGACY_LOGIN_LAST_VERSION``); never the default.
 
+``new_token(client, credentials)`` asks for a token by the connection's method over the
+client's session (so every grant is recorded and time-limited like any call); the client calls
+it when its session is missing or refused. A token endpoint's refusal reads as Salesforce's
+``error_description`` with what to do about it (``REFUSAL_HINTS``).
+
 Sources: Salesforce Help, "OAuth 2.0 Client Credentials Flow for Server-to-Server Integration",
 "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration", "OAuth 2.0 Web Server Flow for Web
 App Integration"; the SOAP API end-of-life note; ``sandbox/salesforce/auth.py`` implements the
@@ -27,11 +32,22 @@ import base64
 import hashlib
 import secrets
 import time
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+from xml.parsers.expat import ExpatError
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.login import SalesforceLogin
+
+from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+
+from .connection import normalize_base_url
+
+if TYPE_CHECKING:
+    from .client import SalesforceClient
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: Salesforce accepts an assertion whose ``exp`` is at most 3 minutes ahead.
@@ -41,6 +57,30 @@ SANDBOX_AUDIENCE = "https://test.salesforce.com"
 #: SOAP ``login()`` is not available from API 65.0 on.
 LEGACY_LOGIN_LAST_VERSION = 64.0
 LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+#: What the administrator can do about a token endpoint refusal, by sign-in method and
+#: Salesforce's ``error_description`` (the wording ``sandbox/salesforce/auth.py`` documents).
+_CHECK_CONSUMER = ("Check the app's consumer key and consumer secret (Setup → App Manager → the app "
+                   "→ Consumer Key and Secret).")
+REFUSAL_HINTS = {
+    ("client_credentials", "invalid client credentials"): _CHECK_CONSUMER,
+    ("oauth", "invalid client credentials"): _CHECK_CONSUMER,
+    ("client_credentials", "request not supported on this domain"):
+        "Salesforce issues client credentials tokens only at the org's My Domain: choose “Custom "
+        "My Domain login URL” and enter it (https://<your domain>.my.salesforce.com).",
+    ("client_credentials", "no client credentials user enabled"):
+        "In the app's OAuth policies, enable the client credentials flow and choose its Run As "
+        "user (the integration user).",
+    ("jwt_bearer", "invalid assertion"):
+        "Check that the private key belongs to the certificate uploaded to the app and that the "
+        "username is an active user's.",
+    ("jwt_bearer", "expired authorization code"):
+        "The signed assertion had already expired when Salesforce read it: check this server's "
+        "clock.",
+    ("jwt_bearer", "user hasn't approved this consumer"):
+        "Pre-authorize the integration user for the app (“Admin approved users are "
+        "pre-authorized”, then its profile or a permission set).",
+}
+GENERIC_REFUSAL_HINT = "Check the app and the integration user in Salesforce, then connect again."
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -111,3 +151,180 @@ def newest_version(versions: list[dict] | object) -> str | None:
 def offered(versions: list[dict] | object, version: str) -> bool:
     return any(isinstance(e, dict) and e.get("version") == version
                for e in (versions if isinstance(versions, list) else []))
+
+
+def soap_domain(login_url: str) -> str:
+    """simple-salesforce's ``domain`` for a login URL (it logs in at https://{domain}.salesforce.com).
+
+    A loopback sandbox is reached through the plain-HTTP adapter mounted for
+    ``https://login.salesforce.com/``; any other host has no SOAP login, and the password is
+    never sent to a host the administrator did not name.
+    """
+    parts = urlsplit(login_url)
+    host = parts.hostname or ""
+    if host.endswith(".salesforce.com"):
+        return host[: -len(".salesforce.com")]
+    if parts.scheme == "http":
+        return "login"  # a loopback sandbox (normalize_base_url allowed it)
+    raise ValueError(f"The username + password login works only with a *.salesforce.com login URL, "
+                     f"not {host}. Use the org's My Domain (…my.salesforce.com) or OAuth.")
+
+
+def checked_soap_domain(login_url: str) -> str:
+    """Where SOAP ``login()`` goes for this login URL (refused before any request is made)."""
+    try:
+        return soap_domain(login_url)
+    except ValueError as exc:
+        raise PermanentCrmError(str(exc), code="login_url_refused") from None
+
+
+# ------------------------------------------------------------------ grants (over the client)
+def new_token(client: SalesforceClient, credentials: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """(credentials with a new access token, instance URL) by the connection's sign-in method."""
+    connection = client.connection
+    method = connection.auth_method
+    if method == "password":
+        token, instance_url = password_login(client, credentials)
+    elif method == "client_credentials":
+        if not credentials.get("client_secret"):
+            raise AuthCrmError("No consumer secret is stored for the client credentials flow; "
+                               "reconnect.", code="no_client_secret")
+        token, instance_url = _grant(client, {
+            "grant_type": "client_credentials", "client_id": connection.client_id,
+            "client_secret": credentials.get("client_secret", "")})
+    elif method == "jwt_bearer":
+        token, instance_url = _grant(client, {
+            "grant_type": JWT_GRANT, "assertion": _assertion(client, credentials)})
+    else:
+        token, instance_url, rotated = refresh_grant(client, credentials)
+        if rotated:
+            credentials["refresh_token"] = rotated
+    credentials["access_token"] = token
+    return credentials, instance_url
+
+
+def _grant(client: SalesforceClient, form: dict[str, str]) -> tuple[str, str]:
+    """A server-to-server grant (client credentials, JWT bearer): no refresh token, asked again."""
+    answer = token_request(client, form)
+    return answer["access_token"], normalize_base_url(answer.get("instance_url") or client.login_url)
+
+
+def _assertion(client: SalesforceClient, credentials: dict[str, Any]) -> str:
+    if not credentials.get("private_key"):
+        raise AuthCrmError("No private key is stored for the JWT bearer flow; reconnect.",
+                           code="no_private_key")
+    connection = client.connection
+    try:
+        return jwt_assertion(
+            client_id=connection.client_id, username=connection.username,
+            audience_url=audience(connection.environment, client.login_url),
+            private_key=credentials["private_key"], now=client.clock())
+    except PrivateKeyError as exc:
+        raise AuthCrmError(str(exc), code="bad_private_key") from None
+
+
+def refresh_grant(client: SalesforceClient, credentials: dict[str, Any]) -> tuple[str, str, str | None]:
+    """The web server flow's refresh: (access token, instance URL, rotated refresh token or None)."""
+    if not credentials.get("refresh_token"):
+        raise AuthCrmError("No Salesforce refresh token is stored; reconnect the API user.",
+                           code="no_refresh_token")
+    form = {"grant_type": "refresh_token", "refresh_token": credentials["refresh_token"],
+            "client_id": client.connection.client_id}
+    if credentials.get("client_secret"):  # an app may not require it (PKCE, no secret)
+        form["client_secret"] = credentials["client_secret"]
+    answer = token_request(client, form)
+    instance_url = normalize_base_url(answer.get("instance_url") or client.connection.instance_url)
+    return answer["access_token"], instance_url, answer.get("refresh_token")
+
+
+def password_login(client: SalesforceClient, credentials: dict[str, Any]) -> tuple[str, str]:
+    """The legacy SOAP ``login()``: (session id, instance URL)."""
+    if not credentials.get("password"):
+        raise AuthCrmError("No Salesforce password is stored; reconnect the API user.",
+                           code="no_password")
+    login_url = client.login_url
+    domain = checked_soap_domain(login_url)
+    client.route(login_url, also=f"https://{domain}.salesforce.com/")
+    url = f"https://{domain}.salesforce.com/services/Soap/u/{client.version}"
+    try:
+        with client.network("POST", url):
+            session_id, instance = SalesforceLogin(
+                username=client.connection.username,
+                password=credentials.get("password", ""),
+                security_token=credentials.get("security_token", ""),
+                domain=domain, session=client.session, sf_version=client.version,
+            )
+    except ExpatError as exc:  # not Salesforce's SOAP answer (a proxy's page, another service)
+        raise PermanentCrmError("The login URL did not answer like Salesforce's login service.",
+                                code="bad_login_answer") from exc
+    except SalesforceAuthenticationFailed as exc:
+        raise _login_refused(exc) from exc
+    scheme = "http" if urlsplit(login_url).scheme == "http" else "https"
+    return session_id, f"{scheme}://{instance}"
+
+
+def _login_refused(exc: SalesforceAuthenticationFailed) -> AuthCrmError:
+    # ``exc.message`` is simple-salesforce's class template ("… {content}"); Salesforce's own
+    # words are in ``auth_message`` and its fault code in ``code``.
+    said = (getattr(exc, "auth_message", "") or "").strip().rstrip(".")
+    code = str(getattr(exc, "code", "") or "INVALID_LOGIN")
+    hint = ("Sign in with client credentials, JWT bearer or the web server flow instead "
+            "(Salesforce retires login() in Summer '27)." if code == "INVALID_OPERATION"
+            else "Check the username, password and security token, then reconnect.")
+    return AuthCrmError(f"Salesforce refused the API user's login{': ' + said if said else ''}. "
+                        f"{hint}", code=code)
+
+
+def token_request(client: SalesforceClient, form: dict[str, str]) -> dict[str, Any]:
+    """POST the OAuth token endpoint of the login URL; OAuth errors become AuthCrmError."""
+    url = f"{client.login_url}/services/oauth2/token"
+    with client.network("POST", url):
+        response = client.session.post(url, data=form, headers={"Accept": "application/json"})
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = {"error": "invalid_response",
+                  "error_description": "the token endpoint's answer is not JSON"}
+    if response.status_code >= 500:
+        raise TransientCrmError("Salesforce's token endpoint failed", code=f"http_{response.status_code}")
+    if response.status_code != 200 or "access_token" not in answer:
+        said = str(answer.get("error_description") or answer.get("error") or "no reason given")
+        hint = refusal_hint(client.connection.auth_method, client.connection.environment,
+                            client.login_url, said)
+        raise AuthCrmError(f"Salesforce refused the connection: {said.rstrip('.')}. {hint}",
+                           code=str(answer.get("error", "invalid_grant")), status=response.status_code)
+    return answer
+
+
+def refusal_hint(method: str, environment: str, login_url: str, said: str) -> str:
+    """What to do about the token endpoint's ``error_description`` ``said``."""
+    if method == "jwt_bearer" and said == "audience is invalid":
+        sent = audience(environment, login_url)
+        if sent == PRODUCTION_AUDIENCE:
+            return (f"Bookbridge sent the audience {sent}, for a production org; a sandbox org "
+                    f"needs {SANDBOX_AUDIENCE}: choose Org “Sandbox”, or enter its "
+                    "…sandbox.my.salesforce.com My Domain.")
+        return (f"Bookbridge sent the audience {sent}, for a sandbox org; a production org needs "
+                f"{PRODUCTION_AUDIENCE}: choose Org “Production”, or enter its My Domain.")
+    return REFUSAL_HINTS.get((method, said), GENERIC_REFUSAL_HINT)
+
+
+def authorize_url(login_url: str, *, client_id: str, redirect_uri: str, state: str,
+                  code_challenge: str) -> str:
+    """The web server flow's authorize page, with PKCE (S256)."""
+    query = urlencode({"response_type": "code", "client_id": client_id,
+                       "redirect_uri": redirect_uri, "state": state,
+                       "scope": "api refresh_token", "code_challenge": code_challenge,
+                       "code_challenge_method": "S256"})
+    return f"{login_url}/services/oauth2/authorize?{query}"
+
+
+def exchange_code(client: SalesforceClient, *, code: str, redirect_uri: str, client_secret: str,
+                  code_verifier: str) -> dict[str, Any]:
+    """The web server flow's code exchange (the token endpoint's answer)."""
+    client.route(client.login_url)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "client_id": client.connection.client_id, "code_verifier": code_verifier}
+    if client_secret:  # an External Client App may not require one with PKCE
+        form["client_secret"] = client_secret
+    return token_request(client, form)

@@ -26,7 +26,6 @@ from typing import Any
 from apps.directory.questions import question_name
 from apps.intake.lifecycle import LifecycleAction
 
-from .client import valid_record_id
 from .fields import (
     CONNECTOR_OWNED,
     LOOKUP_TYPE,
@@ -36,6 +35,7 @@ from .fields import (
     needs_record_id,
     question_value,
     required_on_create,
+    valid_record_id,
 )
 
 ASSIGNABLE = {"Lead", "Case", "Account"}

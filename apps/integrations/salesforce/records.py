@@ -11,15 +11,16 @@ must find the record. Reads only; no transaction may be open (network calls).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import metadata
-from .client import SalesforceClient, soql, valid_record_id
+from .fields import soql, valid_record_id
 from .models import SETUP_OBJECTS
 
+if TYPE_CHECKING:
+    from .client import SalesforceClient
+
 OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
-
-
 class RecordIdProblem(ValueError):
     """Why a value cannot be a lookup's record id, in plain words."""
 

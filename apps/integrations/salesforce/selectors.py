@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import connection
-
-from apps.connectors.models import Connector, ConnectorStatus, OwnerMapping
+from apps.connectors.models import Connector, OwnerMapping
+from apps.core import textunion
 from apps.directory.models import SchedulingUser
 
 from .fields import LOOKUP_TYPE, needs_record_id
@@ -16,39 +15,12 @@ from .models import (
     CreationRules,
     FieldMapping,
     RequiredFieldRule,
-    SalesforceConnection,
     SalesforceInstallation,
     ValueSource,
 )
 from .planner import DEFAULT_MAPPINGS, DEFAULT_REQUIRED, DEFAULT_RULES
 
 RULE_FIELDS = tuple(DEFAULT_RULES)
-
-
-def is_connected(connector: Connector) -> bool:
-    """Connected, and the connection proven (``SalesforceConnection.verified_at``)."""
-    if connector.status != ConnectorStatus.CONNECTED:
-        return False
-    saved = SalesforceConnection.objects.filter(connector=connector).first()
-    return bool(saved and saved.verified_at)
-
-
-def creation_rules(connector: Connector) -> dict[str, Any]:
-    rules = CreationRules.objects.filter(connector=connector).first()
-    if rules is None:
-        return dict(DEFAULT_RULES)
-    return {name: getattr(rules, name) for name in RULE_FIELDS}
-
-
-def required_rules(connector: Connector) -> dict[str, list[dict[str, Any]]]:
-    rows = list(RequiredFieldRule.objects.filter(connector=connector))
-    if not rows:
-        return {obj: [dict(r) for r in rules] for obj, rules in DEFAULT_REQUIRED.items()}
-    result: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        result.setdefault(row.object_name, []).append(
-            {"field": row.field_name, "type": row.field_type, "source": row.source, "value": row.value})
-    return result
 
 
 def unmapped_required_lookups(connector: Connector) -> list[RequiredFieldRule]:
@@ -73,81 +45,54 @@ def mappings(connector: Connector) -> dict[str, list[dict[str, Any]]]:
     return result
 
 
-def page_rules(connector: Connector) -> dict[str, dict[str, str]]:
-    return {
-        rule.booking_page_id: {"general_link_creates": rule.general_link_creates,
-                               "event_creation": rule.event_creation}
-        for rule in BookingPageRule.objects.filter(connector=connector)
-    }
-
-
-def installed(connector: Connector) -> bool:
-    check = SalesforceInstallation.objects.filter(connector=connector).first()
-    return bool(check and check.installed)
-
-
-def snapshot(connector: Connector) -> dict[str, Any]:
-    """Everything the planner needs from the wizard's steps (JSON-serialisable)."""
-    return planning_settings(connector)[0]
-
-
 # ------------------------------------------------------------------ one query for a sync job
-#: The widest part of the query below (the creation rules).
+#: The wizard's steps in the query below: (part, model, fields read as text).
+_STEPS = (
+    ("rules", CreationRules, RULE_FIELDS),
+    ("installation", SalesforceInstallation, ("checked_at", "missing_fields")),
+    ("page", BookingPageRule, ("booking_page_id", "general_link_creates", "event_creation")),
+    ("required", RequiredFieldRule, ("object_name", "field_name", "field_type", "source", "value")),
+    ("mapping", FieldMapping, ("object_name", "field_name", "booking_field", "write_mode")),
+)
+#: The widest part of the query (the creation rules).
 _WIDTH = len(RULE_FIELDS)
-_SQL: dict[tuple[str, bool], str] = {}
-
-
-def _column(model, field: str) -> str:
-    qn = connection.ops.quote_name
-    return f"{qn(model._meta.db_table)}.{qn(model._meta.get_field(field).column)}"
-
-
-def _part(name: str, model, fields: tuple[str, ...], where: str) -> str:
-    """One ``SELECT`` of the query: its name, then the fields as text, NULL-padded."""
-    columns = [f"CAST({_column(model, f)} AS text)" for f in fields]
-    columns += ["CAST(NULL AS text)"] * (_WIDTH - len(fields))
-    table = connection.ops.quote_name(model._meta.db_table)
-    return f"SELECT '{name}' AS part, {', '.join(columns)} FROM {table} WHERE {where}"
 
 
 def _planning_sql(with_owner: bool) -> str:
     """The ``UNION ALL`` of the wizard's steps (and the owner's mapping), built once per process
-    from the models' tables and columns; its parameters are the connector id (and the owner)."""
-    key = (connection.vendor, with_owner)
-    if key not in _SQL:
-        steps = (
-            ("rules", CreationRules, RULE_FIELDS),
-            ("installation", SalesforceInstallation, ("checked_at", "missing_fields")),
-            ("page", BookingPageRule, ("booking_page_id", "general_link_creates", "event_creation")),
-            ("required", RequiredFieldRule, ("object_name", "field_name", "field_type", "source", "value")),
-            ("mapping", FieldMapping, ("object_name", "field_name", "booking_field", "write_mode")),
-        )
-        parts = [_part(name, model, fields, f"{_column(model, 'connector')} = %s")
-                 for name, model, fields in steps]
+    (``apps.core.textunion``); its parameters are the connector id (and the owner)."""
+    column = textunion.column
+
+    def build() -> list[str]:
+        parts = [textunion.part(name, model, [column(model, f) for f in fields],
+                                f"{column(model, 'connector')} = %s", width=_WIDTH)
+                 for name, model, fields in _STEPS]
         if with_owner:
-            users = connection.ops.quote_name(SchedulingUser._meta.db_table)
-            person = (f"SELECT {_column(SchedulingUser, 'id')} FROM {users}"
-                      f" WHERE {_column(SchedulingUser, 'external_id')} = %s")
-            owner = (f"{_column(OwnerMapping, 'connector')} = %s"
-                     f" AND {_column(OwnerMapping, 'crm_user_id')} <> ''"
-                     f" AND {_column(OwnerMapping, 'scheduling_user')} IN ({person})")
-            parts.append(_part("owner", OwnerMapping, ("crm_user_id",), owner))
-        _SQL[key] = " UNION ALL ".join(parts) + " ORDER BY 1, 2, 3"
-    return _SQL[key]
+            person = (f"SELECT {column(SchedulingUser, 'id')} FROM {textunion.table(SchedulingUser)}"
+                      f" WHERE {column(SchedulingUser, 'external_id')} = %s")
+            owner = (f"{column(OwnerMapping, 'connector')} = %s"
+                     f" AND {column(OwnerMapping, 'crm_user_id')} <> ''"
+                     f" AND {column(OwnerMapping, 'scheduling_user')} IN ({person})")
+            parts.append(textunion.part("owner", OwnerMapping, [column(OwnerMapping, "crm_user_id")],
+                                        owner, width=_WIDTH))
+        return parts
+
+    return textunion.sql(("salesforce.planning", with_owner), build, suffix=" ORDER BY 1, 2, 3")
 
 
 def planning_settings(connector: Connector, owner_external_id: str = "") -> tuple[dict[str, Any], str | None]:
-    """(``snapshot``, the owner's mapped Salesforce user id or None), read in one query.
+    """(everything the planner needs from the wizard's steps, JSON-serialisable; the owner's
+    mapped Salesforce user id or None), read in one query.
 
     The wizard's rows are all text (the installation check's JSON list cast to text), so the
     five steps and the owner mapping are one ``UNION ALL``, ordered like the separate reads.
-    Plain SQL built once from the models: the ORM would spend more compiling this query than
-    the five separate reads cost.
+    (``apps.core.textunion``: the ORM would spend more compiling this query than the five
+    separate reads cost.)
     """
-    params: list[Any] = [connector.pk] * 5 + ([connector.pk, owner_external_id] if owner_external_id else [])
-    with connection.cursor() as cursor:
-        cursor.execute(_planning_sql(bool(owner_external_id)), params)
-        rows = cursor.fetchall()
+    params: list[Any] = [connector.pk] * len(_STEPS)
+    if owner_external_id:
+        params += [connector.pk, owner_external_id]
+    rows = textunion.fetch(_planning_sql(bool(owner_external_id)), params)
     rules, is_installed, owner = dict(DEFAULT_RULES), False, None
     pages: dict[str, dict[str, str]] = {}
     required: dict[str, list[dict[str, Any]]] = {}

@@ -1,95 +1,25 @@
-"""Writes of the Salesforce connector outside a sync: connect, verify, check, remember limits."""
+"""Writes of the Salesforce package outside a sync: the Step 2 check and the Step 3 rules.
+
+Reading the org (describe calls) happens before, with no transaction open
+(``metadata.check_installation``, ``metadata.refresh_required_rules``).
+"""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from apps.connectors import staging
-from apps.connectors.models import Connector, ConnectorStatus
-from apps.connectors.services import mark_disconnected
+from apps.connectors.models import Connector
 
-from . import metadata
-from .client import SalesforceClient
-from .fields import LOOKUP_TYPE, required_on_create
-from .models import (
-    REQUIRED_EVENT_FIELDS,
-    SETUP_OBJECTS,
-    RequiredFieldRule,
-    SalesforceConnection,
-    SalesforceInstallation,
-    ValueSource,
-)
+from .fields import LOOKUP_TYPE
+from .models import RequiredFieldRule, SalesforceInstallation, ValueSource
 from .planner import DEFAULT_REQUIRED
 
 #: The default mapping of the well-known required fields, by (object, field).
 DEFAULT_REQUIRED_BY_FIELD = {(obj, rule["field"]): rule for obj, rules in DEFAULT_REQUIRED.items()
                              for rule in rules}
-
-logger = logging.getLogger(__name__)
-
-PERMISSION_OBJECTS = ("Lead", "Contact", "Account", "Case", "Event")
-
-
-def remember_limits(connector: Connector, limit) -> None:
-    """Keep the last ``Sforce-Limit-Info`` (api-usage=used/max) on the connection row."""
-    if limit is None:
-        return
-    SalesforceConnection.objects.filter(connector=connector).update(
-        api_usage_used=limit.used, api_usage_max=limit.max, api_usage_at=timezone.now())
-
-
-def connection_lost(connector: Connector, reason: str) -> None:
-    """Salesforce refused us after one refresh: the connector is disconnected (the console tells
-    the administrators, once per disconnection)."""
-    mark_disconnected(connector=connector, reason=reason)
-
-
-def verify_connection(client: SalesforceClient) -> list[str]:
-    """Check API access and create permissions; returns what is missing, in plain words."""
-    missing: list[str] = []
-    for name in PERMISSION_OBJECTS:
-        described = metadata.describe(client, name, fresh=True)
-        if not described.get("createable"):
-            missing.append(f"The API user cannot create {name} records "
-                           f"(give its profile or permission set “Create” on {name}).")
-    connection = client.connection
-    connection.verified_at = timezone.now()
-    connection.missing_permissions = missing
-    if not staging.is_staged(client.connector):  # a staged one is saved by the import
-        connection.save(update_fields=["verified_at", "missing_permissions", "instance_url"])
-    return missing
-
-
-def mark_connected(connector: Connector) -> None:
-    if not staging.is_staged(connector):
-        Connector.objects.filter(pk=connector.pk).update(status=ConnectorStatus.CONNECTED, status_detail="")
-    connector.status = ConnectorStatus.CONNECTED
-    connector.status_detail = ""
-
-
-def check_installation(client: SalesforceClient) -> SalesforceInstallation:
-    """Step 2: are the two custom Event fields there? (fresh describe; kept in memory for a
-    staged connector until the import saves the step)."""
-    described = metadata.describe(client, "Event", fresh=True)
-    names = {f["name"] for f in described.get("fields", [])}
-    check = staging.row_for(SalesforceInstallation, client.connector)
-    check.present_fields = [n for n in REQUIRED_EVENT_FIELDS if n in names]
-    check.missing_fields = [n for n in REQUIRED_EVENT_FIELDS if n not in names]
-    check.checked_at = timezone.now()
-    if not staging.is_staged(client.connector):
-        check.save()
-    return check
-
-
-def required_fields(client: SalesforceClient, *, fresh: bool = False) -> dict[str, list[dict[str, Any]]]:
-    """Step 3: the fields each object requires on create, from describe."""
-    return {name: required_on_create(metadata.describe(client, name, fresh=fresh))
-            for name in SETUP_OBJECTS}
 
 
 @dataclass
@@ -103,51 +33,16 @@ class RequiredRulesChange:
     removed: list[str] = field(default_factory=list)
 
 
-def sync_required_rules(client: SalesforceClient, *, fresh: bool = False) -> list[RequiredFieldRule]:
-    """One RequiredFieldRule row per required field (defaults for the well-known ones), ordered
-    like the rows. For a staged connector the rows are only made in memory
-    (``save_required_rules`` stores them when the import is saved)."""
-    return refresh_required_rules(client, fresh=fresh).rows
-
-
-def reread_required_rules(client: SalesforceClient) -> RequiredRulesChange:
-    """The wizard's "Re-read from Salesforce": forget the cached describes (fields added,
-    changed or deleted in the org since they were read), read them again, re-sync the rules."""
-    metadata.forget(client)
-    return refresh_required_rules(client, fresh=True)
-
-
-def refresh_required_rules(client: SalesforceClient, *, fresh: bool = False) -> RequiredRulesChange:
-    """Read the required fields (describe calls, before any transaction), then store the rules."""
-    connector = client.connector
-    required = required_fields(client, fresh=fresh)
-    if staging.is_staged(connector):
-        return _staged_rules(connector, required)
-    return store_required_rules(connector=connector, required=required)
-
-
-def _initial(obj: str, described: dict[str, Any]) -> dict[str, Any]:
+def initial_rule(obj: str, described: dict[str, Any]) -> dict[str, Any]:
+    """A new rule's values: the field's label and type, and its default mapping (if any)."""
     default = DEFAULT_REQUIRED_BY_FIELD.get((obj, described["name"]), {})
     return {"field_label": described.get("label") or described["name"],
             "field_type": described.get("type", ""),
             "source": default.get("source", ""), "value": default.get("value", "")}
 
 
-def _staged_rules(connector: Connector, required: dict[str, list[dict[str, Any]]]) -> RequiredRulesChange:
-    stored = RequiredFieldRule.objects.filter(connector_id=connector.pk) if connector.pk else []
-    existing = {(row.object_name, row.field_name): row for row in stored}
-    rows = []
-    for obj, fields in required.items():
-        for described in fields:
-            initial = _initial(obj, described)
-            row = existing.get((obj, described["name"])) or RequiredFieldRule(
-                connector=connector, object_name=obj, field_name=described["name"], **initial)
-            row.field_type, row.field_label = initial["field_type"], initial["field_label"]
-            rows.append(row)
-    return RequiredRulesChange(rows=sorted(rows, key=_order))
-
-
-def _order(row: RequiredFieldRule) -> tuple[str, str]:
+def rule_order(row: RequiredFieldRule) -> tuple[str, str]:
+    """The order rules are listed and exported in."""
     return (row.object_name, row.field_name)
 
 
@@ -163,7 +58,7 @@ def store_required_rules(*, connector: Connector,
     change = RequiredRulesChange(rows=[])
     for obj, fields in required.items():
         for described in fields:
-            initial = _initial(obj, described)
+            initial = initial_rule(obj, described)
             row = existing.pop((obj, described["name"]), None)
             if row is None:  # (get_or_create: another request may be adding the same rule)
                 row, created = RequiredFieldRule.objects.get_or_create(
@@ -179,13 +74,20 @@ def store_required_rules(*, connector: Connector,
     for row in existing.values():
         change.removed.append(f"{row.object_name}.{row.field_name}")
         row.delete()
-    change.rows.sort(key=_order)
-    change.added.sort(key=_order)
+    change.rows.sort(key=rule_order)
+    change.added.sort(key=rule_order)
     change.removed.sort()
     return change
 
 
-def save_required_rules(connector: Connector, rows: list[RequiredFieldRule]) -> None:
+@transaction.atomic
+def save_installation_check(*, check: SalesforceInstallation) -> None:
+    """Store Step 2's check (``metadata.check_installation`` made it)."""
+    check.save()
+
+
+@transaction.atomic
+def save_required_rules(*, connector: Connector, rows: list[RequiredFieldRule]) -> None:
     """Store exactly these rules for the connector (those of fields no longer required go)."""
     keep = {(row.object_name, row.field_name) for row in rows}
     for stale in RequiredFieldRule.objects.filter(connector=connector):

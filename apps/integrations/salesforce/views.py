@@ -21,9 +21,10 @@ from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.tokens import store_credentials
 from apps.core.crypto import decrypt_json, encrypt_json
 
-from . import metadata, oauth, services
-from .client import DEFAULT_API_VERSION, HOSTS, SalesforceClient, normalize_base_url
-from .forms import ConnectionForm
+from . import metadata, oauth
+from .client import DEFAULT_API_VERSION, SalesforceClient
+from .connection import HOSTS, mark_connected, normalize_base_url, verify_connection
+from .forms import ConnectForm
 from .models import SalesforceConnection
 
 SESSION_KEY = "salesforce_oauth"
@@ -40,7 +41,7 @@ def connect(request, account, connector_id: int | None = None):
     connector = (get_object_or_404(Connector, account=account, pk=connector_id, kind="salesforce")
                  if connector_id else Connector(account=account, kind="salesforce", name="Salesforce"))
     instance = SalesforceConnection.objects.filter(connector=connector).first() if connector.pk else None
-    form = ConnectionForm(request.POST or None, instance=instance or SalesforceConnection(),
+    form = ConnectForm(request.POST or None, instance=instance or SalesforceConnection(),
                           connector=connector, allow_authorize=True)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -61,7 +62,7 @@ def connect(request, account, connector_id: int | None = None):
             # in the session for the callback.
             state = secrets.token_urlsafe(24)
             verifier, challenge = oauth.pkce_pair()
-            values = {name: form.cleaned_data.get(name) or "" for name in ConnectionForm.Meta.fields}
+            values = {name: form.cleaned_data.get(name) or "" for name in ConnectForm.Meta.fields}
             attempt = {"connection": values, "credentials": {k: v for k, v in form.secrets.items() if v},
                        "code_verifier": verifier}
             request.session[SESSION_KEY] = {"state": state, "connector": connector.pk,
@@ -107,7 +108,7 @@ def oauth_callback(request, account):
                                           "refresh_token": answer.get("refresh_token", "")})
         client = SalesforceClient(connector)
         metadata.forget(client)
-        missing = services.verify_connection(client)
+        missing = verify_connection(client)
     except (CrmError, ValueError) as exc:
         messages.error(request, f"Salesforce did not accept the connection: {getattr(exc, 'message', exc)}")
         return redirect("salesforce:connect", account.slug, connector.pk)
@@ -115,7 +116,7 @@ def oauth_callback(request, account):
         for problem in missing:
             messages.error(request, problem)
         return redirect("salesforce:connect", account.slug, connector.pk)
-    services.mark_connected(connector)
+    mark_connected(connector)
     messages.success(request, "Connected to Salesforce.")
     return redirect("salesforce:wizard-step", account.slug, connector.pk, "installation")
 

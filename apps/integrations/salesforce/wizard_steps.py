@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from apps.connectors.wizard import WizardStep, done_steps
 
-from . import forms, metadata, selectors, services
+from . import forms, metadata, selectors
 from .client import SalesforceClient
+from .connection import is_connected
 from .fields import VALIDATION_STEP
 from .models import SETUP_OBJECTS, FieldMapping, SalesforceInstallation
 
@@ -20,7 +21,7 @@ def _installed(connector) -> bool:
 
 
 def _connected(connector) -> bool:
-    return selectors.is_connected(connector)
+    return is_connected(connector)
 
 
 def _validated(connector) -> bool:
@@ -47,7 +48,7 @@ def reread(connector, *, mapping: bool = False) -> str:
     what changed, in plain words (Step 4 also hears of new fields and mapped fields gone)."""
     client = SalesforceClient(connector)
     before = metadata.cached_describes(client, list(SETUP_OBJECTS))
-    change = services.reread_required_rules(client)
+    change = metadata.reread_required_rules(client)
     sentences = []
     if change.added:
         sentences.append(f"{_count(len(change.added), 'new required field')}: "
@@ -84,11 +85,11 @@ def _mapping_changes(client: SalesforceClient, before: dict) -> list[str]:
 def steps() -> list[WizardStep]:
     return [
         WizardStep(
-            key="connection", title="API connection", form_class=forms.ConnectionForm,
+            key="connection", title="API connection", form_class=forms.ConnectForm,
             get_instance=forms.connection_instance, has_defaults=False, save=_save_connection,
             is_done=_connected,
             export=lambda connector: {},  # the "connection" section holds it (no secrets)
-            importable=False,  # set by settings_hooks.import_connection from that section
+            importable=False,  # set by settings_io.import_connection from that section
             description="The dedicated Salesforce API user Bookbridge writes as: production, "
                         "sandbox or My Domain login; OAuth or username + password + security token. "
                         "Saving logs in again and checks the permissions the connector needs.",

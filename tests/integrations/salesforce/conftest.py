@@ -13,8 +13,9 @@ from apps.accounts.models import Role
 from apps.connectors.models import Connector
 from apps.demo.samples import BookingStory
 from apps.intake.services import accept_delivery
-from apps.integrations.salesforce import metadata, services
+from apps.integrations.salesforce import metadata
 from apps.integrations.salesforce.client import SalesforceClient
+from apps.integrations.salesforce.connection import verify_connection
 from apps.integrations.salesforce.models import (
     BookingPageRule,
     CreationRules,
@@ -102,8 +103,8 @@ def make_connector(salesforce, insecure_ok, db) -> Callable[..., Connector]:
         if install:
             deploy_fields(salesforce)
             client = SalesforceClient(connector)
-            services.verify_connection(client)
-            services.check_installation(client)
+            verify_connection(client)
+            metadata.check_installation(client)
         return connector
 
     return make

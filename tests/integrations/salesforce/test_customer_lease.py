@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from apps.integrations.salesforce import applier
+from apps.integrations.salesforce import planning
 from apps.sync import services as sync_services
 from apps.sync.models import JobStatus, SyncJob
 
@@ -26,7 +26,7 @@ def _run_again(job: SyncJob) -> SyncJob:
 
 def test_the_second_job_of_a_customer_waits_for_the_first_and_reuses_its_lead(
         salesforce, connector, deliver, monkeypatch):
-    lookups = applier.run_lookups
+    lookups = planning.run_lookups
     second: list[SyncJob] = []
 
     def first_job_looking_up(context, client, wanted):
@@ -34,7 +34,7 @@ def test_the_second_job_of_a_customer_waits_for_the_first_and_reuses_its_lead(
             second.append(deliver(story(email=EMAIL, name="Pat Same").scheduled()))
         return lookups(context, client, wanted)
 
-    monkeypatch.setattr(applier, "run_lookups", first_job_looking_up)
+    monkeypatch.setattr(planning, "run_lookups", first_job_looking_up)
     first = deliver(story(email=EMAIL, name="Pat Same").scheduled())
     assert first.status == JobStatus.SUCCEEDED, first.error
     [waiting] = second
@@ -42,7 +42,7 @@ def test_the_second_job_of_a_customer_waits_for_the_first_and_reuses_its_lead(
     assert "same customer" in waiting.error
     assert calls_of(waiting) == []  # deferred before any call to Salesforce
     due_in = (waiting.next_attempt_at - waiting.started_at).total_seconds()
-    assert applier.LEASE_RETRY_SECONDS <= due_in < applier.LEASE_RETRY_SECONDS + 5  # soon, not backoff
+    assert planning.LEASE_RETRY_SECONDS <= due_in < planning.LEASE_RETRY_SECONDS + 5  # soon, not backoff
     key = f"salesforce:lock:{connector.pk}:{EMAIL}"
     assert cache.get(key) is None  # the first job gave its lease back
 
@@ -57,11 +57,11 @@ def test_the_second_job_of_a_customer_waits_for_the_first_and_reuses_its_lead(
 def test_a_lease_left_by_the_same_job_is_taken_back_another_jobs_is_waited_for(
         salesforce, connector, deliver):
     key = f"salesforce:lock:{connector.pk}:{EMAIL}"
-    cache.set(key, "job:0", applier.lease_seconds())  # another job's, running elsewhere
+    cache.set(key, "job:0", planning.lease_seconds())  # another job's, running elsewhere
     job = deliver(story(email=EMAIL).scheduled())
     assert (job.status, job.error_code, job.attempts) == (JobStatus.RETRYING, "waiting", 0)
     assert cache.get(key) == "job:0"  # left to its holder
-    cache.set(key, f"job:{job.pk}", applier.lease_seconds())  # an earlier attempt of it died holding it
+    cache.set(key, f"job:{job.pk}", planning.lease_seconds())  # an earlier attempt of it died holding it
     done = _run_again(job)
     assert done.status == JobStatus.SUCCEEDED, done.error
     assert cache.get(key) is None
@@ -69,4 +69,4 @@ def test_a_lease_left_by_the_same_job_is_taken_back_another_jobs_is_waited_for(
 
 
 def test_the_lease_outlives_the_task_that_holds_it():
-    assert applier.lease_seconds() > settings.CELERY_TASK_TIME_LIMIT
+    assert planning.lease_seconds() > settings.CELERY_TASK_TIME_LIMIT

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from apps.connectors.errors import AuthCrmError, TransientCrmError
 from apps.connectors.models import Connector, ConnectorStatus
-from apps.integrations.salesforce import applier, oauth, services
+from apps.integrations.salesforce import applier, metadata, oauth
 from apps.integrations.salesforce.client import SalesforceClient
+from apps.integrations.salesforce.connection import verify_connection
 from apps.integrations.salesforce.models import SalesforceConnection
 from apps.sync import services as sync_services
 from apps.sync.models import CrmCall, JobStatus, SyncJob
@@ -49,8 +50,8 @@ def oauth_connector(make_connector, salesforce) -> Connector:
     SalesforceConnection.objects.filter(connector=connector).update(instance_url=tokens["instance_url"])
     deploy_fields(salesforce)
     client = SalesforceClient(connector)
-    services.verify_connection(client)
-    services.check_installation(client)
+    verify_connection(client)
+    metadata.check_installation(client)
     return connector
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from apps.integrations.salesforce import fields, metadata, services
+from apps.integrations.salesforce import fields, metadata
 from apps.integrations.salesforce.client import SalesforceClient
 from apps.integrations.salesforce.forms import FieldMappingForm, RequiredFieldsForm
 from apps.integrations.salesforce.models import FieldMapping, RequiredFieldRule
@@ -35,7 +35,7 @@ def deploy_required(salesforce) -> None:
 
 def test_unmapped_required_fields_get_typed_fallbacks(salesforce, connector):
     deploy_required(salesforce)
-    services.sync_required_rules(SalesforceClient(connector), fresh=True)
+    metadata.sync_required_rules(SalesforceClient(connector), fresh=True)
     RequiredFieldRule.objects.filter(connector=connector, field_name="Region__c").update(
         source="picklist", value="West")  # a restricted picklist has no typed fallback that fits
     job = Deliver(connector.account)(story(email="fallback@example.com").scheduled())

@@ -8,9 +8,8 @@ import pytest
 
 from apps.demo.samples import BookingStory
 from apps.integrations.salesforce import planner
-from apps.integrations.salesforce.client import soql, valid_record_id
 from apps.integrations.salesforce.facts import booking_facts, personalized_ids
-from apps.integrations.salesforce.fields import RequiredFieldUnmapped
+from apps.integrations.salesforce.fields import RequiredFieldUnmapped, soql, valid_record_id
 
 
 def facts(**form):

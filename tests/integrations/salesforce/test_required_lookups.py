@@ -13,8 +13,9 @@ from django.urls import reverse
 
 from apps.accounts.models import Role
 from apps.connectors.models import Connector
-from apps.integrations.salesforce import metadata, services
-from apps.integrations.salesforce.client import SalesforceClient, valid_record_id
+from apps.integrations.salesforce import metadata
+from apps.integrations.salesforce.client import SalesforceClient
+from apps.integrations.salesforce.fields import valid_record_id
 from apps.integrations.salesforce.models import FieldMapping, RequiredFieldRule
 from apps.sync.models import CrmCall, JobStatus
 from tests.factories import MembershipFactory, UserFactory
@@ -188,7 +189,7 @@ def test_a_sync_failing_on_a_newly_required_field_names_it_and_the_step(salesfor
 
 def test_a_required_lookup_without_a_record_id_fails_before_anything_is_sent(salesforce, connector):
     deploy(salesforce, PARTNER)
-    services.sync_required_rules(SalesforceClient(connector), fresh=True)  # the rule, left unmapped
+    metadata.sync_required_rules(SalesforceClient(connector), fresh=True)  # the rule, left unmapped
     job = Deliver(connector.account)(story(email="unmapped@example.com").scheduled())
     assert job.status == JobStatus.FAILED and job.error_code == "REQUIRED_FIELD_MISSING"
     assert job.error == ("Salesforce requires Lead field “Partner Account” (Partner_Account__c), a lookup "

@@ -34,9 +34,10 @@ from apps.connectors import settings_io
 from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.core.crypto import decrypt_json
-from apps.integrations.salesforce import oauth, services
+from apps.integrations.salesforce import metadata, oauth
 from apps.integrations.salesforce.client import SalesforceClient
-from apps.integrations.salesforce.forms import ConnectionForm
+from apps.integrations.salesforce.connection import verify_connection
+from apps.integrations.salesforce.forms import ConnectForm, ConnectionForm
 from apps.integrations.salesforce.models import SalesforceConnection
 from apps.integrations.salesforce.views import SESSION_KEY
 from apps.sync.models import JobStatus
@@ -157,8 +158,8 @@ def test_each_method_signs_in_syncs_and_asks_again_after_expiry(signed_in, sales
     expected_version = "64.0" if method == "password" else CURRENT  # login() ends at 64.0
     assert client.version == expected_version
     assert client.query("SELECT Username FROM User WHERE Username = 'integration@bookbridge.sandbox'")
-    services.verify_connection(client)
-    services.check_installation(client)
+    verify_connection(client)
+    metadata.check_installation(client)
     connector.refresh_from_db()
     assert connector.credentials["access_token"]
     if method in ("client_credentials", "jwt_bearer"):  # server-to-server: no refresh token
@@ -288,13 +289,51 @@ def test_a_production_audience_for_a_sandbox_org(make_connector, salesforce, key
 
 def test_client_credentials_at_a_login_host_are_refused_before_any_request(salesforce, insecure_ok):
     account = AccountFactory()
-    form = ConnectionForm({"name": "Salesforce", "auth_method": "client_credentials",
+    form = ConnectForm({"name": "Salesforce", "auth_method": "client_credentials",
                            "environment": "production", "client_id": CLIENT_ID,
                            "client_secret": CLIENT_SECRET, "api_version": ""},
                           instance=SalesforceConnection(), connector=Connector(account=account))
     assert not form.is_valid()
     assert list(form.errors) == ["environment"]  # no login was tried (it would be a non-field error)
     assert "My Domain" in form.errors["environment"][0]
+
+
+@pytest.mark.parametrize(("changes", "path"), [
+    ({"api_version": "sixty-four"}, "connection.api_version"),
+    ({"auth_method": "jwt_bearer", "username": ""}, "connection.username"),
+    ({"auth_method": "client_credentials", "client_id": ""}, "connection.client_id"),
+    ({"auth_method": "telepathy"}, "connection.auth_method"),
+    ({"environment": "custom", "custom_login_url": "https://example.com"}, "connection.custom_login_url"),
+])
+def test_an_import_refuses_what_the_connect_page_refuses_with_the_same_words(make_connector, salesforce,
+                                                                            changes, path):
+    """The file's ``connection`` section is bound to the page's own ``ConnectionForm``: the same
+    field is refused with the same message, and Salesforce is not asked."""
+    document = settings_io.export_connector(make_connector(install=False))
+    document["connection"].update(changes)
+    logins = len(records(salesforce, "LoginHistory"))
+    result = settings_io.import_connector(AccountFactory(), yaml.safe_dump(document),
+                                          secrets={"client_secret": CLIENT_SECRET, "password": "pw"})
+    refused = {p.path: p.message for p in result.report.problems if p.path.startswith("connection")}
+    assert list(refused) == [path]
+    page = ConnectionForm({**document["connection"], **changes}, instance=SalesforceConnection())
+    assert not page.is_valid()
+    assert page.errors[path.removeprefix("connection.")] == [refused[path]]
+    assert len(records(salesforce, "LoginHistory")) == logins
+
+
+def test_an_import_takes_an_unquoted_api_version_and_refuses_unknown_settings(make_connector, salesforce):
+    document = settings_io.export_connector(make_connector())
+    document["connection"]["api_version"] = 64
+    accepted = settings_io.import_connector(AccountFactory(), yaml.safe_dump(document),
+                                            secrets={"client_secret": CLIENT_SECRET})
+    assert accepted.report.ok, accepted.report.problems
+    assert SalesforceConnection.objects.get(connector=accepted.connector).api_version == "64.0"
+    document["connection"]["client_secret"] = CLIENT_SECRET
+    refused = settings_io.import_connector(AccountFactory(), yaml.safe_dump(document),
+                                           secrets={"client_secret": CLIENT_SECRET})
+    assert [(p.path, p.message) for p in refused.report.problems if p.path.startswith("connection")] == [
+        ("connection.client_secret", "unknown setting (secrets are passed separately, never in the file)")]
 
 
 def test_an_import_refuses_client_credentials_at_a_login_host(make_connector, salesforce):

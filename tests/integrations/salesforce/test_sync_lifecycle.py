@@ -125,7 +125,8 @@ def test_call_budgets_with_warm_caches(salesforce, deliver):
 def test_the_next_job_on_a_thread_reuses_the_open_connection(salesforce, deliver):
     """A client per job, but the thread's pools: no new TCP (in production TLS) connection."""
     from apps.connectors.http import thread_adapter
-    from apps.integrations.salesforce.client import PlainHttpAdapter, normalize_base_url
+    from apps.integrations.salesforce.client import PlainHttpAdapter
+    from apps.integrations.salesforce.connection import normalize_base_url
 
     assert deliver(story().scheduled()).status == JobStatus.SUCCEEDED
     base = normalize_base_url(salesforce.url)

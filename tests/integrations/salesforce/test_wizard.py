@@ -122,8 +122,8 @@ def test_the_five_steps(admin_client, salesforce):
 
 
 def test_an_api_user_without_create_permission_is_told_what_to_grant(admin_client, salesforce, connector):
-    from apps.integrations.salesforce import services
     from apps.integrations.salesforce.client import SalesforceClient
+    from apps.integrations.salesforce.connection import verify_connection
 
     from .conftest import operator
 
@@ -136,7 +136,7 @@ def test_an_api_user_without_create_permission_is_told_what_to_grant(admin_clien
     assert "The API user cannot create Lead records." in text
     assert not Connector.objects.filter(account=admin_client.account, kind="salesforce").exists()
 
-    missing = services.verify_connection(SalesforceClient(connector))  # an existing connection
+    missing = verify_connection(SalesforceClient(connector))  # an existing connection
     assert missing == ["The API user cannot create Lead records (give its profile or permission set "
                        "“Create” on Lead)."]
     assert SalesforceConnection.objects.get(connector=connector).missing_permissions == missing

@@ -1,4 +1,8 @@
-"""settings_io hooks of the Salesforce kind: the ``connection`` section (never any secret).
+"""The Salesforce kind's sections of the settings file (``apps.connectors.settings_io``): the
+``connection`` section (never any secret) and the ``form_questions`` the mapping writes.
+
+The ``connection`` section is validated by the connect page's ``forms.ConnectionForm``
+(``bind_section``), so the page and the file accept and refuse the same values.
 
 Secrets (``password``, ``security_token``, ``client_secret``, ``refresh_token``) are passed to
 ``import_connector(secrets=...)`` — the management command reads them from the environment or a
@@ -13,15 +17,17 @@ from typing import Any
 
 from apps.connectors import form_questions, staging
 from apps.connectors.errors import CrmError
-from apps.core.text import text_problem
+from apps.connectors.models import Connector
+from apps.connectors.settings_io import Report, bind_section
 
-from . import metadata, oauth, selectors, services
-from .client import SalesforceClient, login_url_for
-from .forms import API_VERSION
-from .models import AuthMethod, Environment, SalesforceConnection
+from . import metadata, oauth, selectors
+from .client import SalesforceClient
+from .connection import mark_connected, verify_connection
+from .forms import ConnectionForm
+from .models import AuthMethod, SalesforceConnection
 
+#: The section's settings, in the order the file lists them.
 FIELDS = ("auth_method", "environment", "custom_login_url", "username", "client_id", "api_version")
-MAX_LENGTHS = {name: SalesforceConnection._meta.get_field(name).max_length for name in FIELDS}
 SECRETS = ("password", "security_token", "client_secret", "private_key", "refresh_token")
 #: What an import must be given (or keep) to sign in by each method.
 NEEDED = {
@@ -32,18 +38,19 @@ NEEDED = {
 }
 
 
-def export_connection(connector) -> dict[str, Any]:
+def export_connection(connector: Connector) -> dict[str, Any]:
     connection = SalesforceConnection.for_connector(connector)
     return {"connection": {name: getattr(connection, name) for name in FIELDS}}
 
 
-def export_questions(connector) -> dict[str, Any]:
+def export_questions(connector: Connector) -> dict[str, Any]:
     """The ``form_questions`` section: the questions the field mapping writes (if any)."""
     keys = [m["booking_field"] for rows in selectors.mappings(connector).values() for m in rows]
     return form_questions.export_section(connector, form_questions.used(keys))
 
 
-def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], report, save: bool) -> None:
+def import_connection(connector: Connector, data: dict[str, Any], secrets: dict[str, str], report: Report,
+                      save: bool) -> None:
     """The ``connection`` section.
 
     Checking pass (``save=False``): ``connector`` is staged (``apps.connectors.staging``) and
@@ -63,54 +70,21 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
     section = data.get("connection")
     if section is None:
         return
-    if not isinstance(section, dict):
-        report.error("connection", "must be a mapping")
-        return
-    problems = len(report.problems)
-    for name in section:
-        if name not in FIELDS:
-            report.error(f"connection.{name}",
-                         "unknown setting (secrets are passed separately, never in the file)")
     connection = SalesforceConnection.for_connector(connector)
-    values = {name: section.get(name, getattr(connection, name)) for name in FIELDS}
-    version = values["api_version"]
-    if isinstance(version, int | float) and not isinstance(version, bool):
-        values["api_version"] = f"{float(version):.1f}"  # 62.0 unquoted in the file
-    for name, value in values.items():
-        problem = text_problem(value, max_length=MAX_LENGTHS[name], required=False)
-        if value is not None and problem:
-            report.error(f"connection.{name}", problem)
-    if len(report.problems) > problems:
-        return
-    if values["auth_method"] not in AuthMethod.values:
-        report.error("connection.auth_method", f"must be one of {', '.join(AuthMethod.values)}")
-    if values["environment"] not in Environment.values:
-        report.error("connection.environment", f"must be one of {', '.join(Environment.values)}")
-    else:
-        try:
-            login_url_for(values["environment"], values["custom_login_url"] or "")
-        except ValueError as exc:
-            report.error("connection.custom_login_url", str(exc))
-    if values["api_version"] and not API_VERSION.match(values["api_version"]):
-        report.error("connection.api_version", "must be a Salesforce API version such as 62.0")
-    method = values["auth_method"]
-    if method in (AuthMethod.PASSWORD, AuthMethod.JWT_BEARER) and not values["username"]:
-        report.error("connection.username", "is required for this sign-in method (the integration user)")
-    if method != AuthMethod.PASSWORD and not values["client_id"]:
-        report.error("connection.client_id", "is required for OAuth (the app's consumer key)")
-    if (method == AuthMethod.CLIENT_CREDENTIALS and not report.problems[problems:]
-            and oauth.is_login_host(login_url_for(values["environment"], values["custom_login_url"] or ""))):
-        report.error("connection.environment", "client credentials are issued only at the org's "
-                                               "My Domain: use environment custom and its URL")
+    before = {name: getattr(connection, name) for name in FIELDS}
+    form = _bind_connection(connection, section, report)
+    problems = len(report.problems)
     if secrets.get("private_key"):
         try:
             oauth.load_private_key(secrets["private_key"])
         except oauth.PrivateKeyError as exc:
             report.error("connection", f"the private_key secret: {exc}")
-    if len(report.problems) > problems:
+    if form is None or len(report.problems) > problems:
         return
+    values = {name: form.cleaned_data.get(name) or "" for name in FIELDS}
+    method = values["auth_method"]
     target = ("environment", "custom_login_url", "username", "client_id")
-    repointed = any((values[name] or "") != (getattr(connection, name) or "") for name in target)
+    repointed = any((values[name] or "") != (before[name] or "") for name in target)
     # Secrets stored for another login URL, user or app are never sent to this one: they are
     # dropped before anything (the steps' forms included) can connect to the new target.
     had_secrets = bool(connector.credentials)
@@ -119,7 +93,7 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
     credentials["access_token"] = ""
     connector.credentials = credentials
     for name, value in values.items():
-        setattr(connection, name, value or "")
+        setattr(connection, name, value)
     needed = NEEDED.get(method, ())
     absent = [name for name in needed if not credentials.get(name)]
     if absent:
@@ -131,11 +105,25 @@ def import_connection(connector, data: dict[str, Any], secrets: dict[str, str], 
     try:
         client.login()
         metadata.forget(client)
-        missing = services.verify_connection(client)
+        missing = verify_connection(client)
     except CrmError as exc:
         report.error("connection", f"Salesforce did not accept the connection: {exc.message}")
         return
     for problem in missing:
         report.error("connection", problem)
     if not missing:
-        services.mark_connected(connector)  # in memory: saved with the connector row
+        mark_connected(connector)  # in memory: saved with the connector row
+
+
+def _bind_connection(connection: SalesforceConnection, section: Any, report: Report) -> ConnectionForm | None:
+    """The section validated by the connect page's own form (``forms.ConnectionForm``), over
+    the values stored (or staged); the valid form, or None (problems reported)."""
+    if isinstance(section, dict):
+        version = section.get("api_version")
+        if isinstance(version, int | float) and not isinstance(version, bool):
+            section = {**section, "api_version": f"{float(version):.1f}"}  # 62.0 unquoted in the file
+    current = {name: getattr(connection, name) for name in FIELDS}
+    return bind_section(
+        "connection", section, report, current=current,
+        build_form=lambda data: ConnectionForm(data, instance=connection),
+        unknown="unknown setting (secrets are passed separately, never in the file)")
