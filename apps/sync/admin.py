@@ -207,8 +207,8 @@ class CrmCallAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
             jobs = SyncJob.objects.filter(booking_id__in=[t.upper() for t in terms]).values("pk")
             return queryset.filter(sync_job_id__in=jobs), False
         return super().get_search_results(request, queryset, search_term)
-    fields = ["account", "connector", "sync_job", "attempt_number", "method", "url", "status_code", "duration_ms",
-              "crm_error_code", "created_at", "request_pretty", "response_pretty"]
+    fields = ["account", "connector", "sync_job", "attempt_number", "method", "url", "status_code",
+              "duration_ms", "crm_error_code", "created_at", "request_pretty", "response_pretty"]
     readonly_fields = fields
 
     @admin.display(description="URL")
