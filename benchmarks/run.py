@@ -372,7 +372,7 @@ def bench_quota(stack: Stack, web: str, keap, *, quota: float, count: int, worke
         return SyncJob.objects.filter(account=account, status__in=finished).count() >= count
 
     # The periodic task is part of the product: throttled jobs persisted for later come back here.
-    from apps.sync.services import dispatch_due_jobs
+    from apps.sync.dispatch import dispatch_due_jobs
 
     def settle() -> bool:
         dispatch_due_jobs()

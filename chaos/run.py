@@ -161,7 +161,7 @@ class Beat(threading.Thread):
         from django.db import close_old_connections
 
         from apps.intake.services import requeue_stalled
-        from apps.sync.services import dispatch_due_jobs
+        from apps.sync.dispatch import dispatch_due_jobs
 
         while not self.stopped.wait(2.0):
             try:

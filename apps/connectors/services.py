@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from apps.accounts.models import Account
-
 from .models import Connector, ConnectorStatus
 from .signals import connector_disconnected
-
-
-@transaction.atomic
-def create_connector(*, account: Account, kind: str, name: str, settings: dict | None = None,
-                     status: str = ConnectorStatus.NOT_CONNECTED) -> Connector:
-    return Connector.objects.create(
-        account=account, kind=kind, name=name, settings=settings or {}, status=status
-    )
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.connectors.models import Connector
 from apps.intake.models import BookingEvent
 from apps.sync.models import CrmCall, JobStatus, SyncJob
+from apps.sync.selectors import BACKLOG_STATUSES, ConnectorJobStats, connector_job_stats
 
 #: Chart series, bottom to top, with their colours.
 SERIES = [
@@ -27,7 +28,6 @@ SERIES = [
     (JobStatus.FAILED, "#cf222e"),
     (JobStatus.DEAD, "#6e0b14"),
 ]
-BACKLOG_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
 PROBLEM_STATUSES = (JobStatus.FAILED, JobStatus.DEAD, JobStatus.RETRYING)
 
 
@@ -175,31 +175,11 @@ def connector_health(account_ids, *, now: datetime | None = None) -> list[dict[s
     connectors = list(_scope(Connector.objects.select_related("account"), account_ids).order_by(
         "account__name", "name"))
     ids = [c.pk for c in connectors]
-    backlog = dict(
-        SyncJob.objects.filter(connector_id__in=ids, status__in=BACKLOG_STATUSES)
-        .values("connector_id").annotate(n=Count("pk")).order_by().values_list("connector_id", "n")
-    )
-    oldest = dict(
-        SyncJob.objects.filter(connector_id__in=ids, status__in=BACKLOG_STATUSES)
-        .values("connector_id").annotate(t=Min("created_at")).order_by().values_list("connector_id", "t")
-    )
-    last_success = dict(
-        SyncJob.objects.filter(connector_id__in=ids, status=JobStatus.SUCCEEDED)
-        .values("connector_id").annotate(t=Max("finished_at")).order_by()
-        .values_list("connector_id", "t")
-    )
+    jobs = connector_job_stats(ids, since=now - timedelta(hours=24))
     calls_last_hour = dict(
         CrmCall.objects.filter(connector_id__in=ids, created_at__gte=now - timedelta(hours=1))
         .values("connector_id").annotate(n=Count("pk")).order_by().values_list("connector_id", "n")
     )
-    day = now - timedelta(hours=24)
-    recent = {
-        row["connector_id"]: row
-        for row in SyncJob.objects.filter(connector_id__in=ids, created_at__gte=day)
-        .values("connector_id").order_by()
-        .annotate(total=Count("pk"),
-                  failed=Count("pk", filter=Q(status__in=(JobStatus.FAILED, JobStatus.DEAD))))
-    }
     rows = []
     for c in connectors:
         if not c.is_active:
@@ -210,7 +190,8 @@ def connector_health(account_ids, *, now: datetime | None = None) -> list[dict[s
             state = "paused"
         else:
             state = c.status
-        stats = recent.get(c.pk, {"total": 0, "failed": 0})
+        stats = jobs.get(c.pk, ConnectorJobStats())
+        oldest = stats.oldest_of(*BACKLOG_STATUSES)
         rows.append({
             "id": c.pk,
             "name": c.name,
@@ -221,13 +202,13 @@ def connector_health(account_ids, *, now: datetime | None = None) -> list[dict[s
             "paused": c.is_paused,
             "active": c.is_active,
             "status_detail": c.status_detail[:300],
-            "last_success": last_success[c.pk].isoformat() if last_success.get(c.pk) else None,
-            "last_success_label": _label(last_success.get(c.pk)),
-            "oldest_waiting_label": _label(oldest.get(c.pk)),
-            "backlog": backlog.get(c.pk, 0),
-            "oldest_waiting": oldest[c.pk].isoformat() if oldest.get(c.pk) else None,
-            "syncs_24h": stats["total"],
-            "failed_24h": stats["failed"],
+            "last_success": stats.last_success.isoformat() if stats.last_success else None,
+            "last_success_label": _label(stats.last_success),
+            "oldest_waiting_label": _label(oldest),
+            "backlog": stats.count(*BACKLOG_STATUSES),
+            "oldest_waiting": oldest.isoformat() if oldest else None,
+            "syncs_24h": stats.created_since,
+            "failed_24h": stats.failed_since,
             "api_usage": api_usage(c),
             "calls_last_hour": calls_last_hour.get(c.pk, 0),
             "jobs_url": job_list_url(connector__id__exact=c.pk),

@@ -14,7 +14,3 @@ def beat(now: float | None = None) -> dict:
     cache.set(settings.WORKER_HEARTBEAT_CACHE_KEY, value, timeout=24 * 3600)
     return value
 
-
-def last_beat() -> dict | None:
-    value = cache.get(settings.WORKER_HEARTBEAT_CACHE_KEY)
-    return value if isinstance(value, dict) and "at" in value else None

@@ -1,10 +1,11 @@
-"""The sync log in admin: jobs (with their CRM calls), calls, record links.
+"""The sync log in admin: jobs (with their attempts and CRM calls), calls, record links.
 
 Big tables: counts are capped (``CappedCountPaginator``), filters take their choices from
 small tables, search uses indexed exact lookups, and every list joins what it shows.
 """
 
 from django.contrib import admin
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -23,7 +24,7 @@ from apps.core.jsonview import pretty_json
 from . import admin_inbox  # noqa: F401  (registers the inbox and bookings pages)
 from .admin_actions import export_jobs_csv, retry_jobs
 from .admin_tools import ConsoleSearchMixin, HasErrorFilter, HttpStatusFilter, looks_like_oncehub_id
-from .models import CrmCall, CrmRecordLink, SyncJob
+from .models import CrmCall, CrmRecordLink, SyncAttempt, SyncJob
 
 
 class CrmCallInline(admin.StackedInline):
@@ -58,6 +59,41 @@ class CrmCallInline(admin.StackedInline):
     @admin.display(description="Response")
     def response_pretty(self, obj):
         return pretty_json(obj.response_body)
+
+
+class SyncAttemptInline(admin.TabularInline):
+    """Each run of the job, newest first: deferred runs too (they are not in ``attempts``)."""
+
+    model = SyncAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "started_at", "finished_at", "outcome", "error_code", "error", "replan_reasons",
+              "call_count"]
+    readonly_fields = fields
+    ordering = ["-number"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(calls=Count("crm_calls"))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True  # shown inside a job the parent admin already let the user see
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="re-plans")
+    def replan_reasons(self, obj):
+        return ", ".join(str(replan.get("reason", "")) for replan in obj.replans) or "—"
+
+    @admin.display(description="CRM calls")
+    def call_count(self, obj):
+        return obj.calls
 
 
 class FailureReasonFilter(admin.SimpleListFilter):
@@ -99,7 +135,7 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
     search_help_text = "Booking id (BKNG-…), event id (EVNT-…), customer email or CRM record id."
     list_select_related = ["connector", "event"]
     actions = [retry_jobs, export_jobs_csv]
-    inlines = [CrmCallInline]
+    inlines = [SyncAttemptInline, CrmCallInline]
     fields = ["account", "event_link", "booking_link", "connector", "lifecycle_action", "status",
               "attempts", "error_pretty", "error_code", "next_attempt_at", "created_at", "started_at",
               "finished_at", "plan_pretty", "result_pretty", "record_links"]
@@ -157,12 +193,12 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
 class CrmCallAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
     crm_search_booking_path = "sync_job__booking_id"
     list_display = ["created_at", "method", "short_url", "status_code", "duration_ms", "crm_error_code",
-                    "connector", "job_link"]
+                    "connector", "job_link", "attempt_number"]
     list_filter = [HttpStatusFilter, HasErrorFilter, CrmKindFilter, ScopedConnectorFilter,
                    recent_filter("created_at", "when"), ScopedAccountFilter]
     search_fields = ["crm_error_code__exact", "sync_job__booking_id__exact", "url__contains"]
     search_help_text = "Booking id, CRM error code, or a CRM record id / path in the URL."
-    list_select_related = ["connector"]
+    list_select_related = ["connector", "attempt"]
 
     def get_search_results(self, request, queryset, search_term):
         """Booking ids go through the jobs' index (a subquery); anything else also scans URLs."""
@@ -171,8 +207,8 @@ class CrmCallAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
             jobs = SyncJob.objects.filter(booking_id__in=[t.upper() for t in terms]).values("pk")
             return queryset.filter(sync_job_id__in=jobs), False
         return super().get_search_results(request, queryset, search_term)
-    fields = ["account", "connector", "sync_job", "method", "url", "status_code", "duration_ms",
-              "crm_error_code", "created_at", "request_pretty", "response_pretty"]
+    fields = ["account", "connector", "sync_job", "attempt_number", "method", "url", "status_code",
+              "duration_ms", "crm_error_code", "created_at", "request_pretty", "response_pretty"]
     readonly_fields = fields
 
     @admin.display(description="URL")
@@ -182,6 +218,10 @@ class CrmCallAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
     @admin.display(description="job")
     def job_link(self, obj):
         return change_link("admin:sync_syncjob_change", obj.sync_job_id)
+
+    @admin.display(description="attempt", ordering="attempt__number")
+    def attempt_number(self, obj):
+        return obj.attempt.number if obj.attempt_id else "—"
 
     @admin.display(description="Request")
     def request_pretty(self, obj):

@@ -1,4 +1,5 @@
-"""The sync log: a job per (event, connector), a row per CRM call, and links to CRM records."""
+"""The sync log: a job per (event, connector), a row per attempt of it and per CRM call, and
+links to CRM records."""
 
 from __future__ import annotations
 
@@ -61,6 +62,51 @@ class SyncJob(models.Model):
         return f"Job {self.pk} {self.booking_id} → {self.connector_id} ({self.status})"
 
 
+class AttemptOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    RETRYING = "retrying", "Retrying"
+    #: throttled, circuit open or waiting: not counted in ``SyncJob.attempts``
+    DEFERRED = "deferred", "Deferred"
+    DEAD = "dead", "Dead"
+    SKIPPED = "skipped", "Skipped"
+    #: the attempt's fenced outcome found a newer attempt owning the job: its outcome was dropped
+    LOST_LEASE = "lost_lease", "Lost its lease"
+
+
+class SyncAttempt(models.Model):
+    """One run of a claimed job (``apps.sync.running``), deferred attempts included.
+
+    Written twice: inserted when the attempt starts, updated with its outcome when it ends
+    (a row still ``running`` with no ``finished_at`` belongs to a worker that died).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="attempt_rows")
+    #: 1, 2, 3… per job: its own sequence (deferred attempts are not in ``SyncJob.attempts``)
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices,
+                               default=AttemptOutcome.RUNNING)
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    #: the plan the kind made; each re-plan follows in ``replans`` ({"reason", "plan"}), the
+    #: last of them is what ran
+    plan = models.JSONField(default=list, blank=True)
+    replans = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="one_attempt_number_per_job")
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of job {self.job_id} ({self.outcome})"
+
+
 class CrmCall(models.Model):
     """One HTTP call to a CRM, with secrets redacted and bodies truncated."""
 
@@ -68,6 +114,9 @@ class CrmCall(models.Model):
     connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="crm_calls")
     sync_job = models.ForeignKey(
         SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="crm_calls"
+    )
+    attempt = models.ForeignKey(
+        SyncAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="crm_calls"
     )
     method = models.CharField(max_length=16)
     url = models.TextField()

@@ -35,6 +35,8 @@ class CallRecorder:
     #: tokens taken for calls not made yet (refunded when the job ends)
     prepaid: int = field(default=0)
     calls: int = field(default=0)
+    #: the ``SyncAttempt`` row of the job's current attempt: each call belongs to one
+    attempt_id: int | None = None
 
     def throttle(self, cost: int = 1) -> None:
         """Wait for the connector's rate limit before a CRM call (see module docstring)."""
@@ -99,6 +101,7 @@ class CallRecorder:
             account_id=self.connector.account_id,
             connector=self.connector,
             sync_job=self.sync_job,
+            attempt_id=self.attempt_id,
             method=method.upper()[:16],
             url=redact_url(url),
             status_code=status_code,

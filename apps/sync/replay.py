@@ -19,7 +19,7 @@ from apps.intake import services as intake_services
 from apps.intake.lifecycle import is_booking_event
 from apps.intake.models import BookingEvent
 
-from . import services
+from . import dispatch, services
 from .models import FINISHED_STATUSES, JobStatus, SyncJob
 
 RUN_JOB_TASK = "bookbridge.sync.run_job"
@@ -59,7 +59,7 @@ class ReplayReport:
 
 def queue_job(job_id: int) -> None:
     """Hand a job to the workers once the surrounding transaction commits."""
-    services.queue_run(job_id)
+    dispatch.queue_run(job_id)
 
 
 def replay_event(

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from apps.intake import services as intake_services
 
-from . import services
+from . import dispatch, running, services
 from .models import SyncJob
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def process_event(self, event_id: int) -> int:
     except services.EventWaiting as waiting:
         intake_services.note_waiting(event_id=event_id, reason=str(waiting))
         raise self.retry(countdown=waiting.retry_after) from None
-    except services.INFRASTRUCTURE_ERRORS:
+    except running.INFRASTRUCTURE_ERRORS:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug or an unhandled payload: counted, then quarantined
         logger.exception("Processing event %s failed", event_id)
@@ -35,7 +35,7 @@ def process_event(self, event_id: int) -> int:
             return 0
         attempts = max(1, (self.request.retries or 0) + 1)
         delay = min(settings.INTAKE_PROCESSING_RETRY_SECONDS * 2 ** (attempts - 1),
-                    services.max_countdown_seconds())
+                    dispatch.max_countdown_seconds())
         raise self.retry(countdown=delay) from None
 
 
@@ -44,10 +44,10 @@ def run_job(job_id: int) -> str:
     job = SyncJob.objects.filter(pk=job_id).first()
     if job is None:  # removed (retention, or a purged test database): nothing to do
         return "missing"
-    return services.run_job(job=job).status
+    return running.run_job(job=job).status
 
 
 @shared_task(name="bookbridge.sync.run_due_jobs")
 def run_due_jobs() -> int:
     """Periodic: retries whose time has come, jobs waiting their turn, jobs of dead workers."""
-    return services.dispatch_due_jobs()
+    return dispatch.dispatch_due_jobs()

@@ -34,7 +34,7 @@ class InlineBroker:
 @pytest.fixture
 def broker(monkeypatch):
     fake = InlineBroker()
-    monkeypatch.setattr("apps.sync.services.current_app", fake)
+    monkeypatch.setattr("apps.sync.dispatch.current_app", fake)
     return fake
 
 

@@ -36,7 +36,7 @@ def _development(settings):
 @pytest.fixture(autouse=True)
 def _in_process(monkeypatch):
     monkeypatch.setattr("apps.intake.services.hand_off", lambda event_id: True)
-    monkeypatch.setattr("apps.sync.services.queue_run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("apps.sync.dispatch.queue_run", lambda *args, **kwargs: None)
 
 
 def login_admin(client, account):

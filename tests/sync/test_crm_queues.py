@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from apps.demo.samples import BookingStory
 from apps.intake.services import accept_delivery
-from apps.sync import services
+from apps.sync import dispatch, services
 from apps.sync.models import JobStatus, SyncJob
 from tests.factories import AccountFactory, ConnectorFactory
 from tests.fixtures.processes import start_process, wait_until
@@ -22,10 +22,10 @@ def _prefix() -> str:
 
 
 def test_queue_names_follow_the_connector_kind():
-    assert services.crm_queue("keap") is None  # off by default: jobs run inline
+    assert dispatch.crm_queue("keap") is None  # off by default: jobs run inline
     with override_settings(SYNC_QUEUE_PER_CRM=True, SYNC_QUEUE_PREFIX="sync"):
-        assert services.crm_queue("keap") == "sync.keap"
-        assert services.crm_queue("salesforce") == "sync.salesforce"
+        assert dispatch.crm_queue("keap") == "sync.keap"
+        assert dispatch.crm_queue("salesforce") == "sync.salesforce"
 
 
 def test_a_crm_queue_worker_runs_the_jobs_of_its_crm(monkeypatch):

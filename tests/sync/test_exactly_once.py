@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from apps.demo.samples import BookingStory
 from apps.intake.services import accept_delivery
-from apps.sync import services
+from apps.sync import dispatch
 from apps.sync.models import CrmCall, CrmRecordLink, JobStatus, SyncJob
 from chaos import kinds
 from tests.factories import AccountFactory, ConnectorFactory
@@ -71,7 +71,7 @@ def test_killed_worker_resumes_without_duplicating_the_contact(kill_point, keap,
 
         def resumed():
             # What beat's run_due_jobs does, sent to this test's queue.
-            for job_id in services.due_job_ids():
+            for job_id in dispatch.due_job_ids():
                 send("bookbridge.sync.run_job", job_id)
             return SyncJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.connectors import registry
 from apps.demo.samples import BookingStory
 from apps.intake.services import accept_delivery
-from apps.sync import services
+from apps.sync import claims, dispatch, ordering, running, services
 from apps.sync.models import JobStatus, SyncJob
 from tests.factories import AccountFactory, ConnectorFactory
 
@@ -48,11 +48,11 @@ def test_a_later_event_waits_for_the_earlier_one():
     account = AccountFactory()
     story = BookingStory()
     first, second = jobs_for(account, story.scheduled(), story.rescheduled())
-    waiting = services.run_job(job=second)
+    waiting = running.run_job(job=second)
     assert waiting.status == JobStatus.PENDING and waiting.next_attempt_at is not None
     assert APPLIED == []
-    assert services.run_job(job=first).status == JobStatus.SUCCEEDED
-    assert services.run_job(job=second).status == JobStatus.SUCCEEDED
+    assert running.run_job(job=first).status == JobStatus.SUCCEEDED
+    assert running.run_job(job=second).status == JobStatus.SUCCEEDED
     assert [t for _, t in APPLIED] == ["booking.scheduled", "booking.rescheduled"]
 
 
@@ -61,9 +61,9 @@ def test_order_is_the_events_order_not_the_delivery_order():
     story = BookingStory()
     scheduled, canceled = story.scheduled(), story.canceled()
     late, early = jobs_for(account, canceled, scheduled)  # delivered the other way round
-    assert services.run_job(job=late).status == JobStatus.PENDING
-    services.run_job(job=early)
-    services.run_job(job=late)
+    assert running.run_job(job=late).status == JobStatus.PENDING
+    running.run_job(job=early)
+    running.run_job(job=late)
     assert [t for _, t in APPLIED] == ["booking.scheduled", "booking.canceled"]
 
 
@@ -74,15 +74,15 @@ def test_a_running_job_blocks_its_booking_until_its_lease_expires():
     now = timezone.now()
     SyncJob.objects.filter(pk=first.pk).update(status=JobStatus.RUNNING, attempts=1, started_at=now,
                                                lease_expires_at=now + timedelta(minutes=1))
-    assert services.run_job(job=first).status == JobStatus.RUNNING  # a second delivery: left alone
-    assert services.run_job(job=second).status == JobStatus.PENDING
+    assert running.run_job(job=first).status == JobStatus.RUNNING  # a second delivery: left alone
+    assert running.run_job(job=second).status == JobStatus.PENDING
     assert APPLIED == []
     # The worker died: once the lease has expired, the periodic task resumes the job first.
     SyncJob.objects.filter(pk=first.pk).update(lease_expires_at=now - timedelta(seconds=1))
-    assert first.pk in services.due_job_ids()
-    assert services.run_job(job=SyncJob.objects.get(pk=first.pk)).status == JobStatus.SUCCEEDED
+    assert first.pk in dispatch.due_job_ids()
+    assert running.run_job(job=SyncJob.objects.get(pk=first.pk)).status == JobStatus.SUCCEEDED
     assert SyncJob.objects.get(pk=first.pk).attempts == 2
-    assert services.run_job(job=second).status == JobStatus.SUCCEEDED
+    assert running.run_job(job=second).status == JobStatus.SUCCEEDED
 
 
 def test_different_bookings_do_not_wait_for_each_other():
@@ -92,7 +92,7 @@ def test_different_bookings_do_not_wait_for_each_other():
     now = timezone.now()
     SyncJob.objects.filter(pk=first.pk).update(status=JobStatus.RUNNING, attempts=1, started_at=now,
                                                lease_expires_at=now + timedelta(minutes=1))
-    assert services.run_job(job=other).status == JobStatus.SUCCEEDED
+    assert running.run_job(job=other).status == JobStatus.SUCCEEDED
 
 
 def test_failed_jobs_do_not_block_the_booking():
@@ -100,18 +100,20 @@ def test_failed_jobs_do_not_block_the_booking():
     story = BookingStory()
     first, second = jobs_for(account, story.scheduled(), story.completed())
     SyncJob.objects.filter(pk=first.pk).update(status=JobStatus.FAILED)
-    assert services.run_job(job=second).status == JobStatus.SUCCEEDED
+    assert running.run_job(job=second).status == JobStatus.SUCCEEDED
 
 
 def test_a_stale_attempt_cannot_overwrite_a_newer_one():
     account = AccountFactory()
     [job] = jobs_for(account, BookingStory().scheduled())
-    claimed = services._claim(job)
+    chain = ordering.chain_ids(job, None)
+    claimed, _ = claims.claim_in_chain(job, chain)
     assert claimed.status == JobStatus.RUNNING
     # The lease expired and another worker took the job over (attempt 2) ...
     SyncJob.objects.filter(pk=job.pk).update(attempts=2)
     # ... so the first worker's late outcome is dropped.
-    assert services._end(claimed, None, status=JobStatus.FAILED, error="late").status == JobStatus.RUNNING
+    late = running._end(running.Attempt(claimed, None, chain), status=JobStatus.FAILED, error="late")
+    assert late.status == JobStatus.RUNNING
     assert SyncJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
 
 
@@ -119,9 +121,9 @@ def test_waiting_and_dead_worker_jobs_are_due():
     account = AccountFactory()
     story = BookingStory()
     first, second = jobs_for(account, story.scheduled(), story.rescheduled())
-    services.run_job(job=second)  # waits for the first
+    running.run_job(job=second)  # waits for the first
     SyncJob.objects.filter(pk=second.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    assert second.pk in services.due_job_ids()
+    assert second.pk in dispatch.due_job_ids()
     SyncJob.objects.filter(pk=first.pk).update(status=JobStatus.RUNNING, lease_expires_at=None,
                                                started_at=timezone.now() - timedelta(hours=1))
-    assert first.pk in services.due_job_ids()
+    assert first.pk in dispatch.due_job_ids()

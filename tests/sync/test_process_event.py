@@ -13,7 +13,7 @@ from apps.connectors.models import ConnectorStatus
 from apps.demo.samples import BookingStory
 from apps.intake.models import BookingEvent
 from apps.intake.services import accept_delivery, requeue_stalled
-from apps.sync import services
+from apps.sync import dispatch, running, services
 from apps.sync.models import CrmCall, JobStatus, SyncJob
 from tests.factories import AccountFactory, ConnectorFactory
 
@@ -82,8 +82,8 @@ def test_paused_connector_queues_and_catches_up():
     connector.is_paused = False
     connector.save()
     SyncJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
-    assert services.due_job_ids() == [job.pk]
-    assert services.run_job(job=job).status == JobStatus.SUCCEEDED
+    assert dispatch.due_job_ids() == [job.pk]
+    assert running.run_job(job=job).status == JobStatus.SUCCEEDED
 
 
 def test_transient_error_schedules_a_retry_honouring_retry_after():
@@ -153,7 +153,7 @@ def test_lost_hand_offs_are_requeued(monkeypatch):
 
 
 def test_links_follow_the_reschedule_chain():
-    from apps.sync.services import JobContext
+    from apps.sync.context import JobContext
 
     account = AccountFactory()
     connector = ConnectorFactory(account=account)

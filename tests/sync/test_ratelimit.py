@@ -12,7 +12,7 @@ from apps.connectors import registry
 from apps.connectors.errors import TransientCrmError
 from apps.demo.samples import BookingStory
 from apps.intake.services import accept_delivery
-from apps.sync import ratelimit, services
+from apps.sync import ratelimit, running, services
 from apps.sync.models import JobStatus, SyncJob
 from apps.sync.ratelimit import RateLimiter, Throttled, limits_from_headers
 from tests.factories import AccountFactory, ConnectorFactory
@@ -188,7 +188,7 @@ def test_a_throttled_job_is_deferred_not_failed():
     assert len(CALLS) == 1  # the deferred job never called the CRM
     RateLimiter(connector).reset()
     SyncJob.objects.filter(pk=second.pk).update(next_attempt_at=None)
-    assert services.run_job(job=second).status == JobStatus.SUCCEEDED
+    assert running.run_job(job=second).status == JobStatus.SUCCEEDED
 
 
 @pytest.mark.django_db
@@ -197,7 +197,7 @@ def test_crm_429s_do_not_use_up_attempts():
     account = AccountFactory()
     ConnectorFactory(account=account, kind="rl_429")
     [job] = services.process_event(event_id=_event(account).pk)
-    for _ in range(services.MAX_ATTEMPTS + 2):
+    for _ in range(running.MAX_ATTEMPTS + 2):
         SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=None)
-        job = services.run_job(job=SyncJob.objects.get(pk=job.pk))
+        job = running.run_job(job=SyncJob.objects.get(pk=job.pk))
     assert job.status == JobStatus.RETRYING and job.attempts == 0

@@ -12,7 +12,7 @@ def _synchronous_pipeline(monkeypatch):
     """These tests drive the pipeline themselves (``process_event``/``run_job``), so a Celery
     worker started by another test of the session must not run the same jobs meanwhile."""
     monkeypatch.setattr("apps.intake.services.hand_off", lambda event_id: True)
-    monkeypatch.setattr("apps.sync.services.queue_run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("apps.sync.dispatch.queue_run", lambda *args, **kwargs: None)
 
 
 @pytest.fixture(autouse=True)

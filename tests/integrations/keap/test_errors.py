@@ -9,7 +9,7 @@ from apps.connectors.models import Connector, ConnectorStatus
 from apps.demo.samples import BookingStory
 from apps.integrations.keap import oauth
 from apps.integrations.keap.client import KeapClient
-from apps.sync import services as sync_services
+from apps.sync import running as sync_running
 from apps.sync.circuit import CircuitBreaker
 from apps.sync.models import CrmCall, JobStatus, SyncJob
 from tests.factories import MembershipFactory, UserFactory
@@ -28,7 +28,7 @@ def _time_passes(job):
 def _retry_until_done(job, *, attempts=10):
     for _ in range(attempts):
         _time_passes(job)
-        job = sync_services.run_job(job=SyncJob.objects.get(pk=job.pk))
+        job = sync_running.run_job(job=SyncJob.objects.get(pk=job.pk))
         if job.status == JobStatus.SUCCEEDED:
             return job
     return job

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.integrations.salesforce import planning
-from apps.sync import services as sync_services
+from apps.sync import running as sync_running
 from apps.sync.models import JobStatus, SyncJob
 
 from .conftest import calls_of, records, story
@@ -21,7 +21,7 @@ EMAIL = "pat.same@example.com"
 def _run_again(job: SyncJob) -> SyncJob:
     """What the engine's re-queue does once the deferral is due."""
     SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=None)
-    return sync_services.run_job(job=SyncJob.objects.get(pk=job.pk))
+    return sync_running.run_job(job=SyncJob.objects.get(pk=job.pk))
 
 
 def test_the_second_job_of_a_customer_waits_for_the_first_and_reuses_its_lead(

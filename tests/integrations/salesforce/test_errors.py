@@ -15,7 +15,7 @@ from apps.integrations.salesforce import applier, metadata, oauth
 from apps.integrations.salesforce.client import SalesforceClient
 from apps.integrations.salesforce.connection import verify_connection
 from apps.integrations.salesforce.models import SalesforceConnection
-from apps.sync import services as sync_services
+from apps.sync import running as sync_running
 from apps.sync.models import CrmCall, JobStatus, SyncJob
 from tests.integrations.salesforce.conftest import (
     CLIENT_ID,
@@ -97,7 +97,7 @@ def test_request_limit_exceeded_is_retried_later_not_failed(salesforce, connecto
     assert job.error_code == "REQUEST_LIMIT_EXCEEDED" and job.next_attempt_at is not None
     operator(salesforce, "POST", "api-usage", json={"used": 0, "max": 100000})
     SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())  # the wait is over
-    job = sync_services.run_job(job=SyncJob.objects.get(pk=job.pk))
+    job = sync_running.run_job(job=SyncJob.objects.get(pk=job.pk))
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert len(records(salesforce, "Event")) == 1
     connection = SalesforceConnection.objects.get(connector=connector)

@@ -18,9 +18,10 @@ from .conftest import story
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 #: A new booking: the lookup and the composite (2 calls), 2 links (lead, event).
-NEW_BOOKING_QUERIES = 24
+#: (Both budgets include the 2 statements of the job's attempt row: raised from 24 and 21.)
+NEW_BOOKING_QUERIES = 26
 #: A lifecycle update of a synced booking: one PATCH of the Event, no new link.
-UPDATE_QUERIES = 21
+UPDATE_QUERIES = 23
 
 
 def test_one_booking_event_stays_within_its_query_budget(connector):

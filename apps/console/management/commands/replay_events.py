@@ -25,7 +25,7 @@ from apps.console.progress import ProgressBar
 from apps.core.text import text_problem
 from apps.intake.lifecycle import BOOKING_EVENT_TYPES
 from apps.intake.models import BookingEvent
-from apps.sync import services
+from apps.sync import running
 from apps.sync.replay import ReplayReport, replay_event
 
 _RELATIVE = re.compile(r"^(\d{1,9})([mhd])$")
@@ -118,7 +118,7 @@ class Command(BaseCommand):
         if options["limit"]:
             ids = ids[: options["limit"]]
         dry_run = options["dry_run"]
-        run = None if options["queue"] else (lambda job: services.run_job(job=job))
+        run = None if options["queue"] else (lambda job: running.run_job(job=job))
         mode = "DRY RUN: " if dry_run else ""
         self.stdout.write(f"{mode}{len(ids)} event(s) to replay.")
         report = ReplayReport()

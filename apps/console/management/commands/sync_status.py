@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from apps.accounts.models import Account
@@ -13,7 +13,8 @@ from apps.connectors.models import Connector
 from apps.console.models import Incident
 from apps.core.text import text_problem
 from apps.intake.models import BookingEvent
-from apps.sync.models import JobStatus, SyncJob
+from apps.sync.models import JobStatus
+from apps.sync.selectors import OPEN_STATUSES, ConnectorJobStats, connector_job_stats
 
 MAX_HOURS = 24 * 3653
 COLUMNS = ["account", "connector", "crm", "state", "pending", "running", "retrying", "failed", "dead",
@@ -58,29 +59,7 @@ class Command(BaseCommand):
             connectors = connectors.filter(account=account)
             events = events.filter(account=account)
         since = now - timedelta(hours=options["hours"])
-        open_statuses = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING, JobStatus.FAILED,
-                         JobStatus.DEAD)
-        counts = {
-            (row["connector_id"], row["status"]): row["n"]
-            for row in SyncJob.objects.filter(connector__in=connectors, status__in=open_statuses)
-            .values("connector_id", "status").annotate(n=Count("pk")).order_by()
-        }
-        window = dict(
-            SyncJob.objects.filter(connector__in=connectors, status=JobStatus.SUCCEEDED,
-                                   created_at__gte=since)
-            .values("connector_id").annotate(n=Count("pk")).order_by().values_list("connector_id", "n")
-        )
-        last_success = dict(
-            SyncJob.objects.filter(connector__in=connectors, status=JobStatus.SUCCEEDED)
-            .values("connector_id").annotate(t=Max("finished_at")).order_by()
-            .values_list("connector_id", "t")
-        )
-        oldest = dict(
-            SyncJob.objects.filter(connector__in=connectors,
-                                   status__in=(JobStatus.PENDING, JobStatus.RETRYING))
-            .values("connector_id").annotate(t=Min("created_at")).order_by()
-            .values_list("connector_id", "t")
-        )
+        jobs = connector_job_stats([c.pk for c in connectors], since=since)
         incidents = dict(
             Incident.objects.filter(connector__in=connectors, resolved_at__isnull=True)
             .values("connector_id").annotate(n=Count("pk")).order_by().values_list("connector_id", "n")
@@ -88,10 +67,11 @@ class Command(BaseCommand):
         rows = []
         for c in connectors:
             state = ("inactive" if not c.is_active else "paused" if c.is_paused else c.status)
+            stats = jobs.get(c.pk, ConnectorJobStats())
             rows.append([
-                c.account.slug, c.name, c.kind, state,
-                *(counts.get((c.pk, s), 0) for s in open_statuses),
-                window.get(c.pk, 0), _age(last_success.get(c.pk), now), _age(oldest.get(c.pk), now),
+                c.account.slug, c.name, c.kind, state, *(stats.count(s) for s in OPEN_STATUSES),
+                stats.succeeded_since, _age(stats.last_success, now),
+                _age(stats.oldest_of(JobStatus.PENDING, JobStatus.RETRYING), now),
                 incidents.get(c.pk, 0),
             ])
         columns = [*COLUMNS]
