@@ -141,7 +141,7 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
               "finished_at", "plan_pretty", "result_pretty", "record_links"]
     readonly_fields = fields
 
-    @admin.display(description="customer email", ordering="event__customer_email")
+    @admin.display(description="email", ordering="event__customer_email")
     def customer_email(self, obj):
         return obj.event.customer_email
 
@@ -154,7 +154,8 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
         if not obj.error:
             return "—"
         text = f"{obj.error_code}: {obj.error}" if obj.error_code else obj.error
-        return format_html('<span title="{}">{}</span>', obj.error, Truncator(text).chars(90))
+        # Cut to one line by .bb-truncate (static/bookbridge/admin.css); the title holds all of it.
+        return format_html('<span class="bb-truncate" title="{}">{}</span>', text, Truncator(text).chars(90))
 
     @admin.display(description="Event")
     def event_link(self, obj):
