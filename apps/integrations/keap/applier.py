@@ -13,16 +13,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from apps.connectors.contract import ApplyResult, Plan, SyncContext
 from apps.connectors.errors import PermanentCrmError, TransientCrmError
 
-from .client import KeapClient
-from .models import CrmCacheEntry
-
-#: Cache kind for Keap ids from personalized links that name no contact (they use the email rules).
-UNKNOWN_CONTACT_ID = "unknown_contact_id"
-#: ``context.scratch`` keys (``apps.connectors.contract``): the job's client (plan and apply
-#: share its session and tokens) and the cached ids the plan read (the resolver starts from them).
-CLIENT, CACHED_IDS = "keap.client", "keap.cached_ids"
+from . import planning
+from .client import KeapClient, client_for
+from .metadata import CACHED_IDS
+from .models import UNKNOWN_CONTACT_ID, CrmCacheEntry
 
 
 class Resolver:
@@ -208,8 +205,20 @@ def _xmlrpc_values(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return out
 
 
-def apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
-    client = context.scratch.get(CLIENT) or KeapClient.for_context(context)
+def apply(context: SyncContext, plan: Plan) -> ApplyResult:
+    """Carry the plan out. A personalized link's Keap id that names no contact costs one PATCH;
+    then the plan is made again (the email rules apply) and recorded as the job's plan."""
+    try:
+        return _apply(context, plan)
+    except PersonalizedIdUnknown as unknown:
+        replanned = planning.plan(context)
+        context.record_replan(replanned, reason=f"Keap has no contact {unknown.args[0]} (the booking's "
+                                                "personalized link): the email rules apply")
+        return {**_apply(context, replanned), "personalized_id_unknown": unknown.args[0]}
+
+
+def _apply(context: SyncContext, plan: Plan) -> ApplyResult:
+    client = client_for(context)
     resolver = Resolver(context.connector, client, context.scratch.get(CACHED_IDS))
     contact_id: int | None = None
     present_tags: set[int] | None = None

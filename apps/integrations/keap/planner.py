@@ -1,7 +1,7 @@
 """The Keap planner: pure. ``build_plan(PlanInput) -> list[operation dicts]``.
 
 Everything it needs (settings, booking values, record links, cached ids, looked-up contact) is
-gathered beforehand by ``services.gather`` — the planner itself does no I/O, so it is unit-
+gathered beforehand by ``planning.gather`` — the planner itself does no I/O, so it is unit-
 testable and is what the wizard's preview shows. Operations (each has ``op`` and ``summary``):
 
 ``ensure_lead_source``  {name, category}            create-or-find, then cached
