@@ -164,9 +164,6 @@ def tag_rule_problems(index: int, rule: Any) -> list[str]:
     return problems
 
 
-LIFECYCLE_NAMES = None
-
-
 class TaggingForm(StepForm):
     extra_tags = JSONListField(
         required=False,

@@ -23,8 +23,6 @@ from .models import KeapConnection
 if TYPE_CHECKING:
     from .client import KeapClient  # the client imports this module (it refreshes tokens)
 
-SESSION_STATE_KEY = "keap_oauth_state"
-
 
 def authorize_url(row: KeapConnection, *, redirect_uri: str, state: str) -> str:
     """Where the administrator signs in to Keap for the connection ``row`` describes."""

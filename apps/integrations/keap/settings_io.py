@@ -71,11 +71,19 @@ def import_settings(connector: Connector, data: dict[str, Any], secrets: dict[st
     section = data.get("connection")
     if section is None:
         return
+    problems = len(report.problems)
+    if isinstance(section, dict):
+        # Reported here, so that the known settings are still checked (``bind_section`` stops
+        # at an unknown name): a file with a secret in it also learns what else is wrong.
+        for name in section:
+            if name not in connection.FIELDS:
+                report.error(f"connection.{name}", UNKNOWN)
+        section = {name: value for name, value in section.items() if name in connection.FIELDS}
     row = connection.for_connector(connector)
     before = connection.values(row)
     form = bind_section("connection", section, report, unknown=UNKNOWN, current=before,
                         build_form=lambda form_data: forms.ConnectionForm(form_data, instance=row))
-    if form is None:
+    if form is None or len(report.problems) > problems:
         # A form that failed validation may have set some values on ``row``: put them back.
         for name, value in before.items():
             setattr(row, name, value)
