@@ -1,7 +1,7 @@
 """The five wizard steps' forms (crispy-forms, Bootstrap 5) and the connect form.
 
 Choices are read live from the connected Keap app (contact types, action types, users, custom
-fields) through ``services`` (cached); when Keap cannot be reached the current values stay
+fields) through ``metadata`` (cached); when Keap cannot be reached the current values stay
 selectable so the page still works.
 """
 
@@ -450,8 +450,7 @@ class ConnectForm(ConnectionForm):
         widget=forms.PasswordInput(render_value=False),
     )
 
-    class Meta(ConnectionForm.Meta):
-        fields = ["auth_method", "client_id", "client_secret", "service_account_key", *connection.URL_FIELDS]
+    field_order = ["auth_method", "client_id", "client_secret", "service_account_key", *connection.URL_FIELDS]
 
     def __init__(self, *args, connector, trial, **kwargs):
         super().__init__(*args, instance=connection.for_connector(trial), **kwargs)
