@@ -16,7 +16,7 @@ Where the rules come from:
   ``event_type`` arrive as an id or an expanded object, and empty values arrive as ``""``.
   Only the fields the product reads are checked (``_booking_fields`` in ``services.py``,
   ``apps/directory/services.py``, ``lifecycle.py``, the planners' ``facts.py`` /
-  ``keap/services.py``); other fields are stored as they come. Events that are not booking
+  ``keap/facts.py``); other fields are stored as they come. Events that are not booking
   events (``conversation.*`` and types OnceHub may add) have only their envelope checked.
 - **Lengths**: the ``max_length`` of the column a value is stored in, read from the model fields
   so the two cannot drift apart. A value kept in a ``TextField``, or not stored at all, has none

@@ -30,7 +30,7 @@ from apps.demo.samples import official_example
 from apps.intake.lifecycle import is_booking_event
 from apps.intake.models import Booking, BookingEvent
 from apps.intake.signatures import signature_header
-from apps.integrations.keap.services import booking_values, personalized_contact_id
+from apps.integrations.keap.facts import booking_values, personalized_contact_id
 from apps.integrations.salesforce.facts import booking_facts
 from apps.sync.models import FINISHED_STATUSES, SyncJob
 from tests.factories import TEST_SECRET, AccountFactory, ConnectorFactory

@@ -36,7 +36,7 @@ SETUP = """
 import os
 from apps.accounts.models import Account, WebhookSecret
 from apps.connectors.models import Connector, ConnectorStatus
-from apps.integrations.keap import connection
+from apps.integrations.keap import services
 from apps.integrations.keap.demo import connect_demo_keap
 
 slow = Account.objects.create(slug="slow-crm", name="Slow CRM")
@@ -45,8 +45,7 @@ for account in (slow, other):
     WebhookSecret.objects.create(account=account, secret=os.environ["SLOW_CRM_SECRET"])
 Connector.objects.create(account=other, kind="log_only", name="Log", status=ConnectorStatus.CONNECTED)
 keap = connect_demo_keap(account=slow, sandbox_url=os.environ["SLOW_CRM_SANDBOX"])
-connection.set_config(keap, token_url=os.environ["SLOW_CRM_TOKEN_URL"])
-keap.save(update_fields=["settings"])
+services.save_connection(connector=keap, token_url=os.environ["SLOW_CRM_TOKEN_URL"])
 print("SET UP", keap.pk)
 """
 

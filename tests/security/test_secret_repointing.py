@@ -68,7 +68,8 @@ def test_keap_secrets_do_not_follow_a_repointed_url(client, keap, internal_servi
     assert page.status_code == 200
     assert "the stored one is not used" in str(page.context["form"].errors)
     connector.refresh_from_db()
-    assert connector.credentials == stored and keap_connection.config(connector)[field] != target
+    assert connector.credentials == stored
+    assert getattr(keap_connection.for_connector(connector), field) != target
     deliver(account, BookingStory(email="r@customer.test", name="Re Point").scheduled())  # next booking
     assert internal_service.received == []
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from apps.connectors.errors import PermanentCrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.integrations.keap import connection as keap_connection
+from apps.integrations.keap import services as keap_services
 from apps.integrations.keap.client import KeapClient
 from apps.integrations.salesforce.client import SalesforceClient
 from apps.integrations.salesforce.models import SalesforceConnection
@@ -26,11 +27,11 @@ pytestmark = pytest.mark.django_db
 
 def keap_connector(account, base: str, *, token_url: str = "", key: str = "stored-key") -> Connector:
     connector = Connector(account=account, kind="keap", name="Keap", status=ConnectorStatus.CONNECTED)
-    keap_connection.set_config(connector, auth_method=keap_connection.SERVICE_KEY, api_base=f"{base}/crm",
-                               token_url=token_url or f"{base}/token",
-                               authorize_url=f"{base}/app/oauth/authorize")
     connector.credentials = {"service_account_key": key}
     connector.save()
+    keap_services.save_connection(connector=connector, auth_method=keap_connection.SERVICE_KEY,
+                                  api_base=f"{base}/crm", token_url=token_url or f"{base}/token",
+                                  authorize_url=f"{base}/app/oauth/authorize")
     return connector
 
 

@@ -142,4 +142,4 @@ def test_keap_import_never_marks_a_connector_connected_without_trying_it(setting
     accepted = _import(account, "keap", base, {"service_account_key": "sandbox-service-account-key"})
     assert accepted.report.ok, accepted.report.problems
     assert accepted.connector.status == "connected"
-    assert keap_connection.config(accepted.connector)["api_base"] == f"{keap.url}/crm"
+    assert keap_connection.for_connector(accepted.connector).api_base == f"{keap.url}/crm"

@@ -8,6 +8,7 @@ from .models import (
     ClassificationSettings,
     CreationSettings,
     CrmCacheEntry,
+    KeapConnection,
     MappingSettings,
     TaggingSettings,
     TrackingSettings,
@@ -29,6 +30,11 @@ class StepAdmin(ReadOnlyScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(KeapConnection)
+class KeapConnectionAdmin(StepAdmin):
+    list_display = ["connector", "auth_method", "api_base"]
 
 
 @admin.register(CreationSettings)

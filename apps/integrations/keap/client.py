@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 import xmlrpc.client
@@ -23,16 +22,23 @@ from urllib.parse import urlencode
 
 import requests
 
+from apps.connectors.contract import CallRecording, SyncContext
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.http import pooled, proxies_for
+from apps.connectors.preview import PreviewRecorder
 from apps.core.outbound import OutboundRefused, OutboundSession
 
-from . import connection, oauth
+from . import oauth
+from .connection import HOSTS, OAUTH, SERVICE_KEY, endpoints
 from .errors import classify_response, keap_message
+from .models import KeapConnection
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
 XMLRPC_PLACEHOLDER_KEY = "backwards-compatability"
+#: ``context.scratch`` key (``apps.connectors.contract``): the job's client — plan and apply
+#: share its session and tokens.
+CLIENT = "keap.client"
 
 
 _sessions = threading.local()
@@ -46,27 +52,39 @@ def thread_session() -> requests.Session:
     """
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = _sessions.session = pooled(OutboundSession(), connection.HOSTS)
+        session = _sessions.session = pooled(OutboundSession(), HOSTS)
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     return session
 
 
+def client_for(context: SyncContext, *, connection: KeapConnection | None = None) -> KeapClient:
+    """The job's client, made once (plan and apply share its session and tokens)."""
+    client = context.scratch.get(CLIENT)
+    if client is None:
+        client = context.scratch[CLIENT] = KeapClient.for_context(context, connection=connection)
+    return client
+
+
 class KeapClient:
+    """One connector's Keap API. ``connection``: the connector's ``KeapConnection`` when the
+    caller read it already (else it is read here); ``recorder``: the sync engine's hook
+    (``apps.connectors.contract.CallRecording``) every exchange is reported to."""
+
     def __init__(
-        self, connector, *, recorder=None, preview: bool = False, session: requests.Session | None = None
+        self, connector, *, recorder: CallRecording | None = None, preview: bool = False,
+        session: requests.Session | None = None, connection: KeapConnection | None = None,
     ):
         self.connector = connector
         self.recorder = recorder
         self.preview = preview
         self.session = session or thread_session()
-        self.endpoints = connection.endpoints(connector)
-        self._headers_ok = (
-            recorder is not None and "response_headers" in inspect.signature(recorder.__call__).parameters
-        )
+        self.connection = connection if connection is not None else KeapConnection.for_connector(connector)
+        self.endpoints = endpoints(self.connection)
 
     @classmethod
-    def for_context(cls, context) -> KeapClient:
-        return cls(context.connector, recorder=context.recorder, preview=context.preview)
+    def for_context(cls, context: SyncContext, *, connection: KeapConnection | None = None) -> KeapClient:
+        return cls(context.connector, recorder=context.recorder, preview=context.preview,
+                   connection=connection)
 
     # ------------------------------------------------------------------ the one hook
     def _send(
@@ -82,13 +100,10 @@ class KeapClient:
         log_body: Any = None,
     ) -> requests.Response:
         if self.preview:
-            from apps.connectors.preview import PreviewRecorder
-
             PreviewRecorder.check(method, data if isinstance(data, str | bytes) else None)
         full_url = f"{url}?{urlencode(params)}" if params else url
-        throttle = getattr(self.recorder, "throttle", None)
-        if throttle is not None:
-            throttle(1)  # the shared rate limit and circuit breaker of the sync engine
+        if self.recorder is not None:
+            self.recorder.throttle(1)  # the shared rate limit and circuit breaker of the sync engine
         started = time.monotonic()
         response = None
         try:
@@ -145,7 +160,6 @@ class KeapClient:
     def _record(self, method, url, status, started, request_body, response_body, code, headers=None) -> None:
         if self.recorder is None:
             return
-        extra = {"response_headers": headers} if self._headers_ok else {}
         self.recorder(
             method=method,
             url=url,
@@ -154,13 +168,13 @@ class KeapClient:
             request_body=request_body,
             response_body=response_body,
             crm_error_code=code or "",
-            **extra,
+            response_headers=headers,
         )
 
     # ---------------------------------------------------------------- auth
     def _auth_headers(self) -> dict[str, str]:
         creds = self.connector.credentials or {}
-        if connection.auth_method(self.connector) == connection.SERVICE_KEY:
+        if self.connection.auth_method == SERVICE_KEY:
             return {"X-Keap-API-Key": creds.get("service_account_key", "")}
         return {"Authorization": f"Bearer {creds.get('access_token', '')}"}
 
@@ -169,7 +183,7 @@ class KeapClient:
         response = send(self._auth_headers())
         if response.status_code != 401:
             return response
-        if connection.auth_method(self.connector) == connection.OAUTH:
+        if self.connection.auth_method == OAUTH:
             stale = (self.connector.credentials or {}).get("access_token", "")
             oauth.refresh(self.connector, stale_access_token=stale, client=self)
             response = send(self._auth_headers())

@@ -1,70 +1,63 @@
-"""Where and how a Keap connector connects: ``Connector.settings["keap"]`` + encrypted credentials.
+"""Where and how a Keap connector connects: its ``KeapConnection`` row + encrypted credentials.
 
-``settings["keap"]`` = {"auth_method": "oauth"|"service_key", "client_id": "...",
-"api_base": "https://api.infusionsoft.com/crm", "token_url": ..., "authorize_url": ...}.
-``credentials`` (encrypted) = {"access_token", "refresh_token", "expires_at", "client_secret"}
-for OAuth, or {"service_account_key"}. Defaults are Keap's real hosts (reference §2, §5);
-the ``KEAP_CLIENT_ID`` / ``KEAP_API_BASE`` / ``KEAP_TOKEN_URL`` / ``KEAP_AUTHORIZE_URL`` settings
-(``config/settings/base.py``) are the defaults for new connectors; each connector can point
-elsewhere (the sandbox).
+The row holds the auth method, the OAuth client id and the API, token and authorize URLs
+(``models.KeapConnection``; new rows take the ``KEAP_*`` settings, Keap's real hosts).
+``connector.credentials`` (encrypted) = {"access_token", "refresh_token", "expires_at",
+"client_secret"} for OAuth, or {"service_account_key"}. For a staged connector (an import being
+checked, a connection being tried: ``apps.connectors.staging``) the row is an unsaved copy kept
+on it, so nothing is written until the attempt is proven.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings as django_settings
-
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.core.outbound import HostFamily
+
+from .models import AuthMethod, KeapConnection
 
 #: Where Keap is reached (reference §2): its API, OAuth and app hosts. Operators extend it with
 #: ``OUTBOUND_EXTRA_ALLOWED_HOSTS["keap"]``; every Keap URL goes through ``apps.core.outbound``.
 HOSTS = HostFamily("keap", "Keap", ("*.infusionsoft.com", "*.keap.com", "*.infusionsoft.app", "*.keap.app"))
 
-OAUTH = "oauth"
-SERVICE_KEY = "service_key"
+OAUTH = AuthMethod.OAUTH.value
+SERVICE_KEY = AuthMethod.SERVICE_KEY.value
+#: The row's settings (what the settings file's ``connection`` section holds).
+FIELDS = ("auth_method", "client_id", "api_base", "token_url", "authorize_url")
+URL_FIELDS = ("api_base", "token_url", "authorize_url")
 
 
-def defaults() -> dict[str, str]:
-    return {
-        "auth_method": OAUTH,
-        "client_id": django_settings.KEAP_CLIENT_ID,
-        "api_base": django_settings.KEAP_API_BASE,
-        "token_url": django_settings.KEAP_TOKEN_URL,
-        "authorize_url": django_settings.KEAP_AUTHORIZE_URL,
-    }
+def for_connector(connector: Connector) -> KeapConnection:
+    return KeapConnection.for_connector(connector)
 
 
-def config(connector: Connector) -> dict[str, str]:
-    return {**defaults(), **((connector.settings or {}).get("keap") or {})}
+def values(row: KeapConnection) -> dict[str, str]:
+    return {name: getattr(row, name) for name in FIELDS}
 
 
-def auth_method(connector: Connector) -> str:
-    return config(connector)["auth_method"]
-
-
-def endpoints(connector: Connector) -> dict[str, str]:
-    cfg = config(connector)
-    base = cfg["api_base"].rstrip("/")
+def endpoints(row: KeapConnection) -> dict[str, str]:
+    base = row.api_base.rstrip("/")
     return {
         "rest_v1": f"{base}/rest/v1",
         "rest_v2": f"{base}/rest/v2",
         "xmlrpc": f"{base}/xmlrpc/v1",
-        "token": cfg["token_url"],
-        "authorize": cfg["authorize_url"],
+        "token": row.token_url,
+        "authorize": row.authorize_url,
     }
 
 
-def set_config(connector: Connector, **values: Any) -> None:
-    current = dict((connector.settings or {}).get("keap") or {})
-    current.update({k: v for k, v in values.items() if v is not None})
-    connector.settings = {**(connector.settings or {}), "keap": current}
+def repointed(row: KeapConnection, new: dict[str, Any]) -> bool:
+    """Whether ``new`` points the connection at other URLs than ``row``'s: secrets stored for
+    the old ones are then never sent to the new ones (SPEC §13)."""
+    return any(new.get(name) and str(new[name]).rstrip("/") != (getattr(row, name) or "").rstrip("/")
+               for name in URL_FIELDS)
 
 
-def has_credentials(connector: Connector) -> bool:
+def has_credentials(connector: Connector, row: KeapConnection | None = None) -> bool:
     creds = connector.credentials or {}
-    if auth_method(connector) == SERVICE_KEY:
+    row = row if row is not None else for_connector(connector)
+    if row.auth_method == SERVICE_KEY:
         return bool(creds.get("service_account_key"))
     return bool(creds.get("refresh_token"))
 

@@ -1,13 +1,12 @@
 """The five wizard steps' forms (crispy-forms, Bootstrap 5) and the connect form.
 
 Choices are read live from the connected Keap app (contact types, action types, users, custom
-fields) through ``services`` (cached); when Keap cannot be reached the current values stay
+fields) through ``metadata`` (cached); when Keap cannot be reached the current values stay
 selectable so the page still works.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -21,12 +20,14 @@ from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.core.text import has_control_characters, text_problem
 from apps.directory import questions as form_questions
 from apps.directory.models import MAX_QUESTIONS_PER_ACCOUNT
+from apps.intake.lifecycle import LifecycleAction
 
-from . import connection, tracking
+from . import connection, metadata, tracking
 from . import mapping as field_mapping
 from .models import (
     ClassificationSettings,
     CreationSettings,
+    KeapConnection,
     MappingSettings,
     TaggingSettings,
     TrackingSettings,
@@ -81,9 +82,7 @@ class ClassificationForm(StepForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from . import services
-
-        config = _live(self.connector, services.app_configuration, None) if self.connector else None
+        config = _live(self.connector, metadata.app_configuration, None) if self.connector else None
         contact_types = (config or {}).get("contact_types") or ["Prospect"]
         action_types = (config or {}).get("action_types") or ["Call"]
         for name, values in (("contact_type", contact_types), ("action_type", action_types)):
@@ -137,7 +136,6 @@ ID_MAX_LENGTH = 64
 
 def tag_rule_problems(index: int, rule: Any) -> list[str]:
     """What is wrong with one extra-tags rule (plain words), or []."""
-    from apps.intake.lifecycle import LifecycleAction
 
     where = f"Rule {index}"
     if not isinstance(rule, dict):
@@ -164,9 +162,6 @@ def tag_rule_problems(index: int, rule: Any) -> list[str]:
                 problems.append(f"{where}: each tag name {problem}.")
                 break
     return problems
-
-
-LIFECYCLE_NAMES = None
 
 
 class TaggingForm(StepForm):
@@ -224,9 +219,7 @@ class MappingForm(StepForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from . import services
-
-        self.custom_fields = _live(self.connector, services.custom_fields, []) if self.connector else []
+        self.custom_fields = _live(self.connector, metadata.custom_fields, []) if self.connector else []
         self.questions = question_settings.offered(self.connector) if self.connector else {}
         choices = [("", "— not mapped —")] + [
             (key, f"{label}") for key, (label, _kind) in field_mapping.targets(self.custom_fields).items()
@@ -388,53 +381,21 @@ class TrackingForm(StepForm):
         return super().save(commit)
 
 
-URL_FIELDS = ("api_base", "token_url", "authorize_url")
+class ConnectionForm(forms.ModelForm):
+    """Where and how to connect (``KeapConnection``): the connect page's fields without the
+    secrets, and what the settings file's ``connection`` section is bound to
+    (``settings_io``). Every URL must pass the outbound-request policy (``apps.core.outbound``)."""
 
+    class Meta:
+        model = KeapConnection
+        fields = list(connection.FIELDS)
+        widgets = {"auth_method": forms.RadioSelect}
 
-class ConnectForm(forms.Form):
-    """Where and how to connect. A stored secret is only ever sent to the hosts it was entered
-    for: when any URL changes, the secrets must be entered again (SPEC §13)."""
-
-    auth_method = forms.ChoiceField(
-        label="How to connect",
-        widget=forms.RadioSelect,
-        choices=[
-            (connection.OAUTH, "OAuth (sign in to Keap)"),
-            (connection.SERVICE_KEY, "Service Account Key (single Keap app)"),
-        ],
-    )
-    client_id = forms.CharField(label="OAuth client id", required=False, max_length=300)
-    client_secret = forms.CharField(
-        label="OAuth client secret",
-        required=False,
-        max_length=500,
-        widget=forms.PasswordInput(render_value=False),
-    )
-    service_account_key = forms.CharField(
-        label="Service Account Key",
-        required=False,
-        max_length=500,
-        widget=forms.PasswordInput(render_value=False),
-    )
-    api_base = forms.CharField(label="API base URL", max_length=300,
-                               help_text="Keap: https://api.infusionsoft.com/crm")
-    token_url = forms.CharField(label="Token URL", max_length=300)
-    authorize_url = forms.CharField(label="Authorize URL", max_length=300)
-
-    def __init__(self, *args, connector, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.connector = connector
-        cfg = connection.config(connector)
-        for name in ("auth_method", "client_id", *URL_FIELDS):
-            self.fields[name].initial = cfg.get(name)
-        creds = connector.credentials or {}
-        for name in ("client_secret", "service_account_key"):
-            if creds.get(name):
-                self.fields[name].help_text = (
-                    "Leave empty to keep the stored one (only while the URLs stay the same).")
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
+        #: What is stored, before validating (a ModelForm sets its values on the instance).
+        self.stored = connection.values(self.instance)
+        self.helper = _helper()
 
     def _clean_url(self, name: str, what: str) -> str:
         try:
@@ -454,41 +415,75 @@ class ConnectForm(forms.Form):
     @property
     def repointed(self) -> bool:
         """Whether the form points the connection at other URLs than the stored ones."""
-        cfg = connection.config(self.connector)
-        data = getattr(self, "cleaned_data", {})
-        return any(data.get(name) and data[name].rstrip("/") != (cfg.get(name) or "").rstrip("/")
-                   for name in URL_FIELDS)
+        return connection.repointed(self.instance_before, getattr(self, "cleaned_data", {}))
+
+    @property
+    def instance_before(self) -> KeapConnection:
+        return KeapConnection(**self.stored)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        for name in ("client_id", "client_secret", "service_account_key"):
+        if has_control_characters(data.get("client_id") or ""):
+            # Sent in an HTTP header: a line break there is refused before anything is sent.
+            self.add_error("client_id", "Remove the line breaks or other control characters.")
+        needs_id = data.get("auth_method") == connection.OAUTH and not data.get("client_id")
+        if needs_id and "client_id" not in self.errors:
+            self.add_error("client_id", "Enter the OAuth client id of your Keap developer app.")
+        return data
+
+
+class ConnectForm(ConnectionForm):
+    """The connect page: the connection and its secrets. A stored secret is only ever sent to
+    the hosts it was entered for: when any URL changes, the secrets must be entered again
+    (SPEC §13). ``instance``: the staged trial connector's connection row (``trial``)."""
+
+    client_secret = forms.CharField(
+        label="OAuth client secret",
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+    )
+    service_account_key = forms.CharField(
+        label="Service Account Key",
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+    )
+
+    field_order = ["auth_method", "client_id", "client_secret", "service_account_key", *connection.URL_FIELDS]
+
+    def __init__(self, *args, connector, trial, **kwargs):
+        super().__init__(*args, instance=connection.for_connector(trial), **kwargs)
+        self.connector, self.trial = connector, trial
+        creds = connector.credentials or {}
+        for name in ("client_secret", "service_account_key"):
+            if creds.get(name):
+                self.fields[name].help_text = (
+                    "Leave empty to keep the stored one (only while the URLs stay the same).")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("client_secret", "service_account_key"):
             if has_control_characters(data.get(name) or ""):
-                # Sent in an HTTP header: a line break there is refused before anything is sent.
                 self.add_error(name, "Remove the line breaks or other control characters.")
         if self.errors:
             return data
         # Secrets entered for other URLs are never reused for these ones.
         creds = {} if self.repointed else (self.connector.credentials or {})
+        again = " The URLs changed, so the stored one is not used." if self.repointed else ""
         if data.get("auth_method") == connection.OAUTH:
-            if not data.get("client_id"):
-                self.add_error("client_id", "Enter the OAuth client id of your Keap developer app.")
             if not data.get("client_secret") and not creds.get("client_secret"):
-                self.add_error("client_secret", "Enter the OAuth client secret." + (
-                    " The URLs changed, so the stored one is not used." if self.repointed else ""))
+                self.add_error("client_secret", "Enter the OAuth client secret." + again)
         elif data.get("auth_method") == connection.SERVICE_KEY and not (
             data.get("service_account_key") or creds.get("service_account_key")
         ):
-            self.add_error("service_account_key", "Enter the Service Account Key." + (
-                " The URLs changed, so the stored one is not used." if self.repointed else ""))
+            self.add_error("service_account_key", "Enter the Service Account Key." + again)
         return data
 
     def trial_connector(self):
-        """An unsaved copy of the connector with this form's connection: tried before saving."""
+        """The staged trial connector with this form's connection and secrets (nothing saved):
+        tried before ``services.store_connection`` stores it."""
         data = self.cleaned_data
-        trial = copy.copy(self.connector)
-        trial.settings = copy.deepcopy(self.connector.settings or {})
-        connection.set_config(
-            trial, **{k: data[k] for k in ("auth_method", "client_id", *URL_FIELDS)})
         creds = {} if self.repointed else dict(self.connector.credentials or {})
         if self.repointed or data.get("client_secret"):
             # New URLs or a new secret: tokens issued before belong to the old ones.
@@ -497,5 +492,5 @@ class ConnectForm(forms.Form):
         for name in ("client_secret", "service_account_key"):
             if data.get(name):
                 creds[name] = data[name]
-        trial.credentials = creds
-        return trial
+        self.trial.credentials = creds
+        return self.trial

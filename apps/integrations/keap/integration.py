@@ -13,7 +13,7 @@ from apps.connectors import form_questions, registry
 from apps.connectors.contract import CrmIntegration, Plan, SyncContext
 from apps.connectors.models import Connector
 
-from . import connection, errors, services, settings_hooks, wizard_steps
+from . import applier, connection, errors, metadata, planning, settings_io, wizard_steps
 
 if TYPE_CHECKING:
     from apps.connectors.settings_io import Report
@@ -28,10 +28,10 @@ class KeapIntegration(CrmIntegration):
     import_sections = ("connection", form_questions.SECTION)
 
     def plan(self, context: SyncContext) -> Plan:
-        return services.plan(context)
+        return planning.plan(context)
 
     def apply(self, context: SyncContext, plan: Plan) -> dict[str, Any]:
-        return services.apply(context, plan)
+        return applier.apply(context, plan)
 
     def is_connected(self, connector: Connector) -> bool:
         return connection.is_connected(connector)
@@ -46,17 +46,17 @@ class KeapIntegration(CrmIntegration):
         return wizard_steps.steps()
 
     def export_settings(self, connector: Connector) -> dict[str, Any]:
-        return settings_hooks.export_settings(connector)
+        return settings_io.export_settings(connector)
 
     def import_settings(self, connector: Connector, data: dict[str, Any], secrets: dict[str, str],
                         report: Report, save: bool) -> None:
-        settings_hooks.import_settings(connector, data, secrets, report, save)
+        settings_io.import_settings(connector, data, secrets, report, save)
 
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
-        return services.crm_users(connector)
+        return metadata.crm_users(connector)
 
     def refresh_metadata(self, connector: Connector) -> None:
-        services.forget_metadata(connector)
+        metadata.forget(connector)
 
     def classify_error(self, status: int | None, body: Any) -> Exception:
         return errors.classify(status, body)

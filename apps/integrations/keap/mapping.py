@@ -184,6 +184,64 @@ def format_date(value: date, date_format: str) -> str:
     return value.strftime("%d/%m/%Y" if date_format == "dd/mm/yyyy" else "%m/%d/%Y")
 
 
+#: Mapping targets written as one contact field, cut to Keap's length: target → (key, length).
+_PLAIN_TARGETS = {"FirstName": ("given_name", 40), "LastName": ("family_name", 40),
+                  "JobTitle": ("job_title", 255), "Website": ("website", 100)}
+
+
+def _custom_content(source: str, value: str, kind: str, label: str, date_format: str) -> tuple[Any, str]:
+    """(the content of a Keap custom field, "") or (None, the note why it is not written)."""
+    if kind in ("Date", "DateTime"):
+        parsed = parse_date(value, date_format)
+        if parsed is None:
+            return None, f"{source_label(source)} “{value}” is not a {date_format} date; not written."
+        return parsed.isoformat(), ""
+    if kind in NUMBER_FIELDS or kind == "YesNo":
+        content = typed_content(kind, value)
+        if content is None:
+            return None, f"{source_label(source)} “{value}” is not {_EXPECTED[kind]}; not written."
+        return content, ""
+    if kind in TEXT_COMPATIBLE:
+        if source == "starting_time":
+            parsed = parse_date(value, date_format)
+            return (format_date(parsed, date_format) if parsed else value), ""
+        return value, ""
+    return None, f"{label} is a {kind} field; skipped."
+
+
+def _country(value: str, address: dict[str, str], notes: list[str]) -> None:
+    code = value.upper() if len(value) == 3 and value.isalpha() else COUNTRY_CODES.get(value.lower())
+    if code:
+        address["country_code"] = code
+    else:
+        notes.append(f"Country “{value}” is not a known country; not written.")
+
+
+def _contact_field(body: dict[str, Any], address: dict[str, str], notes: list[str], target: str,
+                   value: str) -> None:
+    """One mapped value on the contact body (or its address)."""
+    if target == "Email":
+        body["email_addresses"] = [{"email": value, "field": "EMAIL1"}]
+    elif target in _PLAIN_TARGETS:
+        key, length = _PLAIN_TARGETS[target]
+        body[key] = value[:length]
+    elif target in ("Phone1", "Phone2"):
+        body.setdefault("phone_numbers", []).append(
+            {"number": value[:40], "field": "PHONE1" if target == "Phone1" else "PHONE2"}
+        )
+    elif target == "Company":
+        # REST v1 links a contact to a company record by id: the applier finds or creates the
+        # company by name (cached), like a lead source.
+        body["company"] = {"$company": value[:100]}
+    elif target == "State":
+        address["region"] = value
+    elif target == "Country":
+        _country(value, address, notes)
+
+
+_APPOINTMENT_TARGETS = {"appointment.description": "ActionDescription", "appointment.notes": "CreationNotes"}
+
+
 def contact_body(
     values: dict[str, str], mapping: dict[str, str], custom_fields: list[dict[str, Any]], date_format: str
 ) -> tuple[dict[str, Any], dict[str, str], list[str]]:
@@ -198,60 +256,17 @@ def contact_body(
         value = (values.get(source) or "").strip()
         if not target or not value or target not in known:
             continue
-        kind = known[target][1]
-        if target == "Email":
-            body["email_addresses"] = [{"email": value, "field": "EMAIL1"}]
-        elif target == "FirstName":
-            body["given_name"] = value[:40]
-        elif target == "LastName":
-            body["family_name"] = value[:40]
-        elif target in ("Phone1", "Phone2"):
-            body.setdefault("phone_numbers", []).append(
-                {"number": value[:40], "field": "PHONE1" if target == "Phone1" else "PHONE2"}
-            )
-        elif target == "Company":
-            # REST v1 links a contact to a company record by id: the applier finds or creates the
-            # company by name (cached), like a lead source.
-            body["company"] = {"$company": value[:100]}
-        elif target == "JobTitle":
-            body["job_title"] = value[:255]
-        elif target == "Website":
-            body["website"] = value[:100]
-        elif target == "State":
-            address["region"] = value
-        elif target == "Country":
-            code = value.upper() if len(value) == 3 and value.isalpha() else COUNTRY_CODES.get(value.lower())
-            if code:
-                address["country_code"] = code
-            else:
-                notes.append(f"Country “{value}” is not a known country; not written.")
-        elif target == "appointment.description":
-            appointment["ActionDescription"] = value
-        elif target == "appointment.notes":
-            appointment["CreationNotes"] = value
+        if target in _APPOINTMENT_TARGETS:
+            appointment[_APPOINTMENT_TARGETS[target]] = value
         elif target.startswith("custom:"):
-            field_id = int(target.split(":", 1)[1])
-            if kind in ("Date", "DateTime"):
-                parsed = parse_date(value, date_format)
-                if parsed is None:
-                    notes.append(
-                        f"{source_label(source)} “{value}” is not a {date_format} date; not written.")
-                    continue
-                content: Any = parsed.isoformat()
-            elif kind in NUMBER_FIELDS or kind == "YesNo":
-                content = typed_content(kind, value)
-                if content is None:
-                    notes.append(f"{source_label(source)} “{value}” is not {_EXPECTED[kind]}; not written.")
-                    continue
-            elif kind in TEXT_COMPATIBLE:
-                content = value
-                if source == "starting_time":
-                    parsed = parse_date(value, date_format)
-                    content = format_date(parsed, date_format) if parsed else value
+            label, kind = known[target]
+            content, note = _custom_content(source, value, kind, label, date_format)
+            if note:
+                notes.append(note)
             else:
-                notes.append(f"{known[target][0]} is a {kind} field; skipped.")
-                continue
-            customs.append({"id": field_id, "content": content})
+                customs.append({"id": int(target.split(":", 1)[1]), "content": content})
+        else:
+            _contact_field(body, address, notes, target, value)
     if address:
         if "region" in address and "country_code" not in address:
             notes.append("State needs a country; the address was not written.")

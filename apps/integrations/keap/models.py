@@ -1,19 +1,76 @@
 """Keap connector settings: one model per wizard step (SPEC §5), plus the CRM id cache.
 
 Every step model is one row per connector, created with the SPEC defaults on first use
-(``for_connector``), so skipping a step keeps exactly these defaults. Connection settings (auth
-method, base URLs, client id) live in ``Connector.settings["keap"]``; tokens and keys in the
-encrypted ``Connector.credentials``.
+(``for_connector``), so skipping a step keeps exactly these defaults. The connection (auth
+method, base URLs, client id) is a ``KeapConnection`` row; tokens and keys are in the encrypted
+``Connector.credentials``.
 """
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.db import models
 
 from apps.connectors import staging
 from apps.connectors.models import Connector
 
 SOURCE_NAME = "OnceHub"
+
+
+class AuthMethod(models.TextChoices):
+    OAUTH = "oauth", "OAuth (sign in to Keap)"
+    SERVICE_KEY = "service_key", "Service Account Key (single Keap app)"
+
+
+def default_client_id() -> str:
+    return django_settings.KEAP_CLIENT_ID
+
+
+def default_api_base() -> str:
+    return django_settings.KEAP_API_BASE
+
+
+def default_token_url() -> str:
+    return django_settings.KEAP_TOKEN_URL
+
+
+def default_authorize_url() -> str:
+    return django_settings.KEAP_AUTHORIZE_URL
+
+
+class KeapConnection(models.Model):
+    """Where and how a connector reaches Keap (secrets are in ``connector.credentials``).
+
+    Defaults are Keap's real hosts (the ``KEAP_*`` settings); each connector can point elsewhere
+    (the sandbox). Every URL is checked against ``apps.core.outbound`` by ``ConnectionForm``.
+    """
+
+    connector = models.OneToOneField(Connector, on_delete=models.CASCADE, related_name="keap_connection")
+    auth_method = models.CharField("How to connect", max_length=16, choices=AuthMethod.choices,
+                                   default=AuthMethod.OAUTH)
+    client_id = models.CharField("OAuth client id", max_length=300, blank=True, default=default_client_id)
+    api_base = models.CharField("API base URL", max_length=300, default=default_api_base,
+                                help_text="Keap: https://api.infusionsoft.com/crm")
+    token_url = models.CharField("Token URL", max_length=300, default=default_token_url)
+    authorize_url = models.CharField("Authorize URL", max_length=300, default=default_authorize_url)
+
+    class Meta:
+        verbose_name = "Keap connection"
+
+    def __str__(self) -> str:
+        return f"Keap connection of {self.connector}"
+
+    @classmethod
+    def for_connector(cls, connector: Connector) -> KeapConnection:
+        """The connector's connection row (created on first use). For a staged connector (an
+        import being checked, a connection being tried: ``apps.connectors.staging``) one unsaved
+        copy, kept on it: every client built from the staged connector uses that connection."""
+        if staging.is_staged(connector):
+            return staging.row_for(cls, connector)
+        connection, created = cls.objects.get_or_create(connector=connector)
+        if created:
+            connection.refresh_from_db()  # plain strings, not the choices' enum members
+        return connection
 
 
 class StepSettings(models.Model):
@@ -187,6 +244,12 @@ class TrackingSettings(StepSettings):
     class Meta:
         verbose_name = "tracking settings"
         verbose_name_plural = "tracking settings"
+
+
+#: Cache kind for Keap ids from personalized links that name no contact (they use the email rules).
+UNKNOWN_CONTACT_ID = "unknown_contact_id"
+#: Every kind of ``CrmCacheEntry`` (the unique index leads with connector, kind, name).
+CACHE_KINDS = ("tag", "tag_category", "lead_source", "lead_source_category", "company", UNKNOWN_CONTACT_ID)
 
 
 class CrmCacheEntry(models.Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from apps.connectors import staging, tokens
@@ -18,37 +18,39 @@ from apps.connectors.models import Connector
 
 from . import connection
 from .errors import keap_message, retry_after_from
+from .models import KeapConnection
 
-SESSION_STATE_KEY = "keap_oauth_state"
+if TYPE_CHECKING:
+    from .client import KeapClient  # the client imports this module (it refreshes tokens)
 
 
-def authorize_url(connector: Connector, *, redirect_uri: str, state: str) -> str:
-    cfg = connection.config(connector)
+def authorize_url(row: KeapConnection, *, redirect_uri: str, state: str) -> str:
+    """Where the administrator signs in to Keap for the connection ``row`` describes."""
     query = urlencode(
         {
-            "client_id": cfg["client_id"],
+            "client_id": row.client_id,
             "redirect_uri": redirect_uri,
             "response_type": "code",
             "scope": "full",
             "state": state,
         }
     )
-    return f"{connection.endpoints(connector)['authorize']}?{query}"
+    return f"{connection.endpoints(row)['authorize']}?{query}"
 
 
 def new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
-def token_request(connector: Connector, form: dict[str, str], client) -> dict[str, Any]:
-    cfg = connection.config(connector)
+def token_request(connector: Connector, form: dict[str, str], client: KeapClient) -> dict[str, Any]:
+    """POST to the token URL of the client's connection (recorded like every exchange)."""
     secret = (connector.credentials or {}).get("client_secret", "")
     response = client._send(
         "POST",
-        connection.endpoints(connector)["token"],
+        client.endpoints["token"],
         data=form,
         headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        auth=(cfg["client_id"], secret),
+        auth=(client.connection.client_id, secret),
         log_body={k: v for k, v in form.items()},
     )
     if response.status_code == 429 or response.status_code >= 500:
@@ -82,18 +84,17 @@ def credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[str
     }
 
 
-def exchange_code(connector: Connector, *, code: str, redirect_uri: str, client) -> None:
+def exchange_code(connector: Connector, *, code: str, redirect_uri: str, client: KeapClient) -> None:
     """Trade the authorization code for tokens, set on ``connector.credentials`` (not saved:
     the caller stores the connection once it is proven). ``client``: the connector's
     ``KeapClient``, which sends (and records) the token request."""
-    cfg = connection.config(connector)
     body = token_request(
         connector,
         {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": redirect_uri,
-            "client_id": cfg["client_id"],
+            "client_id": client.connection.client_id,
             "client_secret": (connector.credentials or {}).get("client_secret", ""),
         },
         client,
@@ -101,7 +102,7 @@ def exchange_code(connector: Connector, *, code: str, redirect_uri: str, client)
     connector.credentials = credentials_from(body, connector.credentials or {})
 
 
-def refresh(connector: Connector, *, stale_access_token: str, client) -> dict[str, Any]:
+def refresh(connector: Connector, *, stale_access_token: str, client: KeapClient) -> dict[str, Any]:
     """Refresh once for all workers (or adopt another worker's refresh); updates
     ``connector.credentials``. No transaction is open while Keap answers (``tokens.renew``)."""
 

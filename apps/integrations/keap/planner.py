@@ -1,7 +1,7 @@
 """The Keap planner: pure. ``build_plan(PlanInput) -> list[operation dicts]``.
 
 Everything it needs (settings, booking values, record links, cached ids, looked-up contact) is
-gathered beforehand by ``services.gather`` — the planner itself does no I/O, so it is unit-
+gathered beforehand by ``planning.gather`` — the planner itself does no I/O, so it is unit-
 testable and is what the wizard's preview shows. Operations (each has ``op`` and ``summary``):
 
 ``ensure_lead_source``  {name, category}            create-or-find, then cached
@@ -206,6 +206,46 @@ def _times(p: PlanInput) -> dict[str, Any]:
     return {"ActionDate": p.start.strftime(fmt), "EndDate": end.strftime(fmt)}
 
 
+def _tags_to_apply(p: PlanInput) -> list[str]:
+    """The lifecycle tags of this action (generic, appointment-specific) and the extra tags."""
+    apply_names: list[str] = []
+    if p.tagging.get("generic_tags", True):
+        apply_names.append(p.action)
+    if p.tagging.get("appointment_tags", False):
+        for action in [*p.actions_seen, p.action]:
+            name = specific_tag(action, p.booking_id)
+            if name not in apply_names:
+                apply_names.append(name)
+    for name in p.extra_tags:
+        if name not in apply_names:
+            apply_names.append(name)
+    return apply_names
+
+
+def _appointment_op(p: PlanInput, texts: dict[str, str]) -> dict[str, Any] | None:
+    """Add the appointment, or move/reassign the linked one (None: nothing to change on it)."""
+    if not p.appointment_link:
+        return {
+            "op": "create_appointment",
+            "values": _appointment_values(p, texts),
+            "summary": f"add appointment “{_appointment_values(p, texts)['ActionDescription']}”",
+        }
+    if p.action not in APPOINTMENT_MOVES:
+        return None
+    aid = int(p.appointment_link)
+    values = _times(p)
+    if p.owner_crm_id:
+        values["UserID"] = p.owner_crm_id
+    if texts.get("ActionDescription"):
+        values["ActionDescription"] = texts["ActionDescription"][:255]
+    return {
+        "op": "update_appointment",
+        "appointment_id": aid,
+        "values": values,
+        "summary": f"move/reassign appointment {aid} ({p.action})",
+    }
+
+
 def build_plan(p: PlanInput) -> list[dict[str, Any]]:
     if not p.action:
         return []
@@ -230,18 +270,7 @@ def build_plan(p: PlanInput) -> list[dict[str, Any]]:
         )
 
     generic_on = p.tagging.get("generic_tags", True)
-    specific_on = p.tagging.get("appointment_tags", False)
-    apply_names: list[str] = []
-    if generic_on:
-        apply_names.append(p.action)
-    if specific_on:
-        for action in [*p.actions_seen, p.action]:
-            name = specific_tag(action, p.booking_id)
-            if name not in apply_names:
-                apply_names.append(name)
-    for name in p.extra_tags:
-        if name not in apply_names:
-            apply_names.append(name)
+    apply_names = _tags_to_apply(p)
     remove_names = [n for n in GENERIC_TAGS if n != p.action] if generic_on else []
     category = p.tagging.get("tag_category") or "OnceHub"
     # The ten generic tags are created together the first time, so later actions find them warm.
@@ -264,30 +293,9 @@ def build_plan(p: PlanInput) -> list[dict[str, Any]]:
                      "summary": f"find or create the company “{company}”"})
     plan.extend(contact_ops)
 
-    if p.appointment_link:
-        aid = int(p.appointment_link)
-        if p.action in APPOINTMENT_MOVES:
-            values = _times(p)
-            if p.owner_crm_id:
-                values["UserID"] = p.owner_crm_id
-            if texts.get("ActionDescription"):
-                values["ActionDescription"] = texts["ActionDescription"][:255]
-            plan.append(
-                {
-                    "op": "update_appointment",
-                    "appointment_id": aid,
-                    "values": values,
-                    "summary": f"move/reassign appointment {aid} ({p.action})",
-                }
-            )
-    else:
-        plan.append(
-            {
-                "op": "create_appointment",
-                "values": _appointment_values(p, texts),
-                "summary": f"add appointment “{_appointment_values(p, texts)['ActionDescription']}”",
-            }
-        )
+    appointment = _appointment_op(p, texts)
+    if appointment is not None:
+        plan.append(appointment)
 
     if remove_names:
         plan.append(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -14,7 +12,7 @@ from django.views.decorators.http import require_GET
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 from apps.accounts.selectors import account_by_slug, is_administrator_of
-from apps.connectors import tokens
+from apps.connectors import staging
 from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
@@ -44,32 +42,28 @@ def connect(request, account, connector_id: int):
     """Connect or reconnect. Nothing is stored until Keap accepted it: the Service Account Key
     is tried first; an OAuth attempt waits (encrypted, in the session) for Keap's callback."""
     connector = get_object_or_404(Connector, account=account, pk=connector_id, kind="keap")
-    form = ConnectForm(request.POST or None, connector=connector)
+    # The attempt is tried on a staged copy (``apps.connectors.staging``): its connection row
+    # stays in memory until Keap accepted it.
+    form = ConnectForm(request.POST or None, connector=connector, trial=staging.stage(connector))
     if request.method == "POST" and form.is_valid():
         trial = form.trial_connector()
+        row = connection.for_connector(trial)
         if form.cleaned_data["auth_method"] == connection.OAUTH:
             state = oauth.new_state()
             states = dict(request.session.get(STATE_SESSION_KEY) or {})
             states[state] = {"connector": connector.pk, "pending": encrypt_json(
-                {"settings": trial.settings, "credentials": trial.credentials})}
+                {"connection": connection.values(row), "credentials": trial.credentials})}
             request.session[STATE_SESSION_KEY] = dict(list(states.items())[-MAX_PENDING_STATES:])
-            return redirect(oauth.authorize_url(trial, redirect_uri=_redirect_uri(request), state=state))
+            return redirect(oauth.authorize_url(row, redirect_uri=_redirect_uri(request), state=state))
         try:
-            KeapClient(trial).get("/setting/application/configuration")
+            KeapClient(trial, connection=row).get("/setting/application/configuration")
         except CrmError as exc:
             form.add_error("service_account_key", f"Keap did not accept the key: {exc.message}")
         else:
-            _store(connector, trial)
+            services.store_connection(connector=connector, trial=trial)
             messages.success(request, "Connected to Keap with the Service Account Key.")
             return redirect("keap:wizard", account.slug, connector.pk)
     return render(request, "keap/connect.html", {"account": account, "connector": connector, "form": form})
-
-
-def _store(connector: Connector, trial: Connector) -> None:
-    """Save the connection that was just proven to work."""
-    tokens.store_credentials(connector, trial.credentials, settings=trial.settings,
-                             status=ConnectorStatus.CONNECTED, status_detail="")
-    services.forget_metadata(connector)
 
 
 def oauth_callback(request):
@@ -97,15 +91,19 @@ def oauth_callback(request):
         )
         return redirect("keap:connect", connector.account.slug, connector.pk)
     pending = decrypt_json(attempt["pending"])
-    trial = copy.copy(connector)
-    trial.settings, trial.credentials = pending["settings"], pending["credentials"]
+    trial = staging.stage(connector)
+    row = connection.for_connector(trial)
+    for name, value in pending["connection"].items():
+        if name in connection.FIELDS:
+            setattr(row, name, value)
+    trial.credentials = pending["credentials"]
     try:
         oauth.exchange_code(trial, code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request),
-                            client=KeapClient(trial))
+                            client=KeapClient(trial, connection=row))
     except CrmError as exc:
         messages.error(request, f"Could not connect to Keap: {exc.message}")
         return redirect("keap:connect", connector.account.slug, connector.pk)
-    _store(connector, trial)
+    services.store_connection(connector=connector, trial=trial)
     messages.success(request, "Connected to Keap.")
     return redirect("keap:wizard", connector.account.slug, connector.pk)
 

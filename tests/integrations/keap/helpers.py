@@ -9,7 +9,7 @@ import requests
 
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.intake.services import accept_delivery
-from apps.integrations.keap import connection
+from apps.integrations.keap import connection, services
 from apps.sync import services as sync_services
 from apps.sync.models import CrmCall, SyncJob
 
@@ -49,8 +49,7 @@ def sandbox_tokens(url: str) -> dict:
 
 def make_connector(account, sandbox_url: str, *, auth: str = "oauth", name: str = "Keap") -> Connector:
     connector = Connector(account=account, kind="keap", name=name, status=ConnectorStatus.CONNECTED)
-    connection.set_config(
-        connector,
+    connection_values = dict(
         auth_method=connection.OAUTH if auth == "oauth" else connection.SERVICE_KEY,
         client_id=CLIENT_ID,
         api_base=f"{sandbox_url}/crm",
@@ -67,6 +66,7 @@ def make_connector(account, sandbox_url: str, *, auth: str = "oauth", name: str 
     else:
         connector.credentials = {"service_account_key": SERVICE_KEY}
     connector.save()
+    services.save_connection(connector=connector, **connection_values)
     return connector
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.integrations.keap.services import personalized_contact_id
+from apps.integrations.keap.facts import personalized_contact_id
 
 
 def data_with(value: str) -> dict:
