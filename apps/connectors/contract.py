@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from apps.connectors.errors import CrmError
     from apps.connectors.models import Connector
     from apps.connectors.settings_io import Report
     from apps.connectors.wizard import WizardStep
@@ -198,7 +199,7 @@ class CrmIntegration(ConnectorKind):
 
     # --- errors (``errors.py``) ------------------------------------------------------------
     @abstractmethod
-    def classify_error(self, status: int | None, body: Any) -> Exception:
+    def classify_error(self, status: int | None, body: Any) -> CrmError:
         """The typed error (``apps.connectors.errors``) for a CRM answer that failed."""
 
 

@@ -13,6 +13,9 @@ class CrmError(Exception):
         #: The CRM fields the error is about, as the CRM named them (e.g. Salesforce's
         #: ``fields`` of a REQUIRED_FIELD_MISSING answer).
         self.fields = tuple(fields)
+        #: Which operation of a batch the CRM refused (e.g. a composite request's
+        #: ``referenceId``), set by the code that sent the batch; "" for a single request.
+        self.reference = ""
 
 
 class TransientCrmError(CrmError):

@@ -48,6 +48,18 @@ class PreviewWriteRefused(CrmError):
     """A planner tried to write to the CRM during a preview."""
 
 
+def refuse_write(method: str, body: Any = None) -> None:
+    """Called by a CRM client before each request while ``context.preview`` is true: reads
+    (GET, Keap's XML-RPC reads) pass, anything else raises ``PreviewWriteRefused``."""
+    if method.upper() == "GET":
+        return
+    if isinstance(body, str | bytes) and XMLRPC_READS.search(
+        body.decode() if isinstance(body, bytes) else body
+    ):
+        return
+    raise PreviewWriteRefused("A preview may not write to the CRM.", code="preview_write")
+
+
 @dataclass
 class PreviewRecorder:
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -72,16 +84,6 @@ class PreviewRecorder:
     def observe_quota(self, headers: Any) -> None:
         return None
 
-    @staticmethod
-    def check(method: str, body: Any = None) -> None:
-        """Called by clients before sending, when ``context.preview`` is true."""
-        if method.upper() == "GET":
-            return
-        if isinstance(body, str | bytes) and XMLRPC_READS.search(
-            body.decode() if isinstance(body, bytes) else body
-        ):
-            return
-        raise PreviewWriteRefused("A preview may not write to the CRM.", code="preview_write")
 
 
 @dataclass

@@ -90,19 +90,8 @@ def replay_event(
     chosen = list(connectors) if connectors is not None else list(active_connectors(event.account_id))
     chosen = [c for c in chosen if c.account_id == event.account_id and c.is_active]
     if dry_run:
-        existing = dict(SyncJob.objects.filter(event=event).values_list("connector_id", "status"))
-        for connector in chosen:
-            status = existing.get(connector.pk)
-            if status in FINISHED_STATUSES:
-                report.add(ALREADY_SYNCED)
-            elif status == JobStatus.RUNNING:
-                report.add(IN_PROGRESS)
-            elif connector.is_paused:
-                report.add(PAUSED)
-            else:
-                report.add(WOULD_RUN)
+        _foresee(event, chosen, report)
         return report
-
     try:
         with transaction.atomic():
             intake_services.apply_event(event=event)  # convergent: re-folding changes nothing twice
@@ -112,29 +101,50 @@ def replay_event(
         return report
     event.refresh_from_db(fields=["lifecycle_action"])
     for connector in chosen:
-        job = services.ensure_job(event=event, connector=connector)
-        with transaction.atomic():
-            job = SyncJob.objects.select_for_update().get(pk=job.pk)
-            if job.status in FINISHED_STATUSES:
-                report.add(ALREADY_SYNCED, job)
-                continue
-            if job.status == JobStatus.RUNNING:
-                report.add(IN_PROGRESS, job)
-                continue
-            if job.status in (JobStatus.FAILED, JobStatus.DEAD, JobStatus.RETRYING):
-                job = services.reset_for_retry(job=job)
-            if connector.is_paused:
-                report.add(PAUSED, job)
-                continue
-        if run is None:
-            queue_job(job.pk)
-            report.add(QUEUED, job)
-        else:
-            run(job)
-            report.add(RAN, job)
+        _replay_for(event, connector, report, run)
     if event.processed_at is None:
         intake_services.mark_processed(event)
     return report
+
+
+def _foresee(event: BookingEvent, chosen: list[Connector], report: ReplayReport) -> None:
+    """What a replay would do for each connector (a dry run changes nothing)."""
+    existing = dict(SyncJob.objects.filter(event=event).values_list("connector_id", "status"))
+    for connector in chosen:
+        status = existing.get(connector.pk)
+        if status in FINISHED_STATUSES:
+            report.add(ALREADY_SYNCED)
+        elif status == JobStatus.RUNNING:
+            report.add(IN_PROGRESS)
+        elif connector.is_paused:
+            report.add(PAUSED)
+        else:
+            report.add(WOULD_RUN)
+
+
+def _replay_for(event: BookingEvent, connector: Connector, report: ReplayReport,
+                run: Callable[[SyncJob], None] | None) -> None:
+    """The event's job for one connector, reset if it failed, then queued or run."""
+    job = services.ensure_job(event=event, connector=connector)
+    with transaction.atomic():
+        job = SyncJob.objects.select_for_update().get(pk=job.pk)
+        if job.status in FINISHED_STATUSES:
+            report.add(ALREADY_SYNCED, job)
+            return
+        if job.status == JobStatus.RUNNING:
+            report.add(IN_PROGRESS, job)
+            return
+        if job.status in (JobStatus.FAILED, JobStatus.DEAD, JobStatus.RETRYING):
+            job = services.reset_for_retry(job=job)
+        if connector.is_paused:
+            report.add(PAUSED, job)
+            return
+    if run is None:
+        queue_job(job.pk)
+        report.add(QUEUED, job)
+    else:
+        run(job)
+        report.add(RAN, job)
 
 
 def retry_job(job: SyncJob, *, run: Callable[[SyncJob], None] | None = None) -> bool:

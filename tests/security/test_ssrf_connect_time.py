@@ -21,6 +21,7 @@ from apps.integrations.salesforce.client import SalesforceClient
 from apps.integrations.salesforce.models import SalesforceConnection
 from apps.sync.models import CrmCall
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
+from tests.fixtures.recorders import ListRecorder
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +55,9 @@ def test_every_internal_answer_is_refused_for_the_sync_engine(production, dns, a
     SalesforceConnection.objects.create(connector=connector, environment="custom",
                                         custom_login_url="https://acme.my.salesforce.com",
                                         instance_url="https://acme.my.salesforce.com")
-    calls = []
-    client = SalesforceClient(connector, recorder=lambda **call: calls.append(call))
+    recorder = ListRecorder()
+    calls = recorder.calls
+    client = SalesforceClient(connector, recorder=recorder)
     with pytest.raises(PermanentCrmError) as refused:
         client.describe("Lead")
     assert "Bookbridge does not connect to acme.my.salesforce.com" in refused.value.message

@@ -25,7 +25,7 @@ import requests
 from apps.connectors.contract import CallRecording, SyncContext
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.http import pooled, proxies_for
-from apps.connectors.preview import PreviewRecorder
+from apps.connectors.preview import refuse_write
 from apps.core.outbound import OutboundRefused, OutboundSession
 
 from . import oauth
@@ -100,7 +100,7 @@ class KeapClient:
         log_body: Any = None,
     ) -> requests.Response:
         if self.preview:
-            PreviewRecorder.check(method, data if isinstance(data, str | bytes) else None)
+            refuse_write(method, data if isinstance(data, str | bytes) else None)
         full_url = f"{url}?{urlencode(params)}" if params else url
         if self.recorder is not None:
             self.recorder.throttle(1)  # the shared rate limit and circuit breaker of the sync engine

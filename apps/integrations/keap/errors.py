@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from apps.connectors.errors import PermanentCrmError, TransientCrmError
+from apps.connectors.errors import CrmError, PermanentCrmError, TransientCrmError
 
 
 def retry_after_from(headers: Any) -> float | None:
@@ -66,7 +66,7 @@ def message_of(status: int | None, body: Any) -> tuple[str, str]:
     return f"HTTP {status}", str(status)
 
 
-def classify(status: int | None, body: Any, headers: Any = None) -> Exception:
+def classify(status: int | None, body: Any, headers: Any = None) -> CrmError:
     """The typed error for a failed REST answer: 408, 429 and 5xx are transient, the rest
     permanent (a 401 is handled before this, by the token refresh)."""
     message, code = message_of(status, body)
@@ -77,7 +77,7 @@ def classify(status: int | None, body: Any, headers: Any = None) -> Exception:
                              code=code or str(status), status=status)
 
 
-def classify_response(response: requests.Response) -> Exception:
+def classify_response(response: requests.Response) -> CrmError:
     try:
         body = response.json()
     except ValueError:

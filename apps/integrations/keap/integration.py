@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from apps.connectors import form_questions, registry
 from apps.connectors.contract import CrmIntegration, Plan, SyncContext
+from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 
 from . import applier, connection, errors, metadata, planning, settings_io, wizard_steps
@@ -58,7 +59,7 @@ class KeapIntegration(CrmIntegration):
     def refresh_metadata(self, connector: Connector) -> None:
         metadata.forget(connector)
 
-    def classify_error(self, status: int | None, body: Any) -> Exception:
+    def classify_error(self, status: int | None, body: Any) -> CrmError:
         return errors.classify(status, body)
 
 

@@ -64,7 +64,7 @@ def write(client: SalesforceClient, ops: list[dict[str, Any]]) -> dict[str, str]
                        failures[0])
         error = classify(primary.get("httpStatusCode"), primary.get("body"),
                          what=f"{primary.get('referenceId')}")
-        error.reference = primary.get("referenceId")  # type: ignore[attr-defined]
+        error.reference = str(primary.get("referenceId") or "")
         raise error
     ids = {}
     for op, item in zip(ops, items, strict=True):
@@ -74,7 +74,7 @@ def write(client: SalesforceClient, ops: list[dict[str, Any]]) -> dict[str, str]
 
 def _matched_record(client: SalesforceClient, inputs: planner.Inputs, error: DuplicatesDetected,
                     ops: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
-    ref = getattr(error, "reference", None) or next(
+    ref = error.reference or next(
         (o["ref"] for o in ops if o["op"] == "create" and o["object"] == error.object_name), None)
     op = next((o for o in ops if o["ref"] == ref), None)
     if op is None or op["object"] not in ("Lead", "Contact") or not error.matches:
@@ -133,7 +133,7 @@ def required_field_error(client: SalesforceClient, error: PermanentCrmError,
     its label for the message, and the cache Step 3 reads, so the step lists the field (and the
     next booking's plan sees it: a typed fallback, or for a lookup this same message before
     anything is sent)."""
-    ref = getattr(error, "reference", None)
+    ref = error.reference
     op = next((o for o in ops if o["ref"] == ref), None) if ref else (ops[0] if len(ops) == 1 else None)
     names = [name for name in error.fields if name not in CONNECTOR_OWNED]
     if op is None or op["op"] != "create" or not names or any(

@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import time
@@ -36,9 +35,11 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from apps.connectors import staging, tokens
+from apps.connectors.contract import CallRecording
 from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.http import pooled, proxies_for, thread_adapter
 from apps.connectors.models import Connector
+from apps.connectors.preview import refuse_write
 from apps.core import outbound
 from apps.core.outbound import OutboundAdapter, OutboundSession
 
@@ -54,16 +55,7 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 _LIMIT = re.compile(r"api-usage=(\d+)/(\d+)")
 
-Recorder = Callable[..., Any]
-
-
-def _accepts(function: Any, name: str) -> bool:
-    if function is None:
-        return False
-    try:
-        return name in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
+Recorder = CallRecording
 
 
 # ------------------------------------------------------------------------- transport
@@ -154,7 +146,6 @@ class SalesforceClient:
         self.calls = 0
         self.preview = False
         self.session = TimeoutSession(timeout, before=self._before_request)
-        self._recorder_takes_headers = _accepts(recorder, "response_headers")
         self.session.hooks["response"].append(self._on_response)
         self._sf: Salesforce | None = None
         self._routed: set[str] = set()
@@ -163,23 +154,19 @@ class SalesforceClient:
     def _before_request(self, method: str, url: str, body: Any) -> None:
         """The engine's shared rate limit (and, in a preview, the guard against writes)."""
         if self.preview and "/services/data/" in url:
-            check = getattr(self.recorder, "check", None)
-            if check is not None:
-                check(method, body)
-        throttle = getattr(self.recorder, "throttle", None)
-        if throttle is not None:
-            throttle(1)
+            refuse_write(method, body)
+        if self.recorder is not None:
+            self.recorder.throttle(1)
 
     def _record(self, *, method: str, url: str, status: int | None, duration_ms: float,
                 request_body: Any, response_body: Any, code: str = "", headers: Any = None) -> None:
         self.calls += 1
         if self.recorder is None:
             return
-        extra = {"response_headers": headers} if self._recorder_takes_headers else {}
         try:
             self.recorder(method=method, url=url, status_code=status, duration_ms=duration_ms,
                           request_body=request_body, response_body=response_body,
-                          crm_error_code=code, **extra)
+                          crm_error_code=code, response_headers=headers)
         except CrmError:
             raise  # the engine's circuit breaker / rate limiter speaking
         except Exception:  # noqa: BLE001 - logging must never break a sync

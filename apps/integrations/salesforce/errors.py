@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
 
 #: Wait this long before retrying after the org's API allocation ran out (Salesforce sends no
 #: Retry-After); the engine's backoff grows from here.
@@ -81,7 +81,7 @@ def duplicate_matches(content: Any) -> tuple[str, list[str]]:
     return "", []
 
 
-def classify(status: int | None, content: Any, *, what: str = "Salesforce") -> Exception:
+def classify(status: int | None, content: Any, *, what: str = "Salesforce") -> CrmError:
     """Turn an error answer into the typed CRM error the sync engine acts on."""
     code = error_code_of(content)
     message = f"{what}: {error_message_of(content)}"

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.connectors import form_questions, registry
 from apps.connectors.contract import CrmIntegration, Plan, SyncContext
+from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 
 from . import applier, metadata, planning, wizard_steps
@@ -64,7 +65,7 @@ class SalesforceIntegration(CrmIntegration):
     def refresh_metadata(self, connector: Connector) -> None:
         metadata.forget(SalesforceClient(connector))
 
-    def classify_error(self, status: int | None, body: Any) -> Exception:
+    def classify_error(self, status: int | None, body: Any) -> CrmError:
         return classify(status, body)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from apps.integrations.salesforce import metadata
 from apps.integrations.salesforce.client import SalesforceClient
+from tests.fixtures.recorders import ListRecorder
 
 from .conftest import API_USER, REP, RULE_OWNER, operator
 
@@ -14,8 +15,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 def test_owner_candidates_come_from_every_page_of_the_user_query(salesforce, connector):
     operator(salesforce, "POST", "query-batch-size", json={"size": 2})  # Salesforce: 2000 a page
-    calls: list[dict] = []
-    client = SalesforceClient(connector, recorder=lambda **call: calls.append(call))
+    recorder = ListRecorder()
+    calls = recorder.calls
+    client = SalesforceClient(connector, recorder=recorder)
     users = metadata.users(client, fresh=True)
     assert {user["Id"] for user in users} == {API_USER, RULE_OWNER, REP}
     pages = [call["url"] for call in calls if "/query" in call["url"]]

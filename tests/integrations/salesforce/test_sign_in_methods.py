@@ -42,6 +42,7 @@ from apps.integrations.salesforce.models import SalesforceConnection
 from apps.integrations.salesforce.views import SESSION_KEY
 from apps.sync.models import JobStatus
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
+from tests.fixtures.recorders import ListRecorder
 from tests.integrations.salesforce.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -390,9 +391,21 @@ def test_password_above_api_64_is_refused_before_login(make_connector, salesforc
 
 
 # -------------------------------------------------------------- API versions
+class _UrlRecorder(ListRecorder):
+    """The URLs called, in one list that fills as the client works."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls_seen: list[str] = []
+
+    def __call__(self, **exchange) -> None:
+        super().__call__(**exchange)
+        self.urls_seen.append(exchange["url"])
+
+
 def recording_client(connector: Connector) -> tuple[SalesforceClient, list[str]]:
-    urls: list[str] = []
-    return SalesforceClient(connector, recorder=lambda **call: urls.append(call["url"])), urls
+    recorder = _UrlRecorder()
+    return SalesforceClient(connector, recorder=recorder), recorder.urls_seen
 
 
 def test_a_blank_version_negotiates_the_newest_and_stores_it(make_connector, salesforce):
