@@ -37,6 +37,10 @@ class Connector(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    #: Not a column: the objects of a *staged* copy (settings tried before they are saved),
+    #: kept by ``apps.connectors.staging``; None on a connector read from the database.
+    staging: dict | None = None
+
     class Meta:
         ordering = ["account", "name"]
         constraints = [

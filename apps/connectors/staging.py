@@ -31,26 +31,25 @@ from django.core.cache import cache
 
 from .models import Connector
 
-_STAGE = "_staged_objects"
 _STORED_CREDENTIALS = "stored_credentials"
 
 
 def stage(stored: Connector) -> Connector:
     """An in-memory copy of ``stored`` (same id) to try new settings on."""
     staged = copy.deepcopy(stored)
-    setattr(staged, _STAGE, {_STORED_CREDENTIALS: copy.deepcopy(stored.credentials or {})})
+    staged.staging = {_STORED_CREDENTIALS: copy.deepcopy(stored.credentials or {})}
     return staged
 
 
 def new(**fields: Any) -> Connector:
     """A new, unsaved connector to try settings on (saved by the import when all is well)."""
     staged = Connector(**fields)
-    setattr(staged, _STAGE, {})
+    staged.staging = {}
     return staged
 
 
 def is_staged(connector: Any) -> bool:
-    return getattr(connector, _STAGE, None) is not None
+    return getattr(connector, "staging", None) is not None  # also asked of a non-connector
 
 
 def renews_in_memory(connector: Any) -> bool:
@@ -64,13 +63,13 @@ def renews_in_memory(connector: Any) -> bool:
     """
     if not is_staged(connector):
         return False
-    stored = getattr(connector, _STAGE).get(_STORED_CREDENTIALS)
+    stored = connector.staging.get(_STORED_CREDENTIALS)
     return connector.pk is None or stored is None or (connector.credentials or {}) != stored
 
 
 def remember(connector: Connector, key: str, make: Callable[[], Any]) -> Any:
     """The object ``key`` of a staged connector, made once by ``make()``."""
-    objects = getattr(connector, _STAGE)
+    objects = connector.staging
     if key not in objects:
         objects[key] = make()
     return objects[key]
@@ -78,7 +77,7 @@ def remember(connector: Connector, key: str, make: Callable[[], Any]) -> Any:
 
 def remembered(connector: Connector, key: str) -> Any:
     """The object ``key`` if one was made for this staged connector, else None."""
-    return (getattr(connector, _STAGE, None) or {}).get(key)
+    return (connector.staging or {}).get(key)
 
 
 def row_for(model, connector: Connector, **defaults: Any):
