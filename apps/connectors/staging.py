@@ -81,10 +81,15 @@ def remembered(connector: Connector, key: str) -> Any:
 
 
 def row_for(model, connector: Connector, **defaults: Any):
-    """``model.objects.get_or_create(connector=connector)``, without the write when staged."""
+    """``model.objects.get_or_create(connector=connector)``, without the write when staged.
+
+    A connector's one row of a settings model (its CRM connection, a wizard step): for a staged
+    connector one unsaved copy, kept on it, so every client built from it sees the same row.
+    A row made from defaults holds plain strings, as one read from the database does.
+    """
     if not is_staged(connector):
-        row, _ = model.objects.get_or_create(connector=connector, defaults=defaults)
-        return row
+        row, created = model.objects.get_or_create(connector=connector, defaults=defaults)
+        return _plain_defaults(row) if created else row
 
     def make():
         found = model.objects.filter(connector_id=connector.pk).first() if connector.pk else None

@@ -27,18 +27,11 @@ from .admin_tools import ConsoleSearchMixin, HasErrorFilter, HttpStatusFilter, l
 from .models import CrmCall, CrmRecordLink, SyncAttempt, SyncJob
 
 
-class CrmCallInline(admin.StackedInline):
-    """Each CRM call of the job: method, path, status, duration, request and response."""
+class ReadOnlyInline:
+    """The rows of a job as the job's page shows them: read, never added, changed or deleted."""
 
-    model = CrmCall
     extra = 0
     can_delete = False
-    fields = [("created_at", "method", "status_code", "duration_ms", "crm_error_code"), "url",
-              "request_pretty", "response_pretty"]
-    readonly_fields = ["created_at", "method", "status_code", "duration_ms", "crm_error_code", "url",
-                       "request_pretty", "response_pretty"]
-    show_change_link = True
-    ordering = ["created_at", "pk"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -51,6 +44,18 @@ class CrmCallInline(admin.StackedInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class CrmCallInline(ReadOnlyInline, admin.StackedInline):
+    """Each CRM call of the job: method, path, status, duration, request and response."""
+
+    model = CrmCall
+    fields = [("created_at", "method", "status_code", "duration_ms", "crm_error_code"), "url",
+              "request_pretty", "response_pretty"]
+    readonly_fields = ["created_at", "method", "status_code", "duration_ms", "crm_error_code", "url",
+                       "request_pretty", "response_pretty"]
+    show_change_link = True
+    ordering = ["created_at", "pk"]
 
     @admin.display(description="Request")
     def request_pretty(self, obj):
@@ -61,12 +66,10 @@ class CrmCallInline(admin.StackedInline):
         return pretty_json(obj.response_body)
 
 
-class SyncAttemptInline(admin.TabularInline):
+class SyncAttemptInline(ReadOnlyInline, admin.TabularInline):
     """Each run of the job, newest first: deferred runs too (they are not in ``attempts``)."""
 
     model = SyncAttempt
-    extra = 0
-    can_delete = False
     fields = ["number", "started_at", "finished_at", "outcome", "error_code", "error", "replan_reasons",
               "call_count"]
     readonly_fields = fields
@@ -74,18 +77,6 @@ class SyncAttemptInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(calls=Count("crm_calls"))
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return True  # shown inside a job the parent admin already let the user see
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="re-plans")
     def replan_reasons(self, obj):

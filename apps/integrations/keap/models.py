@@ -65,12 +65,7 @@ class KeapConnection(models.Model):
         """The connector's connection row (created on first use). For a staged connector (an
         import being checked, a connection being tried: ``apps.connectors.staging``) one unsaved
         copy, kept on it: every client built from the staged connector uses that connection."""
-        if staging.is_staged(connector):
-            return staging.row_for(cls, connector)
-        connection, created = cls.objects.get_or_create(connector=connector)
-        if created:
-            connection.refresh_from_db()  # plain strings, not the choices' enum members
-        return connection
+        return staging.row_for(cls, connector)
 
 
 class StepSettings(models.Model):

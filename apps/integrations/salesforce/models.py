@@ -72,12 +72,7 @@ class SalesforceConnection(models.Model):
         """The connector's connection row (created on first use). For a staged connector (an
         import being checked, ``apps.connectors.staging``) one unsaved copy, kept on it: every
         client built from the staged connector uses the connection the file describes."""
-        if staging.is_staged(connector):
-            return staging.row_for(cls, connector)
-        connection, created = cls.objects.get_or_create(connector=connector)
-        if created:
-            connection.refresh_from_db()  # plain strings, not the choices' enum members
-        return connection
+        return staging.row_for(cls, connector)
 
     @property
     def version_in_use(self) -> str:
