@@ -10,7 +10,7 @@ from django.urls import reverse
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 
-from . import registry
+from . import registry, wizard
 from .forms import ConnectorForm
 from .models import Connector
 
@@ -25,7 +25,8 @@ def account_overview(request, account):
         "connectors/account.html",
         {
             "account": account,
-            "connectors": Connector.objects.filter(account=account),
+            "connectors": [(c, wizard.progress(c) if not c.is_live else None)
+                           for c in Connector.objects.filter(account=account)],
             "webhook_url": webhook_url,
             "is_administrator": request.account_role == Role.ADMINISTRATOR,
         },
@@ -40,7 +41,7 @@ def connector_edit(request, account, connector_id: int | None = None):
     form = ConnectorForm(request.POST or None, instance=connector, account=account)
     if request.method == "POST" and form.is_valid():
         form.instance.account = account
-        if connector is None:
+        if connector is None and registry.needs_setup(form.instance.kind):
             form.instance.live_since = None  # a draft until "Review and go live" (the wizard)
         saved = form.save()
         messages.success(request, f"Saved connector “{saved.name}”.")
