@@ -433,7 +433,8 @@ def review_sections(connector: Connector) -> list[dict[str, Any]]:
             lines = [(str(row.scheduling_user), row.crm_user_label or row.crm_user_id or "— not mapped —")
                      for row in connector.owner_mappings.select_related("scheduling_user")]
             if not lines:
-                lines = [("Booking page owners", "none known yet (they are learned from bookings)")]
+                lines = [("Booking page owners", "not mapped yet" if not item["done"]
+                          else "none known yet (they are learned from bookings)")]
         elif item["key"] == CONNECTION:
             lines = [("Status", connector.get_status_display())]
             if CONNECTION in by_key and item["done"]:

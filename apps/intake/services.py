@@ -295,7 +295,8 @@ def apply_event(*, event: BookingEvent) -> Booking | None:
         try:
             with transaction.atomic():
                 data = event.booking_data
-                learn_from_booking(account=event.account, booking=data)
+                if not event.is_test:  # a test booking's owner and pages are samples
+                    learn_from_booking(account=event.account, booking=data)
                 action = derive_action(
                     event.event_type, data,
                     previous_booking_action=_previous_booking_action(event.account, data),

@@ -119,6 +119,14 @@ def test_a_test_booking_syncs_to_the_draft_only(account, keap):
     assert not draft.is_live  # a test booking does not make it live
 
 
+def test_a_test_booking_teaches_the_directory_nothing(keap):
+    account = AccountFactory()  # no booking page: the sample's owner and page are placeholders
+    draft = _draft(make_connector(account, keap.url))
+    assert test_bookings.runner().send(draft).succeeded
+    assert not SchedulingUser.objects.filter(account=account).exists()
+    assert not BookingPage.objects.filter(account=account).exists()
+
+
 def test_a_failed_test_booking_says_why_and_a_draft_opens_no_incident(account, keap):
     MembershipFactory(account=account, role=Role.ADMINISTRATOR, user=UserFactory(email="boss@example.com"))
     draft = _draft(make_connector(account, keap.url))
