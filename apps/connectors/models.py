@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.fields import EncryptedJSONField
@@ -34,6 +35,11 @@ class Connector(models.Model):
     token_renewal_until = models.DateTimeField(null=True, blank=True, editable=False)
     settings = models.JSONField(default=dict, blank=True)
     status_detail = models.TextField(blank=True)
+    #: None while the connector is a draft (being set up): it syncs no real booking and opens
+    #: no incident until an administrator makes it live (``services.go_live``). The default
+    #: makes every other creation path (demo, benchmarks, tests) live at once; the "Add
+    #: connector" page and a settings-file import of a new connector set None.
+    live_since = models.DateTimeField(null=True, blank=True, default=timezone.now, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,6 +60,10 @@ class Connector(models.Model):
     def kind_label(self) -> str:
         kind = registry.get(self.kind)
         return kind.label if kind else self.kind
+
+    @property
+    def is_live(self) -> bool:
+        return self.live_since is not None
 
     @property
     def setup_url(self) -> str:

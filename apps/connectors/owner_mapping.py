@@ -71,6 +71,14 @@ def _match_by_email(connector: Connector, users: list[dict[str, str]]) -> int:
     return changed
 
 
+def is_done(connector: Connector) -> bool:
+    """Owner mapping is done once a scheduling user is mapped to a CRM user, or when the
+    account has no scheduling user yet (nothing to map: they are learned from bookings)."""
+    if not SchedulingUser.objects.filter(account_id=connector.account_id).exists():
+        return True
+    return connector.owner_mappings.exclude(crm_user_id="").exists()
+
+
 def mapping_dict(connector: Connector) -> dict[str, str]:
     return dict(
         OwnerMapping.objects.filter(connector=connector)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .contract import ConnectorKind, SimpleKind
 
-__all__ = ["ConnectorKind", "SimpleKind", "choices", "get", "register"]
+__all__ = ["ConnectorKind", "SimpleKind", "choices", "get", "needs_setup", "register"]
 
 _KINDS: dict[str, ConnectorKind] = {}
 
@@ -29,3 +29,10 @@ def get(key: str) -> ConnectorKind | None:
 
 def choices() -> list[tuple[str, str]]:
     return [(kind.key, kind.label) for kind in _KINDS.values()]
+
+
+def needs_setup(key: str) -> bool:
+    """A kind with a CRM is set up in its wizard, and a new connector of it is a draft until it
+    goes live there; a kind without one (log only) has nothing to set up: it is live at once."""
+    kind = get(key)
+    return kind is not None and bool(kind.wizard_steps())

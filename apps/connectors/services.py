@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Connector, ConnectorStatus
 from .signals import connector_disconnected
@@ -12,6 +13,20 @@ from .signals import connector_disconnected
 def set_paused(*, connector: Connector, paused: bool) -> Connector:
     Connector.objects.filter(pk=connector.pk).update(is_paused=paused)
     connector.is_paused = paused
+    return connector
+
+
+@transaction.atomic
+def go_live(*, connector: Connector) -> Connector:
+    """Make a draft connector live: from now on new bookings sync to it (``selectors``).
+
+    Idempotent: a live connector keeps the moment it first went live.
+    """
+    row = Connector.objects.select_for_update().get(pk=connector.pk)
+    if row.live_since is None:
+        row.live_since = timezone.now()
+        row.save(update_fields=["live_since", "updated_at"])
+    connector.live_since = row.live_since
     return connector
 
 

@@ -477,6 +477,8 @@ def _save_connector(account, checked: Checked) -> Connector:
             raise ImportConflict(f"a connector named “{head.name}” was created while the file was checked")
         if head.is_active is not None:
             connector.is_active = head.is_active
+        if registry.needs_setup(connector.kind):
+            connector.live_since = None  # a draft until it goes live (the wizard's review)
         connector.save()
         return connector
     if row is None or row.pk != stored.pk or row.kind != stored.kind:

@@ -35,7 +35,11 @@ How an integration offers a wizard (the Keap package is the worked example)::
 
 ``wizard.urls(kind_key)`` gives, under ``a/<account_slug>/<kind_key>/<connector_id>/wizard/``:
 ``<kind>:wizard`` (index: the first step not done), ``<kind>:wizard-step`` (``<step_key>/``),
-``<kind>:wizard-owners`` (``owners/``, owner mapping, only when the kind ``maps_owners``).
+``<kind>:wizard-owners`` (``owners/``, owner mapping, only when the kind ``maps_owners``),
+``<kind>:wizard-review`` (``review/``: each step's settings in words, "Send a test booking"
+through ``apps.connectors.test_bookings``, and "Go live", ``services.go_live``). The
+navigation numbers the pages "Step n of N", the same for every CRM: the connection (the
+kind's connect page), the kind's steps, owner mapping, review and go live.
 All views are for Administrators only (``account_view(role=Role.ADMINISTRATOR)``); staff get
 403, other accounts 404. The wizard is locked (a page with the connect/reconnect button from
 ``CrmIntegration.connect_url``) while ``CrmIntegration.is_connected(connector)`` is false.
@@ -72,7 +76,7 @@ from django.urls import path, reverse
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 
-from . import owner_mapping, registry
+from . import owner_mapping, registry, services, test_bookings
 from . import preview as preview_module
 from .errors import CrmError
 from .models import Connector
@@ -184,32 +188,65 @@ def is_connected(connector: Connector) -> bool:
     return bool(kind.is_connected(connector))
 
 
+CONNECTION = "connection"
+OWNERS = "owners"
+REVIEW = "review"
+
+
 def navigation(request, connector: Connector, current: str = "") -> list[dict[str, Any]]:
-    """The step navigation: [{key, title, url, done, current}] (+ owner mapping when offered)."""
+    """The step navigation, numbered: [{key, title, url, done, current, number}].
+
+    The same order for every CRM: the connection (the kind's connect page), the kind's steps,
+    owner mapping (when the kind maps owners), then "Review and go live". A kind step keyed
+    ``connection`` (Salesforce's) is the connection itself, so it is listed once, first.
+    """
     ns = connector.kind
     account_slug = connector.account.slug
-    items = [
+    kind = registry.get(connector.kind)
+    steps = steps_for(connector)
+    own_connection = next((step for step in steps if step.key == CONNECTION), None)
+    items = []
+    if kind is not None and kind.connect_url(connector):
+        items.append({
+            "key": CONNECTION,
+            "title": own_connection.title if own_connection else "Connection",
+            "url": kind.connect_url(connector),
+            "done": is_connected(connector),
+        })
+    items += [
         {
             "key": step.key,
             "title": step.title,
             "url": reverse(f"{ns}:wizard-step", args=[account_slug, connector.pk, step.key]),
             "done": step.done(connector),
-            "current": step.key == current,
         }
-        for step in steps_for(connector)
+        for step in steps if step.key != CONNECTION
     ]
-    kind = registry.get(connector.kind)
     if kind is not None and kind.maps_owners:
-        items.append(
-            {
-                "key": "owners",
-                "title": "Owner mapping",
-                "url": reverse(f"{ns}:wizard-owners", args=[account_slug, connector.pk]),
-                "done": connector.owner_mappings.exists(),
-                "current": current == "owners",
-            }
-        )
+        items.append({
+            "key": OWNERS,
+            "title": "Owner mapping",
+            "url": reverse(f"{ns}:wizard-owners", args=[account_slug, connector.pk]),
+            "done": owner_mapping.is_done(connector),
+        })
+    items.append({
+        "key": REVIEW,
+        "title": "Review and go live",
+        "url": reverse(f"{ns}:wizard-review", args=[account_slug, connector.pk]),
+        "done": connector.is_live,
+    })
+    for number, item in enumerate(items, start=1):
+        item["number"] = number
+        item["current"] = item["key"] == current
     return items
+
+
+def progress(connector: Connector) -> dict[str, Any]:
+    """For the account page: the first open step of a draft, "step n of N" (``navigation``)."""
+    nav = navigation(None, connector)
+    open_item = next((item for item in nav if not item["done"]), nav[-1])
+    return {"number": open_item["number"], "total": len(nav), "title": open_item["title"],
+            "url": open_item["url"]}
 
 
 def _connector(account, connector_id: int, kind_key: str) -> Connector:
@@ -251,15 +288,17 @@ def wizard_step(request, account, connector_id: int, step_key: str, kind_key: st
     action = request.POST.get("action", "save") if request.method == "POST" else ""
 
     def after_step():
-        if next_step is None:
-            unfinished = next((s for s in steps if not s.done(connector)), None)
-            if unfinished is not None:  # e.g. a step whose CRM now asks for more (is_done)
-                messages.warning(request, f"The setup is not complete: {unfinished.title} still "
-                                          "needs your attention.")
-                return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, unfinished.key)
-            messages.success(request, "The setup is complete: bookings now sync with these settings.")
-            return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, step.key)
-        return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, next_step.key)
+        if next_step is not None:
+            return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, next_step.key)
+        unfinished = next((s for s in steps if not s.done(connector)), None)
+        if unfinished is not None:  # e.g. a step whose CRM now asks for more (is_done)
+            messages.warning(request, f"The setup is not complete: {unfinished.title} still "
+                                      "needs your attention.")
+            return redirect(f"{kind_key}:wizard-step", account.slug, connector.pk, unfinished.key)
+        # The last step of the kind: owner mapping, then the review (which says what is open).
+        nav = navigation(request, connector, step.key)
+        index = next(i for i, item in enumerate(nav) if item["key"] == step.key)
+        return redirect(nav[index + 1]["url"])
 
     if action == "refresh":
         # Before the form is built: the form reads what the refresh re-reads.
@@ -348,6 +387,105 @@ def wizard_owners(request, account, connector_id: int, kind_key: str):
     )
 
 
+def _shown_value(field: forms.BoundField) -> str:
+    """A field's saved value in words: choice labels, yes/no, "—" when empty."""
+    value = field.value()
+    if isinstance(field.field, forms.BooleanField):
+        return "Yes" if value else "No"
+    values = value if isinstance(value, (list, tuple)) else [value]
+    labels = {}
+    if isinstance(field.field, forms.ChoiceField):
+        for key, label in field.field.choices:
+            if isinstance(label, (list, tuple)):  # an option group
+                labels.update({str(k): str(v) for k, v in label})
+            else:
+                labels[str(key)] = str(label)
+    words = [labels.get(str(v), str(v)) for v in values if v not in (None, "")]
+    return ", ".join(words) or "—"
+
+
+def step_summary(connector: Connector, step: WizardStep) -> list[tuple[str, str]]:
+    """One (label, value) per visible setting of a step, from its form as it would open now.
+
+    Secrets (password inputs) and hidden fields are left out; a form that cannot be built
+    (its choices come from the CRM and the CRM did not answer) gives one line saying so.
+    """
+    try:
+        form = step.build_form(connector)
+    except CrmError as exc:
+        return [("Settings", f"could not be read from {connector.kind_label}: {exc.message}")]
+    lines = []
+    for field in form:
+        if field.is_hidden or isinstance(field.field.widget, forms.PasswordInput):
+            continue
+        lines.append((str(field.label), _shown_value(field)))
+    return lines
+
+
+def review_sections(connector: Connector) -> list[dict[str, Any]]:
+    """The review page: each step of the navigation with its settings in words."""
+    by_key = {step.key: step for step in steps_for(connector)}
+    sections = []
+    for item in navigation(None, connector):
+        if item["key"] == REVIEW:
+            continue
+        if item["key"] == OWNERS:
+            lines = [(str(row.scheduling_user), row.crm_user_label or row.crm_user_id or "— not mapped —")
+                     for row in connector.owner_mappings.select_related("scheduling_user")]
+            if not lines:
+                lines = [("Booking page owners", "not mapped yet" if not item["done"]
+                          else "none known yet (they are learned from bookings)")]
+        elif item["key"] == CONNECTION:
+            lines = [("Status", connector.get_status_display())]
+            if CONNECTION in by_key and item["done"]:
+                lines += step_summary(connector, by_key[CONNECTION])
+        else:
+            lines = step_summary(connector, by_key[item["key"]])
+        sections.append({**item, "lines": lines})
+    return sections
+
+
+@account_view(role=Role.ADMINISTRATOR)
+def wizard_review(request, account, connector_id: int, kind_key: str):
+    """Review and go live: what each step saved, a test booking, the "Go live" button."""
+    connector = _connector(account, connector_id, kind_key)
+    connected = is_connected(connector)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if not connected:
+            messages.error(request, f"Connect {connector.kind_label} first.")
+        elif action == "test":
+            result = test_bookings.runner().send(connector)
+            return redirect(reverse(f"{kind_key}:wizard-review", args=[account.slug, connector.pk])
+                            + f"?test={result.job_id}")
+        elif action == "go_live":
+            was_live = connector.is_live
+            services.go_live(connector=connector)
+            if not was_live:
+                messages.success(request, f"{connector.name} is live: new bookings now sync to "
+                                          f"{connector.kind_label}.")
+        return redirect(f"{kind_key}:wizard-review", account.slug, connector.pk)
+    test_result = None
+    if request.GET.get("test", "").isdigit():
+        test_result = test_bookings.runner().result(connector, int(request.GET["test"]))
+    sections = review_sections(connector)
+    return render(
+        request,
+        "connectors/wizard_review.html",
+        {
+            "account": account,
+            "connector": connector,
+            "connected": connected,
+            "sections": sections,
+            "open_steps": [section for section in sections if not section["done"]],
+            "test_result": test_result,
+            "job_admin_url": (reverse("admin:sync_syncjob_change", args=[test_result.job_id])
+                              if test_result and request.user.is_staff else ""),
+            "nav": navigation(request, connector, REVIEW),
+        },
+    )
+
+
 def urls(kind_key: str) -> list:
     """URL patterns of the wizard of one kind; include them in the integration's urls.py."""
     prefix = f"a/<slug:account_slug>/{kind_key}/<int:connector_id>/wizard/"
@@ -355,5 +493,6 @@ def urls(kind_key: str) -> list:
     return [
         path(prefix, wizard_index, extra, name="wizard"),
         path(prefix + "owners/", wizard_owners, extra, name="wizard-owners"),
+        path(prefix + "review/", wizard_review, extra, name="wizard-review"),
         path(prefix + "<slug:step_key>/", wizard_step, extra, name="wizard-step"),
     ]

@@ -46,10 +46,10 @@ class ConnectorAdmin(AccountScopedAdmin):
     search_fields = ["name"]
     list_select_related = ["account"]
     actions = [pause_connectors, resume_connectors]
-    fields = ["account", "kind", "name", "status", "status_detail", "reconnect", "is_active",
+    fields = ["account", "kind", "name", "status", "status_detail", "reconnect", "live_since", "is_active",
               "is_paused", "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
               "created_at", "updated_at"]
-    readonly_fields = ["account", "kind", "status", "status_detail", "reconnect", "is_paused",
+    readonly_fields = ["account", "kind", "status", "status_detail", "reconnect", "live_since", "is_paused",
                        "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
                        "created_at", "updated_at"]
     administrator_permissions = frozenset({VIEW, CHANGE})

@@ -113,9 +113,14 @@ def notify(incident: Incident) -> bool:
 
 
 def evaluate(connector: Connector) -> list[Incident]:
-    """Open or resolve this connector's incidents; answers those opened now (and notified)."""
+    """Open or resolve this connector's incidents; answers those opened now (and notified).
+
+    Only a live connector opens incidents: a draft's failed connection is shown on its own
+    pages (the wizard's banner), nobody is emailed for a connector that never synced.
+    """
     opened: list[Incident] = []
-    disconnected = connector.is_active and connector.status == ConnectorStatus.DISCONNECTED
+    watched = connector.is_active and connector.is_live
+    disconnected = watched and connector.status == ConnectorStatus.DISCONNECTED
     if disconnected:
         detail = connector.status_detail or "The CRM refused the connector's credentials."
         incident = _open(connector, IncidentKind.DISCONNECTED,
@@ -126,7 +131,7 @@ def evaluate(connector: Connector) -> list[Incident]:
         _resolve(connector, IncidentKind.DISCONNECTED)
 
     rate = failure_rate(connector)
-    if connector.is_active and rate.over_threshold:
+    if watched and rate.over_threshold:
         detail = (f"{rate.failed} of the last {rate.total} syncs failed ({rate.rate:.0%}) in the last "
                   f"{settings.ALERT_FAILURE_WINDOW_MINUTES} minutes; the threshold is "
                   f"{settings.ALERT_FAILURE_RATE_THRESHOLD:.0%}.")
@@ -135,7 +140,7 @@ def evaluate(connector: Connector) -> list[Incident]:
             opened.append(incident)
     elif not rate.over_threshold:
         _resolve(connector, IncidentKind.FAILURE_RATE)
-    if not connector.is_active:
+    if not watched:
         _resolve(connector, IncidentKind.FAILURE_RATE)
 
     for incident in opened:

@@ -36,6 +36,9 @@ class BookingEvent(models.Model):
     quarantined_at = models.DateTimeField(
         null=True, blank=True, db_index=True,
         help_text="Set after the last allowed attempt failed: not retried until replayed")
+    is_test = models.BooleanField(
+        default=False, editable=False,
+        help_text="A test booking sent from a connector's set-up: synced to that connector only")
 
     class Meta:
         ordering = ["-received_at"]

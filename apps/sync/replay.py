@@ -32,6 +32,7 @@ PAUSED = "waiting (connector paused)"
 IN_PROGRESS = "in progress"
 WOULD_RUN = "would run"
 NOT_A_BOOKING = "not a booking event"
+TEST_BOOKING = "a test booking (send another from the connector's set-up)"
 RELEASED = "released from quarantine (queued)"
 WOULD_RELEASE = "would be released from quarantine"
 FAILED_AGAIN = "failed again (see the event)"
@@ -87,8 +88,12 @@ def replay_event(
     if not is_booking_event(event.event_type):
         report.add(NOT_A_BOOKING)
         return report
+    if event.is_test:  # a connector's test booking: sent again from its set-up, not replayed
+        report.add(TEST_BOOKING)
+        return report
     chosen = list(connectors) if connectors is not None else list(active_connectors(event.account_id))
-    chosen = [c for c in chosen if c.account_id == event.account_id and c.is_active]
+    # A draft syncs no real booking (``active_connectors``), even when an operator names it.
+    chosen = [c for c in chosen if c.account_id == event.account_id and c.is_active and c.is_live]
     if dry_run:
         _foresee(event, chosen, report)
         return report

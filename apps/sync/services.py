@@ -55,7 +55,9 @@ def process_event(*, event_id: int) -> list[SyncJob]:
         known = {job.connector_id: job for job in jobs}
     booking = intake_services.apply_event(event=event)
     jobs: list[SyncJob] = []
-    if is_booking_event(event.event_type):
+    # A test booking syncs to the one connector that sent it (``test_bookings``), never to
+    # the account's live connectors; a hand-off that reaches here anyway only folds it.
+    if is_booking_event(event.event_type) and not event.is_test:
         chain = ordering.booking_chain(booking) if booking is not None else None
         for connector in active_connectors(event.account_id):
             job = (known or {}).get(connector.pk)

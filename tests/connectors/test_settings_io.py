@@ -88,6 +88,11 @@ def test_round_trip_to_another_account(staging, keap):
         ["creation", "classification", "tagging", "mapping", "tracking"]
     )
     assert to_yaml(export_connector(copy)) == text
+    # A new connector is a draft until it goes live; importing over a live one keeps it live.
+    assert copy.live_since is None and Connector.objects.get(pk=copy.pk).live_since is None
+    again = import_connector(staging.account, text, secrets={"service_account_key": SERVICE_KEY})
+    assert again.report.ok and again.connector.pk == staging.pk
+    assert Connector.objects.get(pk=staging.pk).live_since == staging.live_since is not None
 
 
 def test_every_problem_is_reported_with_its_path_and_nothing_saved(staging):

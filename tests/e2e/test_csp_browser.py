@@ -112,7 +112,7 @@ def test_an_administrator_walks_the_portal_wizards_and_admin_without_violations(
     page.fill("input[name=api_base]", f"{keap.url}/crm")
     page.fill("input[name=token_url]", f"{keap.url}/token")
     page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")
-    page.click("button:has-text('Connect')")
+    page.click("button[type=submit]:has-text('Connect')")
     watch.arrive(page, "[data-testid=step-title]:has-text('Creation')")
     assert any(url.startswith(f"{keap.url}/app/oauth/authorize?") for url in watch.requests)
     assert any("/keap/oauth/callback/?" in url for url in watch.requests)

@@ -129,7 +129,7 @@ def connect_keap(page, base: str, account, keap) -> Connector:
     page.fill("input[name=api_base]", f"{keap.url}/crm")
     page.fill("input[name=token_url]", f"{keap.url}/token")
     page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")
-    page.click("button:has-text('Connect')")
+    page.click("button[type=submit]:has-text('Connect')")
     page.wait_for_selector("[data-testid=step-title]:has-text('Creation')")
     connector.refresh_from_db()
     assert connector.status == ConnectorStatus.CONNECTED

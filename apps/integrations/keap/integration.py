@@ -41,7 +41,9 @@ class KeapIntegration(CrmIntegration):
         return reverse("keap:connect", args=[connector.account.slug, connector.pk])
 
     def setup_url(self, connector: Connector) -> str:
-        return reverse("keap:wizard", args=[connector.account.slug, connector.pk])
+        if connection.is_connected(connector):
+            return reverse("keap:wizard", args=[connector.account.slug, connector.pk])
+        return self.connect_url(connector)
 
     def wizard_steps(self) -> list[WizardStep]:
         return wizard_steps.steps()

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 from apps.accounts.selectors import account_by_slug, is_administrator_of
-from apps.connectors import staging
+from apps.connectors import staging, wizard
 from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
@@ -63,7 +63,9 @@ def connect(request, account, connector_id: int):
             services.store_connection(connector=connector, trial=trial)
             messages.success(request, "Connected to Keap with the Service Account Key.")
             return redirect("keap:wizard", account.slug, connector.pk)
-    return render(request, "keap/connect.html", {"account": account, "connector": connector, "form": form})
+    nav = wizard.navigation(request, connector, wizard.CONNECTION)
+    return render(request, "keap/connect.html",
+                  {"account": account, "connector": connector, "form": form, "nav": nav})
 
 
 def oauth_callback(request):

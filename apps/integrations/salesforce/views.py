@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
+from apps.connectors import wizard
 from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
@@ -39,7 +40,9 @@ def _redirect_uri(request, account) -> str:
 def connect(request, account, connector_id: int | None = None):
     """Create or reconnect a Salesforce connector: log in and check permissions (step 1)."""
     connector = (get_object_or_404(Connector, account=account, pk=connector_id, kind="salesforce")
-                 if connector_id else Connector(account=account, kind="salesforce", name="Salesforce"))
+                 # A new connector is a draft until "Review and go live" (apps.connectors.wizard).
+                 if connector_id else Connector(account=account, kind="salesforce", name="Salesforce",
+                                                live_since=None))
     instance = SalesforceConnection.objects.filter(connector=connector).first() if connector.pk else None
     form = ConnectForm(request.POST or None, instance=instance or SalesforceConnection(),
                           connector=connector, allow_authorize=True)
@@ -76,7 +79,8 @@ def connect(request, account, connector_id: int | None = None):
         return redirect("salesforce:wizard-step", account.slug, connector.pk, "installation")
     return render(request, "salesforce/connect.html",
                   {"account": account, "form": form, "connector": connector if connector.pk else None,
-                   "redirect_uri": _redirect_uri(request, account)})
+                   "redirect_uri": _redirect_uri(request, account),
+                   "nav": wizard.navigation(request, connector, wizard.CONNECTION) if connector.pk else []})
 
 
 @account_view(role=Role.ADMINISTRATOR)

@@ -9,7 +9,7 @@ import requests
 from django.urls import reverse
 
 from apps.accounts.models import Role
-from apps.connectors import settings_io
+from apps.connectors import settings_io, wizard
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.integrations.salesforce.models import (
     CreationRules,
@@ -61,6 +61,7 @@ def test_the_five_steps(admin_client, salesforce):
     connector = Connector.objects.get(account=account, kind="salesforce")
     assert response.status_code == 302 and response["Location"] == step_url(connector, "installation")
     assert connector.status == ConnectorStatus.CONNECTED
+    assert connector.live_since is None  # a new connector is a draft until it goes live
     assert PASSWORD not in str(SalesforceConnection.objects.filter(connector=connector).values())
     connection = SalesforceConnection.objects.get(connector=connector)
     assert connection.instance_url == salesforce.url and connection.missing_permissions == []
@@ -222,3 +223,21 @@ def test_owner_mapping_matches_salesforce_users_by_email(client, connector):
     mapped = dict(OwnerMapping.objects.filter(connector=connector)
                   .values_list("scheduling_user__external_id", "crm_user_id"))
     assert mapped == {"USR-RILEY00001": "0055g0000000003AAA", "USR-NOBODY0001": ""}
+
+
+def test_navigation_numbers_the_connection_once_and_the_review_last(client, make_connector):
+    connector = make_connector()
+    account = connector.account
+    nav = wizard.navigation(None, connector)
+    assert [item["key"] for item in nav] == [
+        "connection", "installation", "validation", "mapping", "creation", "owners", "review"]
+    assert [item["number"] for item in nav] == list(range(1, 8))
+    assert nav[0]["title"] == "API connection"
+    assert nav[0]["url"] == reverse("salesforce:connect", args=[account.slug, connector.pk])
+    admin = UserFactory()
+    MembershipFactory(account=account, user=admin, role=Role.ADMINISTRATOR)
+    client.force_login(admin)
+    page = client.get(reverse("salesforce:connect", args=[account.slug, connector.pk])).content.decode()
+    assert "Step 1 of 7" in page and "Step 1 of 5" not in page
+    page = client.get(step_url(connector, "installation")).content.decode()
+    assert "Step 2 of 7" in page
