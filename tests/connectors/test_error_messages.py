@@ -15,11 +15,13 @@ import pytest
 import requests
 import requests.exceptions
 import simple_salesforce.exceptions
+from django.core.exceptions import ValidationError
 
 import apps.connectors.errors
 import apps.integrations.keap.errors
 import apps.integrations.salesforce.errors
 from apps.connectors.errors import CATALOGUES, COMMON, Catalogue, CrmError, reason_for
+from apps.connectors.forms import CrmChoiceField
 from apps.integrations.keap import errors as keap_errors
 from apps.integrations.salesforce import errors as salesforce_errors
 from apps.integrations.salesforce.models import SalesforceConnection
@@ -182,6 +184,23 @@ def test_keap_refusal_reads_as_the_brief_says():
     assert error.reason == "Keap refused the contact's email address"
     assert error.details == "Keap said: Email is invalid (code INVALID_EMAIL, HTTP 400)"
     assert error.message.startswith("Keap refused the contact's email address. Correct the ")
+
+
+@pytest.mark.parametrize(("value", "label", "crm", "expected"), [
+    ("MARS", "Person type (Contact.ContactType)", "Keap",
+     "MARS is no longer a value of the Keap picklist “Person type”: choose another or re-read the "
+     "values from Keap."),
+    ("picklist:MARS", "Lead · Region (picklist)", "Salesforce",
+     "MARS is no longer a value of the Salesforce picklist “Lead · Region”: choose another or "
+     "re-read the values from Salesforce."),
+])
+def test_a_choice_the_crm_no_longer_offers_is_named_in_words(value, label, crm, expected):
+    field = CrmChoiceField(label=label, crm=crm, choices=[("Prospect", "Prospect"),
+                                                          ("picklist:East", "Salesforce value: East")])
+    with pytest.raises(ValidationError) as refused:
+        field.clean(value)
+    assert refused.value.messages == [expected]
+    assert field.clean("Prospect") == "Prospect"
 
 
 # ------------------------------------------------------------------ through a real sandbox
