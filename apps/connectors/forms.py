@@ -1,6 +1,10 @@
+import re
+from typing import Any
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.core.exceptions import ValidationError
 
 from apps.core.text import text_problem
 
@@ -36,3 +40,38 @@ class ConnectorForm(forms.ModelForm):
         if clash.exists():
             raise forms.ValidationError("Another connector of this account already has this name.")
         return name
+
+
+#: A choice's value with its kind in front (``picklist:MARS``): people read only the value.
+_KIND_PREFIX = re.compile(r"^[a-z_]+:(?P<value>.+)$")
+#: A label's technical tail ("Person type (Contact.ContactType)", "Lead · Region (string)").
+_LABEL_TAIL = re.compile(r"\s*\([^()]*\)$")
+
+
+class CrmChoiceField(forms.ChoiceField):
+    """A choice among values read from the CRM. A posted value the CRM no longer offers is named
+    as people know it, with the field's label and what to do — never Django's "Select a valid
+    choice. picklist:MARS is not one of the available choices." (SPEC §5)."""
+
+    def __init__(self, *args: Any, crm: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.crm = crm
+
+    def validate(self, value: Any) -> None:
+        try:
+            super().validate(value)
+        except ValidationError as exc:
+            if exc.code != "invalid_choice":
+                raise
+            raise ValidationError(no_longer_offered(value, self.label or "", self.crm),
+                                  code="invalid_choice") from None
+
+
+def no_longer_offered(value: Any, label: str, crm: str) -> str:
+    """“MARS is no longer a value of the Keap picklist “Person type”: …”."""
+    text = str(value)
+    match = _KIND_PREFIX.match(text)
+    shown = match.group("value") if match else text
+    name = _LABEL_TAIL.sub("", str(label)).strip() or "this field"
+    return (f"{shown} is no longer a value of the {crm} picklist “{name}”: choose another or "
+            f"re-read the values from {crm}.")

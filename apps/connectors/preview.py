@@ -57,7 +57,9 @@ def refuse_write(method: str, body: Any = None) -> None:
         body.decode() if isinstance(body, bytes) else body
     ):
         return
-    raise PreviewWriteRefused("A preview may not write to the CRM.", code="preview_write")
+    raise PreviewWriteRefused("A preview reads from the CRM but never writes to it. Nothing to "
+                              "do: the real sync writes the records.", code="preview_write",
+                              reason="A preview may not write to the CRM")
 
 
 @dataclass
@@ -343,6 +345,7 @@ def run_preview(connector, *, sample: str = "", payload: str = "",
         plan = kind.preview(context)
     except CrmError as exc:
         return PreviewResult(
-            error=f"Could not build the plan: {exc.message}", reads=context.recorder.calls, summary=summary
+            error=f"The preview could not build the plan. {exc.message}", reads=context.recorder.calls,
+            summary=summary
         )
     return PreviewResult(plan=plan, reads=context.recorder.calls, summary=summary)

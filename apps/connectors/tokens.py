@@ -34,7 +34,9 @@ Credentials = dict[str, Any]
 
 class TokenRenewalInProgress(WaitCrmError):
     def __init__(self) -> None:
-        super().__init__("Another worker is renewing the CRM's access token; trying again shortly.",
+        super().__init__("Another worker is renewing the CRM's access token. Nothing to do: the sync "
+                         "tries again in a moment.",
+                         reason="Another worker is renewing the CRM's access token",
                          code="token_renewal", retry_after=RENEWAL_RETRY_SECONDS)
 
 

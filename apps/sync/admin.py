@@ -19,6 +19,7 @@ from apps.accounts.admin_tools import (
     status_badge,
 )
 from apps.connectors.admin_tools import CrmKindFilter, ScopedConnectorFilter
+from apps.connectors.errors import reason_for
 from apps.core.jsonview import pretty_json
 
 from . import admin_inbox  # noqa: F401  (registers the inbox and bookings pages)
@@ -104,9 +105,18 @@ class FailureReasonFilter(admin.SimpleListFilter):
             .filter(status__in=("failed", "dead", "retrying"),
                     created_at__gte=timezone.now() - timedelta(days=7))
             .exclude(error_code="")
-            .values("error_code").annotate(n=Count("pk")).order_by("-n")[:15]
+            .values("error_code", "connector__kind").annotate(n=Count("pk")).order_by("-n")[:30]
         )
-        return [(row["error_code"], f"{row['error_code']} ({row['n']})") for row in rows]
+        # Keyed by code, labelled in words (the CRM's catalogue, apps.connectors.errors): one
+        # entry per code even when several CRMs raised it.
+        counts: dict[str, int] = {}
+        labels: dict[str, str] = {}
+        for row in rows:
+            code = row["error_code"]
+            counts[code] = counts.get(code, 0) + row["n"]
+            labels.setdefault(code, reason_for(row["connector__kind"], code) or code)
+        top = sorted(counts, key=lambda code: -counts[code])[:15]
+        return [(code, f"{labels[code]} ({counts[code]})") for code in top]
 
     def queryset(self, request, queryset):
         if self.value() is not None:
@@ -144,9 +154,13 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
     def last_error(self, obj):
         if not obj.error:
             return "—"
-        text = f"{obj.error_code}: {obj.error}" if obj.error_code else obj.error
+        # The short reason (the CRM's catalogue, apps.connectors.errors); the title holds the
+        # whole sentence and its details line.
+        reason = reason_for(obj.connector.kind, obj.error_code) if obj.error_code else ""
+        text = reason or obj.error.splitlines()[0]
         # Cut to one line by .bb-truncate (static/bookbridge/admin.css); the title holds all of it.
-        return format_html('<span class="bb-truncate" title="{}">{}</span>', text, Truncator(text).chars(90))
+        return format_html('<span class="bb-truncate" title="{}">{}</span>', obj.error,
+                           Truncator(text).chars(90))
 
     @admin.display(description="Event")
     def event_link(self, obj):

@@ -32,8 +32,10 @@ FRESH_SECONDS = 1.0
 
 class CircuitOpen(TransientCrmError):
     def __init__(self, wait: float):
-        super().__init__(f"CRM circuit open: not calling it for {wait:.1f}s", retry_after=wait,
-                         code="circuit_open")
+        super().__init__(f"The CRM failed several times in a row, so Bookbridge pauses its calls for "
+                         f"{wait:.0f} seconds. Nothing to do: the sync tries again then.",
+                         retry_after=wait, code="circuit_open",
+                         reason="The CRM failed several times in a row (calls paused)")
 
 
 class CircuitBreaker:

@@ -91,8 +91,9 @@ class Throttled(TransientCrmError):
     """No token within the inline wait: the job is persisted and resumed later (no attempt)."""
 
     def __init__(self, wait: float):
-        super().__init__(f"Rate limited by Bookbridge for {wait:.1f}s", retry_after=wait,
-                         code="throttled")
+        super().__init__(f"Bookbridge holds the call for {wait:.0f} seconds to stay within the "
+                         "CRM's rate limit. Nothing to do: the sync goes on then.", retry_after=wait,
+                         code="throttled", reason="Waiting for the CRM's rate limit")
 
 
 def windows_for(connector) -> list[Window]:

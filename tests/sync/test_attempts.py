@@ -80,7 +80,9 @@ def test_a_transient_failure_then_a_success_are_two_attempt_rows():
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
     first, second = _rows(job)
     assert (first.number, first.outcome, first.error_code) == (1, AttemptOutcome.RETRYING, "timeout")
-    assert first.error == "The CRM timed out." and first.finished_at is not None
+    # The sentence, then the details line every CRM error carries (apps.connectors.errors).
+    assert first.error == "The CRM timed out.\nDetails: code timeout, HTTP 503"
+    assert first.finished_at is not None
     assert (second.number, second.outcome, second.error, second.error_code) == (
         2, AttemptOutcome.SUCCEEDED, "", "")
     assert first.plan == second.plan == PLAN and first.replans == second.replans == []
@@ -107,7 +109,7 @@ def test_the_replanned_plan_is_stored_when_apply_fails_after_the_replan():
     assert stored.plan == REPLAN  # what ran, not the first plan
     [row] = _rows(job)
     assert (row.outcome, row.error_code) == (AttemptOutcome.FAILED, "invalid_phone")
-    assert row.error == "The CRM rejected the phone number."
+    assert row.error == "The CRM rejected the phone number.\nDetails: code invalid_phone"
     assert row.replans == [{"reason": "contact merged in the CRM", "plan": REPLAN}]
 
 

@@ -110,8 +110,8 @@ def test_permanent_error_fails_with_the_crm_message_and_can_be_retried():
     account = AccountFactory()
     ConnectorFactory(account=account, kind="strict")
     [job] = services.process_event(event_id=store(account, BookingStory().scheduled()).pk)
-    assert (job.status, job.error, job.error_code) == (JobStatus.FAILED, "Email is invalid",
-                                                       "INVALID_EMAIL")
+    assert (job.status, job.error, job.error_code) == (
+        JobStatus.FAILED, "Email is invalid\nDetails: code INVALID_EMAIL", "INVALID_EMAIL")
     job = services.reset_for_retry(job=job)
     assert job.status == JobStatus.PENDING and job.attempts == 0
 

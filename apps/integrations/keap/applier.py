@@ -14,10 +14,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from apps.connectors.contract import ApplyResult, Plan, SyncContext
-from apps.connectors.errors import PermanentCrmError, TransientCrmError
+from apps.connectors.errors import PermanentCrmError
 
 from . import planning
 from .client import KeapClient, client_for
+from .errors import CATALOGUE
 from .metadata import CACHED_IDS
 from .models import UNKNOWN_CONTACT_ID, CrmCacheEntry
 
@@ -139,7 +140,7 @@ class Resolver:
         cached = self._get("lead_source", name)
         if cached is not None or category is None:
             if cached is None:
-                raise TransientCrmError(f"Lead source “{name}” is not known yet.", code="lead_source_unknown")
+                raise CATALOGUE.error("lead_source_unknown", said=f"lead source “{name}”")
             return cached
         category_id = self.lead_source_category(category)
 
@@ -293,24 +294,21 @@ class _Run:
         ids = {name: int(self.resolver._get("tag", name) or 0) for name in step["names"]}
         unknown = [n for n, i in ids.items() if not i]
         if unknown:
-            raise TransientCrmError(f"Tags not created yet: {', '.join(unknown)}", code="tag_unknown")
+            raise CATALOGUE.error("tag_unknown", said=f"not created yet: {', '.join(unknown)}")
         statuses = self.client.request("POST", f"/contacts/{contact_id}/tags",
                                        json={"tagIds": list(ids.values())}) or {}
         lost = [n for n, i in ids.items() if statuses.get(str(i)) == "TAG_ID_NOT_FOUND"]
         if lost:  # deleted in Keap since we cached them: forget and retry
             self.resolver.forget("tag", lost)
-            raise TransientCrmError(
-                f"Keap no longer has the tags {', '.join(lost)}; they will be re-created.",
-                code="TAG_ID_NOT_FOUND",
-                retry_after=1,
-            )
+            raise CATALOGUE.error("TAG_ID_NOT_FOUND", said=f"no tags {', '.join(lost)}", retry_after=1)
         failed = {
             n: statuses.get(str(i))
             for n, i in ids.items()
             if statuses.get(str(i)) not in ("SUCCESS", "DUPLICATE", None)
         }
         if failed:
-            raise PermanentCrmError(f"Keap did not apply tags: {failed}", code="tag_apply_failed")
+            said = ", ".join(f"{name}: {status}" for name, status in failed.items())
+            raise CATALOGUE.error("tag_apply_failed", said=said)
         self.result["tags_applied"] = list(ids)
 
 
@@ -357,4 +355,4 @@ def _patch_contact(client: KeapClient, resolver: Resolver, step: dict[str, Any],
 
 def _need(contact_id: int | None) -> None:
     if contact_id is None:
-        raise PermanentCrmError("The plan has no contact step before this step.", code="bad_plan")
+        raise CATALOGUE.error("bad_plan")

@@ -30,7 +30,7 @@ from apps.core.outbound import OutboundRefused, OutboundSession
 
 from . import oauth
 from .connection import HOSTS, OAUTH, SERVICE_KEY, endpoints
-from .errors import classify_response, keap_message
+from .errors import CATALOGUE, auth_error, classify_response, keap_message
 from .models import KeapConnection
 
 CONNECT_TIMEOUT = 5
@@ -122,12 +122,12 @@ class KeapClient:
             refused = exc.response
             self._record(method, full_url, refused.status_code if refused is not None else None, started,
                          json if log_body is None else log_body, None, "address_refused")
-            raise PermanentCrmError(str(exc), code="address_refused") from exc
+            raise CATALOGUE.error("address_refused", said=str(exc)) from exc
         except requests.Timeout as exc:
             self._record(
                 method, full_url, None, started, json if log_body is None else log_body, None, "timeout"
             )
-            raise TransientCrmError("Keap did not answer in time.", code="timeout") from exc
+            raise CATALOGUE.error("timeout", said=f"no answer within {READ_TIMEOUT} seconds") from exc
         except requests.ConnectionError as exc:
             self._record(
                 method,
@@ -138,7 +138,7 @@ class KeapClient:
                 None,
                 "connection_error",
             )
-            raise TransientCrmError("Could not connect to Keap.", code="connection_error") from exc
+            raise CATALOGUE.error("connection_error", said="the connection failed or was dropped") from exc
         body: Any
         try:
             body = response.json() if response.content else None
@@ -189,8 +189,7 @@ class KeapClient:
             response = send(self._auth_headers())
             if response.status_code != 401:
                 return response
-        message, code = keap_message(response)
-        raise AuthCrmError(f"Keap refused the credentials: {message}", code=code or "401", status=401)
+        raise auth_error(response)
 
     # ---------------------------------------------------------------- REST
     def request(self, method: str, path: str, *, api: str = "v1", params=None, json=None) -> Any:
@@ -208,11 +207,8 @@ class KeapClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise PermanentCrmError(
-                f"Keap answered {method} {path} with a non-JSON body.",
-                code="bad_response",
-                status=response.status_code,
-            ) from exc
+            raise CATALOGUE.error("bad_response", status=response.status_code,
+                                  said=f"a body that is not JSON for {method} {path}") from exc
 
     def _raise_for(self, response: requests.Response) -> None:
         if response.status_code >= 400:
@@ -244,12 +240,12 @@ class KeapClient:
             text = str(fault.faultString)
             category = text[1 : text.index("]")] if text.startswith("[") and "]" in text else ""
             if category == "InvalidKey":
-                raise AuthCrmError(f"Keap refused the credentials: {text}", code="InvalidKey") from fault
-            raise PermanentCrmError(
-                f"Keap XML-RPC {method} failed: {text}", code=category or "xmlrpc_fault"
-            ) from fault
+                raise CATALOGUE.error("InvalidKey", said=text, kind=AuthCrmError) from fault
+            raise CATALOGUE.error(category or "xmlrpc_fault", said=f"{method}: {text}",
+                                  kind=PermanentCrmError) from fault
         except Exception as exc:  # noqa: BLE001 - a garbled answer is worth a retry
-            raise TransientCrmError(f"Keap XML-RPC {method}: unreadable answer.", code="bad_xmlrpc") from exc
+            raise CATALOGUE.error("bad_xmlrpc", said=f"an unreadable answer to {method}",
+                                  kind=TransientCrmError) from exc
         return result[0] if result else None
 
 

@@ -3,6 +3,10 @@ any of its error bodies, and how long to wait from its ``Retry-After`` and quota
 
 Shared by the API client (``client``) and the token exchange (``oauth``), which the client
 calls on a 401: kept apart so that neither imports the other's module for them.
+
+``CATALOGUE`` gives every code the client, the token exchange and the applier raise a sentence
+for people (``apps.connectors.errors.Catalogue``): what happened, what to do next, and Keap's
+own message and code on the details line.
 """
 
 from __future__ import annotations
@@ -12,7 +16,14 @@ from typing import Any
 
 import requests
 
-from apps.connectors.errors import CrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.errors import (
+    AuthCrmError,
+    Catalogue,
+    CrmError,
+    Entry,
+    PermanentCrmError,
+    TransientCrmError,
+)
 
 
 def retry_after_from(headers: Any) -> float | None:
@@ -36,6 +47,75 @@ def retry_after_from(headers: Any) -> float | None:
     return None
 
 
+RETRY = "Nothing to do: the sync tries again in a moment (open the job to retry it now)."
+RECONNECT = "Reconnect Keap on the connector's page (Connect Keap), then retry the job."
+CHECK_SETTINGS = ("Check the connector's settings against Keap (re-read the values from Keap on "
+                  "the wizard's page), then retry the job.")
+
+CATALOGUE = Catalogue(kind="keap", crm="Keap", entries={
+    # No answer, or not Keap's (client)
+    "timeout": Entry("Keap did not answer in time", RETRY, TransientCrmError),
+    "http_none": Entry("Keap did not answer", RETRY, TransientCrmError),
+    "connection_error": Entry("Bookbridge could not connect to Keap", RETRY, TransientCrmError),
+    "address_refused": Entry("Bookbridge refused to send the request to this address",
+                             "Check the Keap address in the connection settings (only Keap's own "
+                             "hosts are allowed), then retry."),
+    "bad_response": Entry("Keap answered with something that is not its JSON",
+                          "Retry the job; if it happens again, check the Keap address in the "
+                          "connection settings."),
+    "bad_xmlrpc": Entry("Keap's XML-RPC answer could not be read", RETRY, TransientCrmError),
+    "xmlrpc_fault": Entry("Keap's XML-RPC service refused the request", CHECK_SETTINGS),
+    # Credentials (gateway faults, XML-RPC, token endpoint)
+    "oauth.v2.InvalidAccessToken": Entry("Keap refused the access token", RECONNECT, AuthCrmError),
+    "keymanagement.service.access_token_expired": Entry("Keap's access token has expired", RECONNECT,
+                                                        AuthCrmError),
+    "keymanagement.service.invalid_access_token": Entry("Keap refused the access token", RECONNECT,
+                                                        AuthCrmError),
+    "oauth.v2.InvalidApiKey": Entry("Keap refused the service account key",
+                                    "Create a new service account key in Keap (Settings → API), "
+                                    "enter it on the connector's page, then retry the job.",
+                                    AuthCrmError),
+    "InvalidKey": Entry("Keap refused the credentials", RECONNECT, AuthCrmError),
+    "invalid_grant": Entry("Keap refused the sign-in (the authorization or refresh token is no "
+                           "longer valid)", RECONNECT, AuthCrmError),
+    "invalid_client": Entry("Keap refused the app's client id or secret",
+                            "Check the client id and secret of the Keap app in the connection "
+                            "settings, then reconnect Keap.", AuthCrmError),
+    "invalid_request": Entry("Keap refused the sign-in request", RECONNECT, AuthCrmError),
+    "invalid_token_response": Entry("Keap's token answer had no access token", RECONNECT, AuthCrmError),
+    "no_refresh_token": Entry("No Keap refresh token is stored", RECONNECT, AuthCrmError),
+    # Refused data
+    "InvalidParameter": Entry("Keap refused a value Bookbridge sent", CHECK_SETTINGS),
+    "RecordNotFound": Entry("Keap has no such record (it may have been deleted)",
+                            "Retry the job: Bookbridge looks the record up again."),
+    "INVALID_EMAIL": Entry("Keap refused the contact's email address",
+                           "Correct the customer's email address in the booking, then retry the job."),
+    "lead_source_unknown": Entry("The lead source is not known to Keap yet", RETRY, TransientCrmError),
+    "tag_unknown": Entry("Some tags do not exist in Keap yet", RETRY, TransientCrmError),
+    "TAG_ID_NOT_FOUND": Entry("Keap no longer has some of the tags (or their category)",
+                              "Retry the job: Bookbridge creates the tags again.", TransientCrmError),
+    "tag_apply_failed": Entry("Keap did not apply some tags to the contact", CHECK_SETTINGS),
+    "bad_plan": Entry("The planned Keap operations are incomplete (no contact step)",
+                      "Retry the job: it is planned again from the booking."),
+}, by_status={
+    400: Entry("Keap refused the request's data", CHECK_SETTINGS),
+    401: Entry("Keap refused the credentials", RECONNECT, AuthCrmError),
+    403: Entry("Keap refused access (the connected user or key lacks a permission)",
+               "Connect Keap with a user (or key) allowed to edit contacts and appointments, then "
+               "retry the job."),
+    404: Entry("Keap has no such record or address",
+               "Retry the job; if it happens again, re-read the values from Keap on the wizard's page."),
+    408: Entry("Keap did not answer in time", RETRY, TransientCrmError),
+    409: Entry("Keap refused a change that conflicts with another one", "Retry the job."),
+    422: Entry("Keap refused a value Bookbridge sent", CHECK_SETTINGS),
+    429: Entry("Keap's API limit is used up for now", RETRY, TransientCrmError),
+    "4xx": Entry("Keap refused the request", CHECK_SETTINGS),
+    "5xx": Entry("Keap's servers had a problem", RETRY, TransientCrmError),
+}, generic=Entry("Keap refused the request",
+                 "Open the job's CRM calls to see Keap's answer, fix the connector's settings if "
+                 "needed, then retry the job."))
+
+
 _UNREADABLE = object()
 
 
@@ -49,32 +129,39 @@ def keap_message(response: requests.Response) -> tuple[str, str]:
 
 
 def message_of(status: int | None, body: Any) -> tuple[str, str]:
-    """(message, code) from a parsed error body (``_UNREADABLE``: it was not JSON)."""
+    """(Keap's own message, code) from a parsed error body (``_UNREADABLE``: it was not JSON);
+    a code Keap does not give is the status (as Keap's own bodies give it: ``"code": "429"``)."""
+    fallback = str(status) if status else ""
     if body is _UNREADABLE:
         # Never echo a body that is not Keap's JSON: it may be anything (a proxy's page, an
         # internal service behind a misconfigured URL).
-        return f"Keap answered with an error page (HTTP {status})", str(status)
+        return "an error page instead of its JSON", fallback
     if isinstance(body, dict):
         fault = body.get("fault")
         if isinstance(fault, dict):
             detail = fault.get("detail") or {}
-            return str(fault.get("faultstring") or "Keap gateway error"), str(detail.get("errorcode") or "")
+            return str(fault.get("faultstring") or "gateway error"), str(detail.get("errorcode") or fallback)
         if body.get("error"):
             return str(body.get("error_description") or body["error"]), str(body["error"])
         if body.get("message"):
-            return str(body["message"]), str(body.get("code") or status)
-    return f"HTTP {status}", str(status)
+            return str(body["message"]), str(body.get("code") or fallback)
+    return "", fallback
 
 
 def classify(status: int | None, body: Any, headers: Any = None) -> CrmError:
     """The typed error for a failed REST answer: 408, 429 and 5xx are transient, the rest
     permanent (a 401 is handled before this, by the token refresh)."""
-    message, code = message_of(status, body)
+    said, code = message_of(status, body)
     if status is None or status in (408, 429) or status >= 500:
-        return TransientCrmError(f"Keap is busy ({status}): {message}", code=code or str(status),
-                                 status=status, retry_after=retry_after_from(headers or {}))
-    return PermanentCrmError(f"Keap refused the request ({status}): {message}",
-                             code=code or str(status), status=status)
+        return CATALOGUE.error(code or "http_none", status=status, said=said, kind=TransientCrmError,
+                               retry_after=retry_after_from(headers or {}))
+    return CATALOGUE.error(code, status=status, said=said, kind=PermanentCrmError)
+
+
+def auth_error(response: requests.Response) -> CrmError:
+    """Keap still refused the credentials (after a token refresh, if any)."""
+    said, code = keap_message(response)
+    return CATALOGUE.error(code or "401", status=401, said=said, kind=AuthCrmError)
 
 
 def classify_response(response: requests.Response) -> CrmError:

@@ -15,6 +15,7 @@ from django import forms
 
 from apps.connectors import form_questions as question_settings
 from apps.connectors.errors import CrmError
+from apps.connectors.forms import CrmChoiceField
 from apps.core import outbound
 from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.core.text import has_control_characters, text_problem
@@ -73,8 +74,8 @@ def _live(connector, loader, default: list[str]) -> list[str]:
 
 
 class ClassificationForm(StepForm):
-    contact_type = forms.ChoiceField(label="Person type (Contact.ContactType)")
-    action_type = forms.ChoiceField(label="Appointment action type (ContactAction.ActionType)")
+    contact_type = CrmChoiceField(label="Person type (Contact.ContactType)", crm="Keap")
+    action_type = CrmChoiceField(label="Appointment action type (ContactAction.ActionType)", crm="Keap")
 
     class Meta:
         model = ClassificationSettings

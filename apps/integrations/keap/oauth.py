@@ -17,7 +17,7 @@ from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrm
 from apps.connectors.models import Connector
 
 from . import connection
-from .errors import keap_message, retry_after_from
+from .errors import CATALOGUE, keap_message, retry_after_from
 from .models import KeapConnection
 
 if TYPE_CHECKING:
@@ -54,23 +54,21 @@ def token_request(connector: Connector, form: dict[str, str], client: KeapClient
         log_body={k: v for k, v in form.items()},
     )
     if response.status_code == 429 or response.status_code >= 500:
-        message, code = keap_message(response)
-        raise TransientCrmError(
-            f"Keap token endpoint busy: {message}", code=code, retry_after=retry_after_from(response.headers)
-        )
+        said, code = keap_message(response)
+        raise CATALOGUE.error(code, status=response.status_code, said=said, kind=TransientCrmError,
+                              action="renewing the access token",
+                              retry_after=retry_after_from(response.headers))
     if response.status_code in (400, 401):
-        message, code = keap_message(response)
-        raise AuthCrmError(
-            f"Keap refused the token request: {message}",
-            code=code or "invalid_grant",
-            status=response.status_code,
-        )
+        said, code = keap_message(response)
+        raise CATALOGUE.error(code if code in CATALOGUE.entries else "invalid_grant",
+                              status=response.status_code, said=said, kind=AuthCrmError)
     if not response.ok:
-        message, code = keap_message(response)
-        raise PermanentCrmError(f"Keap token endpoint: {message}", code=code)
+        said, code = keap_message(response)
+        raise CATALOGUE.error(code, status=response.status_code, said=said, kind=PermanentCrmError,
+                              action="renewing the access token")
     body = response.json()
     if not body.get("access_token"):
-        raise AuthCrmError("Keap's token answer has no access token.", code="invalid_token_response")
+        raise CATALOGUE.error("invalid_token_response")
     return body
 
 
@@ -108,7 +106,7 @@ def refresh(connector: Connector, *, stale_access_token: str, client: KeapClient
 
     def fetch(creds: dict[str, Any]) -> dict[str, Any]:
         if not creds.get("refresh_token"):
-            raise AuthCrmError("No refresh token: reconnect Keap.", code="no_refresh_token")
+            raise CATALOGUE.error("no_refresh_token")
         body = token_request(
             connector, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client)
         return credentials_from(body, creds)

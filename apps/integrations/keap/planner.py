@@ -143,7 +143,8 @@ def _contact_ops(p: PlanInput, body: dict[str, Any]) -> list[dict[str, Any]]:
                 "duplicate_option": "Email",
                 "body": {**body, **owner, "source_type": "APPOINTMENT"},
                 "classify_if_unset": _classification(p),
-                "summary": f"create or update the contact with email {email}, owner {p.owner_crm_id or '—'} "
+                "summary": f"create or update the contact with email {email}, "
+                f"{f'owner {p.owner_crm_id}' if p.owner_crm_id else 'owner not set'} "
                 "(Person Type and lead source set only on a contact that has none)",
             }
         ]

@@ -21,7 +21,7 @@ from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError
 from . import metadata, planner
 from .client import SalesforceClient
 from .connection import connection_lost, remember_limits
-from .errors import DuplicatesDetected, classify, error_code_of
+from .errors import CATALOGUE, DuplicatesDetected, classify, error_code_of
 from .fields import CONNECTOR_OWNED, NOT_MAPPABLE, field_by_name, required_field_message, soql
 from .planning import (
     CREATE_OBJECTS,
@@ -63,7 +63,7 @@ def write(client: SalesforceClient, ops: list[dict[str, Any]]) -> dict[str, str]
         primary = next((i for i in failures if error_code_of(i.get("body")) != "PROCESSING_HALTED"),
                        failures[0])
         error = classify(primary.get("httpStatusCode"), primary.get("body"),
-                         what=f"{primary.get('referenceId')}")
+                         action=f"writing the booking's records ({primary.get('referenceId')})")
         error.reference = str(primary.get("referenceId") or "")
         raise error
     ids = {}
@@ -117,7 +117,7 @@ def apply(context: SyncContext, plan_ops: Plan) -> ApplyResult:
                                                   "one is created")
                 continue
             return _remember(context, ops, ids, client)
-        raise PermanentCrmError("Salesforce kept refusing the booking's records.", code="gave_up")
+        raise CATALOGUE.error("gave_up", said="the records were planned again and refused again")
     except AuthCrmError as exc:
         connection_lost(context.connector, str(exc))
         raise
@@ -145,7 +145,8 @@ def required_field_error(client: SalesforceClient, error: PermanentCrmError,
         described = {}
     fields = [field_by_name(described, name) or {"name": name} for name in names]
     return PermanentCrmError(required_field_message(op["object"], fields), code=error.code,
-                             status=error.status, fields=tuple(names))
+                             status=error.status, fields=tuple(names), reason=error.reason,
+                             details=error.details)
 
 
 def _remember(context: SyncContext, ops: list[dict[str, Any]], ids: dict[str, str], client) -> dict[str, Any]:

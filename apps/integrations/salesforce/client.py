@@ -36,7 +36,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from apps.connectors import staging, tokens
 from apps.connectors.contract import CallRecording
-from apps.connectors.errors import AuthCrmError, CrmError, PermanentCrmError, TransientCrmError
+from apps.connectors.errors import AuthCrmError, CrmError
 from apps.connectors.http import pooled, proxies_for, thread_adapter
 from apps.connectors.models import Connector
 from apps.connectors.preview import refuse_write
@@ -45,7 +45,7 @@ from apps.core.outbound import OutboundAdapter, OutboundSession
 
 from . import oauth
 from .connection import HOSTS, login_url_for, normalize_base_url
-from .errors import classify, error_code_of
+from .errors import CATALOGUE, classify, error_code_of, error_message_of
 from .models import SalesforceConnection
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ DEFAULT_API_VERSION = "62.0"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 _LIMIT = re.compile(r"api-usage=(\d+)/(\d+)")
+API_VERSION = re.compile(r"\d+\.\d")
 
 Recorder = CallRecording
 
@@ -206,7 +207,7 @@ class SalesforceClient:
                 self._record(method=method, url=url, status=None,
                              duration_ms=(time.monotonic() - started) * 1000,
                              request_body=None, response_body=None, code="address_refused")
-            raise PermanentCrmError(str(exc), code="address_refused") from exc
+            raise CATALOGUE.error("address_refused", said=str(exc)) from exc
         except requests.RequestException as exc:
             if getattr(exc, "response", None) is not None:
                 raise
@@ -215,9 +216,8 @@ class SalesforceClient:
             self._record(method=method, url=url, status=None,
                          duration_ms=(time.monotonic() - started) * 1000,
                          request_body=None, response_body=None, code=code)
-            raise TransientCrmError(
-                "Salesforce did not answer in time." if timed_out else "Could not connect to Salesforce.",
-                code=code) from exc
+            raise CATALOGUE.error(code, said=(f"no answer within {READ_TIMEOUT:g} seconds" if timed_out
+                                              else "the connection failed or was dropped")) from exc
 
     # ------------------------------------------------------------------ sessions
     def route(self, base_url: str, *, also: str | None = None) -> None:
@@ -317,21 +317,20 @@ class SalesforceClient:
             versions = []
         newest = oauth.newest_version(versions)
         if newest is None:
-            raise PermanentCrmError("Salesforce did not list its API versions at this address; check "
-                                    "the login URL.", code="no_versions")
+            raise CATALOGUE.error("no_versions", status=response.status_code,
+                                  said=f"no list of API versions at {url}")
         wanted = self.connection.api_version
         if wanted and not oauth.offered(versions, wanted):
-            raise PermanentCrmError(f"This org does not offer API version {wanted} (its newest is "
-                                    f"{newest}); empty the version to use the newest.",
-                                    code="version_not_offered")
+            raise CATALOGUE.error("version_not_offered",
+                                  reason=f"This org does not offer API version {wanted} (its newest is "
+                                         f"{newest})", said=f"API version “{wanted}” is not listed")
         chosen = wanted or newest
         if self.connection.auth_method == "password" and float(chosen) > oauth.LEGACY_LOGIN_LAST_VERSION:
             using = f"version {chosen} is asked" if wanted else f"this org runs {chosen}"
-            raise PermanentCrmError(
-                f"The username + password login (SOAP login()) is not available from API version 65.0, "
-                f"and {using}. Use client credentials, JWT bearer or the web server flow "
-                "(Salesforce retires login() in Summer '27), or enter 64.0 as the API version.",
-                code="legacy_login_unavailable")
+            raise CATALOGUE.error("legacy_login_unavailable",
+                                  reason="The username + password login (SOAP login()) is not available "
+                                         f"from API version 65.0, and {using}",
+                                  said="the SOAP login() ends with API version 64.0")
         self.connection.negotiated_api_version = chosen
         if self.persist and self.connection.pk:  # every later client of the connector uses it
             type(self.connection).objects.filter(pk=self.connection.pk).update(
@@ -341,45 +340,56 @@ class SalesforceClient:
         return chosen
 
     # ------------------------------------------------------------------ calls
-    def call(self, operation: Callable[[Salesforce], Any], *, what: str = "Salesforce") -> Any:
-        """Run one API operation; on an expired session refresh once and try again."""
+    def call(self, operation: Callable[[Salesforce], Any], *, action: str = "") -> Any:
+        """Run one API operation; on an expired session refresh once and try again. ``action``:
+        what is being done, for the error's sentence ("creating the Lead").
+
+        simple-salesforce's exceptions are never passed on: their ``str()`` is the library's
+        template; ``classify`` reads their status and Salesforce's content."""
         for attempt in (1, 2):
             sf = self.sf()
             try:
                 with self.network("REST", sf.base_url):
                     return operation(sf)
             except SalesforceError as exc:
-                error = classify(exc.status, exc.content, what=what)
+                error = classify(exc.status, exc.content, action=action)
+                if error.code == "NOT_FOUND" and not API_VERSION.fullmatch(self.version):
+                    error = CATALOGUE.error("NOT_FOUND", status=exc.status, action=action,
+                                            reason=f"“{self.version}” is not a Salesforce API version",
+                                            said=error_message_of(exc.content))
                 if isinstance(error, AuthCrmError) and attempt == 1:
                     self._sf = None
                     self._renew(stale_token=sf.session_id)
                     continue
                 raise error from exc
-        raise AuthCrmError("Salesforce refused the refreshed session.", code="INVALID_SESSION_ID")
+        raise CATALOGUE.error("INVALID_SESSION_ID", said="the refreshed session was refused too",
+                              action=action)
 
     def query(self, text: str) -> list[dict[str, Any]]:
         """The first page of results (up to 2000): for lookups that expect a few records."""
-        return self.call(lambda sf: sf.query(text), what="Query")["records"]
+        return self.call(lambda sf: sf.query(text), action="searching Salesforce")["records"]
 
     def query_all(self, text: str) -> list[dict[str, Any]]:
         """Every result: the pages after the first follow ``nextRecordsUrl``, one call each."""
-        return self.call(lambda sf: sf.query_all(text), what="Query")["records"]
+        return self.call(lambda sf: sf.query_all(text), action="searching Salesforce")["records"]
 
     def describe(self, object_name: str) -> dict[str, Any]:
-        return self.call(lambda sf: getattr(sf, object_name).describe(), what=f"Describe {object_name}")
+        return self.call(lambda sf: getattr(sf, object_name).describe(),
+                         action=f"reading the {object_name} fields")
 
     def create(self, object_name: str, body: dict[str, Any], *, headers: dict | None = None) -> str:
         answer = self.call(lambda sf: getattr(sf, object_name).create(body, headers=headers),
-                           what=f"Create {object_name}")
+                           action=f"creating the {object_name}")
         return answer["id"]
 
     def update(self, object_name: str, record_id: str, body: dict[str, Any], *,
                headers: dict | None = None) -> None:
         self.call(lambda sf: getattr(sf, object_name).update(record_id, body, headers=headers),
-                  what=f"Update {object_name}")
+                  action=f"updating the {object_name}")
 
     def get(self, object_name: str, record_id: str) -> dict[str, Any]:
-        return self.call(lambda sf: getattr(sf, object_name).get(record_id), what=f"Get {object_name}")
+        return self.call(lambda sf: getattr(sf, object_name).get(record_id),
+                         action=f"reading the {object_name}")
 
     def composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool,
                   headers: dict | None = None) -> list[dict[str, Any]]:
@@ -389,12 +399,11 @@ class SalesforceClient:
         extra = {"headers": headers} if headers else {}
         answer = self.call(
             lambda sf: sf.restful("composite", method="POST", json=body, **extra),
-            what="Composite")
+            action="writing the booking's records")
         items = answer["compositeResponse"]
         expired = [i for i in items if error_code_of(i.get("body")) == "INVALID_SESSION_ID"]
         if expired:  # pragma: no cover - the outer call is refused first on a real org
-            raise AuthCrmError("Salesforce session expired inside a composite request.",
-                               code="INVALID_SESSION_ID")
+            raise CATALOGUE.error("INVALID_SESSION_ID", said="the session expired inside a composite request")
         return items
 
     def data_url(self, path: str) -> str:

@@ -14,6 +14,7 @@ from django.db import transaction
 from apps.connectors import form_questions as question_settings
 from apps.connectors import staging
 from apps.connectors.errors import CrmError
+from apps.connectors.forms import CrmChoiceField
 from apps.connectors.models import Connector
 from apps.connectors.tokens import store_credentials
 from apps.core.text import has_control_characters
@@ -387,10 +388,10 @@ class RequiredFieldsForm(forms.Form):
             initial = "static"
         else:
             initial = f"{rule.source}:{rule.value}" if rule.source else ""
-        self.fields[f"{key}__source"] = forms.ChoiceField(
+        self.fields[f"{key}__source"] = CrmChoiceField(
             label=f"{rule.object_name} · {described.get('label') or rule.field_name} "
                   f"({described.get('type')})",
-            choices=_source_choices(described), required=False, initial=initial)
+            choices=_source_choices(described), required=False, initial=initial, crm="Salesforce")
         self.fields[f"{key}__static"] = forms.CharField(
             label="Static value", required=False, max_length=STATIC_MAX_LENGTH,
             initial=rule.value if rule.source == "static" else "")

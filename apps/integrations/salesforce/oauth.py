@@ -45,6 +45,7 @@ from simple_salesforce.login import SalesforceLogin
 from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 
 from .connection import normalize_base_url
+from .errors import CATALOGUE
 
 if TYPE_CHECKING:
     from .client import SalesforceClient
@@ -175,7 +176,7 @@ def checked_soap_domain(login_url: str) -> str:
     try:
         return soap_domain(login_url)
     except ValueError as exc:
-        raise PermanentCrmError(str(exc), code="login_url_refused") from None
+        raise CATALOGUE.error("login_url_refused", said=str(exc), kind=PermanentCrmError) from None
 
 
 # ------------------------------------------------------------------ grants (over the client)
@@ -187,8 +188,7 @@ def new_token(client: SalesforceClient, credentials: dict[str, Any]) -> tuple[di
         token, instance_url = password_login(client, credentials)
     elif method == "client_credentials":
         if not credentials.get("client_secret"):
-            raise AuthCrmError("No consumer secret is stored for the client credentials flow; "
-                               "reconnect.", code="no_client_secret")
+            raise CATALOGUE.error("no_client_secret")
         token, instance_url = _grant(client, {
             "grant_type": "client_credentials", "client_id": connection.client_id,
             "client_secret": credentials.get("client_secret", "")})
@@ -211,8 +211,7 @@ def _grant(client: SalesforceClient, form: dict[str, str]) -> tuple[str, str]:
 
 def _assertion(client: SalesforceClient, credentials: dict[str, Any]) -> str:
     if not credentials.get("private_key"):
-        raise AuthCrmError("No private key is stored for the JWT bearer flow; reconnect.",
-                           code="no_private_key")
+        raise CATALOGUE.error("no_private_key")
     connection = client.connection
     try:
         return jwt_assertion(
@@ -220,14 +219,13 @@ def _assertion(client: SalesforceClient, credentials: dict[str, Any]) -> str:
             audience_url=audience(connection.environment, client.login_url),
             private_key=credentials["private_key"], now=client.clock())
     except PrivateKeyError as exc:
-        raise AuthCrmError(str(exc), code="bad_private_key") from None
+        raise CATALOGUE.error("bad_private_key", said=str(exc)) from None
 
 
 def refresh_grant(client: SalesforceClient, credentials: dict[str, Any]) -> tuple[str, str, str | None]:
     """The web server flow's refresh: (access token, instance URL, rotated refresh token or None)."""
     if not credentials.get("refresh_token"):
-        raise AuthCrmError("No Salesforce refresh token is stored; reconnect the API user.",
-                           code="no_refresh_token")
+        raise CATALOGUE.error("no_refresh_token")
     form = {"grant_type": "refresh_token", "refresh_token": credentials["refresh_token"],
             "client_id": client.connection.client_id}
     if credentials.get("client_secret"):  # an app may not require it (PKCE, no secret)
@@ -240,8 +238,7 @@ def refresh_grant(client: SalesforceClient, credentials: dict[str, Any]) -> tupl
 def password_login(client: SalesforceClient, credentials: dict[str, Any]) -> tuple[str, str]:
     """The legacy SOAP ``login()``: (session id, instance URL)."""
     if not credentials.get("password"):
-        raise AuthCrmError("No Salesforce password is stored; reconnect the API user.",
-                           code="no_password")
+        raise CATALOGUE.error("no_password")
     login_url = client.login_url
     domain = checked_soap_domain(login_url)
     client.route(login_url, also=f"https://{domain}.salesforce.com/")
@@ -255,8 +252,7 @@ def password_login(client: SalesforceClient, credentials: dict[str, Any]) -> tup
                 domain=domain, session=client.session, sf_version=client.version,
             )
     except ExpatError as exc:  # not Salesforce's SOAP answer (a proxy's page, another service)
-        raise PermanentCrmError("The login URL did not answer like Salesforce's login service.",
-                                code="bad_login_answer") from exc
+        raise CATALOGUE.error("bad_login_answer", said="an answer that is not SOAP XML") from exc
     except SalesforceAuthenticationFailed as exc:
         raise _login_refused(exc) from exc
     scheme = "http" if urlsplit(login_url).scheme == "http" else "https"
@@ -271,8 +267,8 @@ def _login_refused(exc: SalesforceAuthenticationFailed) -> AuthCrmError:
     hint = ("Sign in with client credentials, JWT bearer or the web server flow instead "
             "(Salesforce retires login() in Summer '27)." if code == "INVALID_OPERATION"
             else "Check the username, password and security token, then reconnect.")
-    return AuthCrmError(f"Salesforce refused the API user's login{': ' + said if said else ''}. "
-                        f"{hint}", code=code)
+    return CATALOGUE.error(code, said=said, next_step=hint, kind=AuthCrmError,
+                           reason="Salesforce refused the API user's login")
 
 
 def token_request(client: SalesforceClient, form: dict[str, str]) -> dict[str, Any]:
@@ -286,13 +282,17 @@ def token_request(client: SalesforceClient, form: dict[str, str]) -> dict[str, A
         answer = {"error": "invalid_response",
                   "error_description": "the token endpoint's answer is not JSON"}
     if response.status_code >= 500:
-        raise TransientCrmError("Salesforce's token endpoint failed", code=f"http_{response.status_code}")
+        raise CATALOGUE.error(f"http_{response.status_code}", status=response.status_code,
+                              said=str(answer.get("error_description") or answer.get("error") or ""),
+                              action="asking for an access token", kind=TransientCrmError)
     if response.status_code != 200 or "access_token" not in answer:
         said = str(answer.get("error_description") or answer.get("error") or "no reason given")
         hint = refusal_hint(client.connection.auth_method, client.connection.environment,
                             client.login_url, said)
-        raise AuthCrmError(f"Salesforce refused the connection: {said.rstrip('.')}. {hint}",
-                           code=str(answer.get("error", "invalid_grant")), status=response.status_code)
+        code = str(answer.get("error", "invalid_grant"))
+        raise CATALOGUE.error(code, status=response.status_code, said=said, next_step=hint,
+                              kind=AuthCrmError, reason=CATALOGUE.entry(code, None).reason
+                              if code in CATALOGUE.entries else "Salesforce refused the sign-in")
     return answer
 
 

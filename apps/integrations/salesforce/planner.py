@@ -350,7 +350,8 @@ def summarize(op: dict[str, Any]) -> str:
     if op["op"] == "link":
         return f"use the existing {op['record_type']} {op['id']}"
     body = op.get("body") or {}
-    shown = ", ".join(f"{k}={v}" for k, v in list(body.items())[:6] if not str(v).startswith("@{"))
+    shown = ", ".join(f"{k} not set" if v is None or v == "" else f"{k}={v}"
+                      for k, v in list(body.items())[:6] if not str(v).startswith("@{"))
     rules = {True: "; assignment rules run", False: "; assignment rules off"}.get(op.get("auto_assign"), "")
     target = op["object"] if op["op"] == "create" else f"{op['object']} {op['id']}"
     return f"{op['op']} {target} ({shown}){rules}"

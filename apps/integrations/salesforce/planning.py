@@ -23,12 +23,12 @@ from django.utils import timezone
 
 from apps.connectors import owner_mapping
 from apps.connectors.contract import Plan, SyncContext
-from apps.connectors.errors import AuthCrmError, WaitCrmError
+from apps.connectors.errors import AuthCrmError
 
 from . import metadata, planner, selectors
 from .client import SalesforceClient
 from .connection import connection_lost, remember_limits
-from .errors import classify, error_code_of
+from .errors import CATALOGUE, classify, error_code_of
 from .facts import booking_facts
 from .fields import soql, valid_record_id
 
@@ -116,8 +116,7 @@ def _acquire(context: SyncContext, facts: dict[str, Any]) -> None:
     key, holder = _lock_key(context, facts), context.job_key
     if not cache.add(key, holder, lease_seconds()):
         if cache.get(key) != holder:
-            raise WaitCrmError("Another sync of the same customer is under way; this one follows "
-                               "it in a moment.", code="waiting", retry_after=LEASE_RETRY_SECONDS)
+            raise CATALOGUE.error("waiting", retry_after=LEASE_RETRY_SECONDS)
         cache.set(key, holder, lease_seconds())  # an earlier attempt of this job died holding it
     context.scratch[LEASE] = (key, holder)
 
@@ -167,7 +166,8 @@ def run_lookups(context: SyncContext, client: SalesforceClient,
                 and error_code_of(body) in ("MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR"):
             continue  # a personalized id Salesforce does not know: the email decides
         if item.get("httpStatusCode", 500) >= 400:
-            raise classify(item.get("httpStatusCode"), body, what=f"Lookup {item.get('referenceId')}")
+            raise classify(item.get("httpStatusCode"), body,
+                           action=f"looking up the booking's records ({item.get('referenceId')})")
         records = (body or {}).get("records") or []
         found[item["referenceId"]] = clean_record(records[0]) if records else None
     return found

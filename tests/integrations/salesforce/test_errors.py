@@ -114,7 +114,8 @@ def test_revoked_refresh_token_disconnects_and_tells_administrators(salesforce, 
     connector.refresh_from_db()
     assert connector.status == ConnectorStatus.DISCONNECTED
     assert "expired access/refresh token" in connector.status_detail  # Salesforce's own words
-    assert "invalid_grant" not in connector.status_detail
+    sentence, _, details = connector.status_detail.partition("\nDetails: ")
+    assert "invalid_grant" not in sentence and "(code invalid_grant" in details  # the code: details only
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [f"admin-{connector.account.slug}@example.test"]
     assert "disconnected" in mail.outbox[0].subject

@@ -68,7 +68,9 @@ def test_the_wizard_catches_over_long_and_invalid_picklist_values(salesforce, co
     form = RequiredFieldsForm(data, connector=connector)
     assert not form.is_valid()
     assert "accepts at most 10" in str(form.errors["Lead__Code__c__static"])
-    assert "Select a valid choice" in str(form.errors["Lead__Region__c__source"])
+    assert form.errors["Lead__Region__c__source"] == [
+        "North is no longer a value of the Salesforce picklist “Lead · Region”: choose another or "
+        "re-read the values from Salesforce."]
     assert "needs a number" in str(form.errors["Lead__Budget__c__static"])
     data.update({"Lead__Code__c__static": "ABC", "Lead__Region__c__source": "picklist:East",
                  "Lead__Budget__c__static": "12.5",

@@ -181,10 +181,16 @@ def test_a_sync_failing_on_a_newly_required_field_names_it_and_the_step(salesfor
     job = deliver(story(email="region@example.com").scheduled())
     assert job.status == JobStatus.FAILED
     assert job.error_code == "REQUIRED_FIELD_MISSING"
-    assert job.error == ("Salesforce now requires Lead field “Region” (Region__c). Map it in Step 3, "
-                         "Field validation, of this connector, then retry.")
+    assert sentence_of(job.error) == ("Salesforce now requires Lead field “Region” (Region__c). Map it in "
+                                      "Step 3, Field validation, of this connector, then retry.")
+    assert "(code REQUIRED_FIELD_MISSING, HTTP 400)" in job.error.partition("\nDetails: ")[2]
     # Step 3 lists the field the error names, without a re-read.
     assert "Lead · Region (string)" in text_of(admin.get(step_url(connector, "validation")))
+
+
+def sentence_of(error: str) -> str:
+    """The job's error without its details line (apps.connectors.errors.CrmError.message)."""
+    return error.partition("\nDetails: ")[0]
 
 
 def test_a_required_lookup_without_a_record_id_fails_before_anything_is_sent(salesforce, connector):
@@ -192,9 +198,11 @@ def test_a_required_lookup_without_a_record_id_fails_before_anything_is_sent(sal
     metadata.sync_required_rules(SalesforceClient(connector), fresh=True)  # the rule, left unmapped
     job = Deliver(connector.account)(story(email="unmapped@example.com").scheduled())
     assert job.status == JobStatus.FAILED and job.error_code == "REQUIRED_FIELD_MISSING"
-    assert job.error == ("Salesforce requires Lead field “Partner Account” (Partner_Account__c), a lookup "
-                         "to Account. Enter the id of the Account record to use in Step 3, Field "
-                         "validation, of this connector, then retry.")
+    assert sentence_of(job.error) == (
+        "Salesforce requires Lead field “Partner Account” (Partner_Account__c), a lookup to Account. "
+        "Enter the id of the Account record to use in Step 3, Field validation, of this connector, "
+        "then retry.")
+    assert job.error.partition("\nDetails: ")[2] == "code REQUIRED_FIELD_MISSING"
     assert records(salesforce, "Lead") == []
     writes = CrmCall.objects.filter(sync_job=job, method__in=["POST", "PATCH"])
     assert not writes.exists(), [c.url for c in writes]
@@ -208,7 +216,8 @@ def test_a_lookup_made_required_after_setup_is_named_by_the_next_sync(salesforce
     message = ("Salesforce now requires Lead field “Partner Account” (Partner_Account__c), a lookup to "
                "Account. Enter the id of the Account record to use in Step 3, Field validation, of this "
                "connector, then retry.")
-    assert (first.status, first.error) == (JobStatus.FAILED, message)
-    assert (second.status, second.error) == (JobStatus.FAILED, message)
+    assert (first.status, sentence_of(first.error)) == (JobStatus.FAILED, message)
+    assert (second.status, sentence_of(second.error)) == (JobStatus.FAILED, message)
+    assert "REQUIRED_FIELD_MISSING" in first.error and "REQUIRED_FIELD_MISSING" in second.error
     assert records(salesforce, "Lead") == []
     assert not CrmCall.objects.filter(sync_job=second, method__in=["POST", "PATCH"]).exists()

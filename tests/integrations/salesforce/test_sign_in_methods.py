@@ -142,12 +142,15 @@ def refusal(connector: Connector, **client_options: Any) -> CrmError:
 
 
 def assert_plain_words(message: str, salesforce_says: str) -> None:
-    """Salesforce's sentence, in a message a person reads: no placeholder, class name or code."""
+    """Salesforce's words, in a message a person reads: no placeholder or class name; the
+    sentence names no code (the code is on the details line, apps.connectors.errors)."""
     assert salesforce_says in message, message
     assert "{" not in message and "}" not in message, message
     assert not re.search(r"\b[A-Z][a-z]+[A-Z]\w*(Error|Exception|Failed)\b", message), message
-    assert not re.search(r"\b(invalid_\w+|unsupported_\w+|[A-Z]+_[A-Z_]+|http_\d+)\b", message), message
-    assert not re.search(r"\b[45]\d\d\b", message), message
+    sentence, _, details = message.partition("\nDetails: ")
+    assert "(code " in details, message
+    assert not re.search(r"\b(invalid_\w+|unsupported_\w+|[A-Z]+_[A-Z_]+|http_\d+)\b", sentence), message
+    assert not re.search(r"\b[45]\d\d\b", sentence), message
 
 
 # ------------------------------------------------------------ every method works
@@ -433,7 +436,8 @@ def test_a_version_the_org_does_not_list_is_a_clear_error(make_connector, salesf
     refused = refusal(connector)
     assert isinstance(refused, PermanentCrmError)
     assert_plain_words(refused.message, f"This org does not offer API version {version} (its newest "
-                                        f"is {CURRENT}); empty the version to use the newest")
+                                        f"is {CURRENT}). Empty the API version in the connection settings "
+                                        "to use the newest")
     assert SalesforceConnection.objects.get(connector=connector).negotiated_api_version == ""
 
 
