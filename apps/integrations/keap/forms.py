@@ -11,10 +11,12 @@ import json
 from typing import Any
 
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout
 from django import forms
 
 from apps.connectors import form_questions as question_settings
 from apps.connectors.errors import CrmError
+from apps.connectors.forms import advanced, method_group
 from apps.core import outbound
 from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.core.text import has_control_characters, text_problem
@@ -390,12 +392,26 @@ class ConnectionForm(forms.ModelForm):
         model = KeapConnection
         fields = list(connection.FIELDS)
         widgets = {"auth_method": forms.RadioSelect}
+        labels = {
+            "auth_method": "How Bookbridge signs in to Keap",
+            "client_id": "Client ID",
+            "api_base": "Keap API address",
+            "token_url": "Token address (OAuth)",
+            "authorize_url": "Sign-in address (OAuth)",
+        }
+        help_texts = {
+            "client_id": "The “Client ID” (also called API key) of your app in Keap's developer portal "
+                         "(keys.developer.keap.com → Apps → your app).",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         #: What is stored, before validating (a ModelForm sets its values on the instance).
         self.stored = connection.values(self.instance)
         self.helper = _helper()
+        for name in connection.URL_FIELDS:
+            default = KeapConnection._meta.get_field(name).get_default()
+            self.fields[name].help_text = f"Default: {default}. Change it only to reach another Keap host."
 
     def _clean_url(self, name: str, what: str) -> str:
         try:
@@ -438,16 +454,18 @@ class ConnectForm(ConnectionForm):
     (SPEC §13). ``instance``: the staged trial connector's connection row (``trial``)."""
 
     client_secret = forms.CharField(
-        label="OAuth client secret",
+        label="Client secret",
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
+        help_text="Shown next to the Client ID in Keap's developer portal.",
     )
     service_account_key = forms.CharField(
         label="Service Account Key",
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
+        help_text="In Keap: Settings → API → Service Account Keys → New key. The key is shown once.",
     )
 
     field_order = ["auth_method", "client_id", "client_secret", "service_account_key", *connection.URL_FIELDS]
@@ -459,7 +477,16 @@ class ConnectForm(ConnectionForm):
         for name in ("client_secret", "service_account_key"):
             if creds.get(name):
                 self.fields[name].help_text = (
-                    "Leave empty to keep the stored one (only while the URLs stay the same).")
+                    "A value is stored: leave empty to keep it (only while the addresses under "
+                    "Advanced stay the same).")
+        self.helper.layout = Layout(
+            "auth_method",
+            method_group("Sign in with OAuth (a Keap developer app)", [connection.OAUTH],
+                         "client_id", "client_secret"),
+            method_group("Service Account Key (one Keap app)", [connection.SERVICE_KEY],
+                         "service_account_key"),
+            *advanced(*connection.URL_FIELDS),
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

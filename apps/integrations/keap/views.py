@@ -63,7 +63,8 @@ def connect(request, account, connector_id: int):
             services.store_connection(connector=connector, trial=trial)
             messages.success(request, "Connected to Keap with the Service Account Key.")
             return redirect("keap:wizard", account.slug, connector.pk)
-    return render(request, "keap/connect.html", {"account": account, "connector": connector, "form": form})
+    return render(request, "keap/connect.html", {"account": account, "connector": connector, "form": form,
+                                                 "redirect_uri": _redirect_uri(request)})
 
 
 def oauth_callback(request):

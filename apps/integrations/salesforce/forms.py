@@ -8,12 +8,14 @@ import re
 from typing import Any
 
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout
 from django import forms
 from django.db import transaction
 
 from apps.connectors import form_questions as question_settings
 from apps.connectors import staging
 from apps.connectors.errors import CrmError
+from apps.connectors.forms import advanced, method_group
 from apps.connectors.models import Connector
 from apps.connectors.tokens import store_credentials
 from apps.core.text import has_control_characters
@@ -94,12 +96,18 @@ class ConnectionForm(forms.ModelForm):
         model = SalesforceConnection
         fields = ["auth_method", "environment", "custom_login_url", "client_id", "username", "api_version"]
         widgets = {"auth_method": forms.RadioSelect, "environment": forms.RadioSelect}
-        labels = {"custom_login_url": "My Domain URL", "client_id": "Consumer key",
-                  "environment": "Org"}
+        labels = {"auth_method": "How Bookbridge signs in to Salesforce",
+                  "environment": "Your Salesforce org", "custom_login_url": "My Domain URL",
+                  "username": "Username of the integration user",
+                  "client_id": "Consumer key", "api_version": "Salesforce API version"}
         help_texts = {
             "custom_login_url": "Your org's My Domain, e.g. https://acme.my.salesforce.com (Setup → My "
                                 "Domain). Client credentials work only there.",
-            "client_id": "Of the External Client App (or connected app) you created for Bookbridge.",
+            "username": "The Salesforce user Bookbridge writes as, e.g. bookbridge@acme.com.",
+            "client_id": "Of the External Client App (or connected app) you created for Bookbridge: "
+                         "Setup → App Manager → your app → View → Consumer Key and Secret.",
+            "api_version": "Default: empty, the newest version your org offers (checked at every "
+                           "connection check). Enter one such as 64.0 only to hold Bookbridge to it.",
         }
 
     #: Whether ``clean`` got as far as the sign-in identity (the login URL is valid for the
@@ -141,7 +149,7 @@ class ConnectForm(ConnectionForm):
     in by the chosen method and checks the integration user's permissions; the web server flow
     first sends the browser to Salesforce."""
 
-    name = forms.CharField(max_length=200, initial="Salesforce", required=False,
+    name = forms.CharField(label="Connection name", max_length=200, initial="Salesforce", required=False,
                            help_text="A name for this connection in Bookbridge.")
     client_secret = forms.CharField(label="Consumer secret", required=False, max_length=500,
                                     widget=forms.PasswordInput(render_value=False))
@@ -150,11 +158,13 @@ class ConnectForm(ConnectionForm):
         widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         help_text="PEM text (-----BEGIN PRIVATE KEY----- …), without a passphrase. Stored "
                   "encrypted; Bookbridge signs each JWT assertion with it.")
-    password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                               max_length=500)
-    security_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                                     max_length=500,
-                                     help_text="Not needed when the user logs in from a trusted IP range.")
+    password = forms.CharField(label="Password of the integration user",
+                               widget=forms.PasswordInput(render_value=False), required=False, max_length=500)
+    security_token = forms.CharField(label="Security token", widget=forms.PasswordInput(render_value=False),
+                                     required=False, max_length=500,
+                                     help_text="Sent by email after “Reset My Security Token” in the user's "
+                                               "settings; not needed when the user logs in from a trusted IP "
+                                               "range.")
 
     def __init__(self, *args, connector: Connector | None = None, allow_authorize: bool = False,
                  **kwargs):
@@ -186,6 +196,7 @@ class ConnectForm(ConnectionForm):
             methods = [m.value for m, names in METHOD_FIELDS.items() if name in names]
             if methods:
                 field.widget.attrs["data-auth-methods"] = " ".join(methods)
+        self.helper.layout = connect_layout()
         self.missing: list[str] = []
         self.trial: SalesforceClient | None = None
 
@@ -303,6 +314,23 @@ class ConnectForm(ConnectionForm):
             verify_connection(client)
             mark_connected(connector)
         return connection
+
+
+def _methods_using(*names: str) -> list[str]:
+    return [m.value for m, fields in METHOD_FIELDS.items() if set(names) & set(fields)]
+
+
+def connect_layout() -> Layout:
+    """The connect page in the order a person fills it in: how to sign in, where (the org), as
+    whom (user, password, token), then the app's keys; the API version folded under Advanced."""
+    return Layout(
+        "name", "auth_method", "environment", "custom_login_url",
+        method_group("Integration user", _methods_using("username", "password"),
+                     "username", "password", "security_token"),
+        method_group("Your Salesforce app (External Client App or connected app)",
+                     _methods_using("client_id"), "client_id", "client_secret", "private_key"),
+        *advanced("api_version"),
+    )
 
 
 # --------------------------------------------------------------------------- step 2
