@@ -223,25 +223,36 @@ class MappingForm(StepForm):
         super().__init__(*args, **kwargs)
         self.custom_fields = _live(self.connector, metadata.custom_fields, []) if self.connector else []
         self.questions = question_settings.offered(self.connector) if self.connector else {}
-        choices = [("", "— not mapped —")] + [
-            (key, f"{label}") for key, (label, _kind) in field_mapping.targets(self.custom_fields).items()
-        ]
         current = self.instance.mapping or {}
         for source, label in field_mapping.SOURCES.items():
-            field = forms.ChoiceField(
-                label=label, required=False, choices=choices, initial=current.get(source, "")
-            )
-            self.fields[f"map_{source}"] = field
+            self.fields[f"map_{source}"] = self._mapping_field(source, label, current)
         self.question_sources = self._question_sources(current)
         for index, source in enumerate(self.question_sources):
             name = form_questions.question_name(source)
-            self.fields[f"map_{source}"] = forms.ChoiceField(
-                label=form_questions.label(name), required=False, choices=choices,
-                initial=current.get(source, ""), help_text=_answers_help(name, self.questions),
+            self.fields[f"map_{source}"] = self._mapping_field(
+                source, form_questions.label(name), current, help_text=_answers_help(name, self.questions),
                 # the name may hold spaces, which an HTML id may not
                 widget=forms.Select(attrs={"id": f"id_map_question_{index}"}))
         order = [f"map_{s}" for s in [*field_mapping.SOURCES, *self.question_sources]]
         self.order_fields([*order, "date_format", "overrides"])
+
+    def _mapping_field(self, source: str, label: str, current: dict[str, Any], **kwargs) -> forms.ChoiceField:
+        """A source's row: only the Keap fields its answers fit (``mapping.compatible_targets``);
+        the fixed ones (Email, Subject: ``mapping.REQUIRED``) are shown, not editable."""
+        known = field_mapping.targets(self.custom_fields)
+        if source in field_mapping.REQUIRED:
+            target = field_mapping.REQUIRED[source]
+            return forms.ChoiceField(label=label, required=False, disabled=True, initial=target,
+                                     choices=[(target, known[target][0])],
+                                     help_text="Always mapped: Keap needs it.")
+        offered = field_mapping.compatible_targets(source, self.custom_fields, self.questions)
+        # A stored or posted value that does not fit stays selectable: saving then says why.
+        for value in (current.get(source), self.data.get(f"map_{source}") if self.is_bound else None):
+            if isinstance(value, str) and value in known and value not in offered:
+                offered[value] = known[value]
+        choices = [("", "— not mapped —"), *((key, label) for key, (label, _kind) in offered.items())]
+        return forms.ChoiceField(label=label, required=False, choices=choices,
+                                 initial=current.get(source, ""), **kwargs)
 
     def _question_sources(self, current: dict[str, Any]) -> list[str]:
         """The question rows: the account's questions, then any the stored mapping or the posted
@@ -283,9 +294,14 @@ class MappingForm(StepForm):
         data = super().clean()
         sources = [*field_mapping.SOURCES, *self.question_sources]
         chosen = {s: data.get(f"map_{s}") or "" for s in sources}
+        for source, target in field_mapping.REQUIRED.items():
+            posted = self.data.get(f"map_{source}") if self.is_bound else None
+            if posted is not None and posted != target:
+                chosen[source] = posted  # an import (or a crafted post) asks to change it: refused
         mapped = {k: v for k, v in chosen.items() if v}
         for source, problem in field_mapping.problems_by_source(mapped, self.custom_fields, self.questions):
-            self.add_error(f"map_{source}" if source is not None else None, problem)
+            field = f"map_{source}" if source is not None else None
+            self.add_error(field if field in self.fields else None, problem)
         overrides = data.get("overrides") or {}
         if overrides in ([], ""):
             overrides = {}
