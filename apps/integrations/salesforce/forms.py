@@ -508,7 +508,9 @@ class RequiredFieldsForm(forms.Form):
 
 
 # --------------------------------------------------------------------------- step 4
-MAPPING_SLOTS_FREE = 3
+#: Empty rows offered below the saved ones: one (``static/bookbridge/mapping_rows.js`` adds more;
+#: without the script each save offers a new empty row).
+MAPPING_SLOTS_FREE = 1
 #: More rows than any org has mappable fields to spare; a form posted with more is cut here.
 MAX_MAPPINGS = 200
 MAPPING_ROW = re.compile(r"m(\d{1,3})_(target|source|mode)")
@@ -520,13 +522,16 @@ def _is_question_problem(source: str, questions: dict[str, str]) -> bool:
     return name is not None and name not in questions
 
 
-def mapping_targets(connector: Connector) -> list[tuple[str, str]]:
+def mapping_targets(connector: Connector) -> list[tuple[str, Any]]:
+    """The writable fields of the setup objects, grouped by object (``<optgroup>``s)."""
     client = _client(connector)
-    choices = [("", "—")]
+    choices: list[tuple[str, Any]] = [("", "—")]
     for obj in SETUP_OBJECTS:
-        for f in metadata.describe(client, obj).get("fields", []):
-            if f.get("createable") or f.get("updateable"):
-                choices.append((f"{obj}.{f['name']}", f"{obj} · {f['label']} ({f['type']})"))
+        group = [(f"{obj}.{f['name']}", f"{f['label']} ({f['type']})")
+                 for f in metadata.describe(client, obj).get("fields", [])
+                 if f.get("createable") or f.get("updateable")]
+        if group:
+            choices.append((obj, group))
     return choices
 
 
@@ -537,6 +542,7 @@ class FieldMappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.connector = connector
         self.helper = _helper()
+        self.helper.template = "salesforce/field_mapping_table.html"
         # In the order the rows are stored (object, field), so that defaults and saved mappings
         # export alike (settings as code round-trips).
         current = sorted(((obj, m) for obj, items in mappings(connector).items() for m in items),
@@ -565,6 +571,18 @@ class FieldMappingForm(forms.Form):
             self.fields[f"m{index}_mode"] = forms.ChoiceField(
                 label="When the record exists", choices=WriteMode.choices, required=False,
                 initial=mapping.get("mode", WriteMode.OVERWRITE.value))
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select form-select-sm"
+
+    @property
+    def table_rows(self) -> list[dict[str, Any]]:
+        """The rows of the page's table: the object of the chosen field and the row's three fields."""
+        rows = []
+        for index in range(self.slots):
+            target = self[f"m{index}_target"]
+            rows.append({"index": index, "object": str(target.value() or "").partition(".")[0],
+                         "fields": [target, self[f"m{index}_source"], self[f"m{index}_mode"]]})
+        return rows
 
     def _question_choices(self, current: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
         """The account's form questions as sources; then those the stored mappings or the posted
@@ -628,6 +646,15 @@ class FieldMappingForm(forms.Form):
 
 
 # --------------------------------------------------------------------------- step 5
+def page_name(page: BookingPage) -> str:
+    """A booking page as a person recognises it: its name, else its public URL, else its id."""
+    if page.display_name:
+        return page.display_name
+    if page.url:
+        return f"Booking page {page.url}"
+    return f"Booking page {page.external_id} (no name yet)"
+
+
 class CreationRulesForm(forms.ModelForm):
     """Step 5 — creation, update and assignment rules, and what each booking page creates."""
 
@@ -658,12 +685,13 @@ class CreationRulesForm(forms.ModelForm):
                    if connector is not None and connector.pk else {})
         for page in self.pages:
             rule = current.get(page.external_id)
+            name = page_name(page)
             self.fields[f"page_{page.external_id}_creates"] = forms.ChoiceField(
-                label=f"{page.display_name} ({page.external_id}): general links create",
+                label=f"{name}: general links create",
                 choices=[("", "— account default —"), *GeneralLink.choices], required=False,
                 initial=rule.general_link_creates if rule else "")
             self.fields[f"page_{page.external_id}_event"] = forms.ChoiceField(
-                label=f"{page.display_name}: Salesforce Event",
+                label=f"{name}: Salesforce Event",
                 choices=[("", "— account default —"), *EventCreation.choices], required=False,
                 initial=rule.event_creation if rule else "")
 
