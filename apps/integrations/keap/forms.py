@@ -34,6 +34,7 @@ from .models import (
     TaggingSettings,
     TrackingSettings,
 )
+from .row_editors import OverrideRowsWidget, TagRulesWidget
 
 
 def _helper() -> FormHelper:
@@ -170,13 +171,19 @@ class TaggingForm(StepForm):
     extra_tags = JSONListField(
         required=False,
         label="Extra tags (optional)",
-        help_text='A list like [{"scope": "booking_page", "id": "BP-…", "action": "Scheduled", '
-        '"tags": ["VIP"]}]; scope is booking_page, event_type or master_page; action "*" means every action.',
+        widget=TagRulesWidget,
+        help_text="Give the bookings of a booking page, event type or master page more Keap tags, "
+        "for every action or one. Fill the empty row and save to add a rule; empty a row's page "
+        "and tags to remove it.",
     )
 
     class Meta:
         model = TaggingSettings
         fields = ["generic_tags", "appointment_tags", "tag_category", "extra_tags"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["extra_tags"].widget.use_account(self.connector.account_id if self.connector else None)
 
     def clean_tag_category(self) -> str:
         value = self.cleaned_data["tag_category"].strip()
@@ -208,9 +215,9 @@ class MappingForm(StepForm):
     overrides = JSONListField(
         required=False,
         label="Per event type overrides (optional)",
-        help_text='{"ET-…": {"email": "Email", "subject": "appointment.description", ...}} replaces '
-        "the mapping above for bookings of that event type; a form question is "
-        '"question:<its name>".',
+        widget=OverrideRowsWidget,
+        help_text="Bookings of an event type listed here use its rows instead of the mapping above "
+        "(Email and Subject stay mapped). Fill the empty row and save to add one.",
     )
 
     class Meta:
@@ -233,6 +240,12 @@ class MappingForm(StepForm):
                 source, form_questions.label(name), current, help_text=_answers_help(name, self.questions),
                 # the name may hold spaces, which an HTML id may not
                 widget=forms.Select(attrs={"id": f"id_map_question_{index}"}))
+        sources = [*field_mapping.SOURCES, *self.question_sources]
+        self.fields["overrides"].widget.use_choices(
+            self.connector.account_id if self.connector else None,
+            sources=[(source, field_mapping.source_label(source)) for source in sources],
+            targets=[(key, label) for key, (label, _kind)
+                     in field_mapping.targets(self.custom_fields).items()])
         order = [f"map_{s}" for s in [*field_mapping.SOURCES, *self.question_sources]]
         self.order_fields([*order, "date_format", "overrides"])
 
