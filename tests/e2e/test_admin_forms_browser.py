@@ -64,7 +64,7 @@ def test_an_extra_tag_rule_is_added_by_picking_names(page, login_as, live_server
     BookingPage.objects.create(account=account, external_id="BP-VIP", label="VIP consultations")
     login_as(page, _administrator(account))
     page.goto(f"{live_server.url}{reverse('keap:wizard-step', args=[account.slug, connector.pk, 'tagging'])}")
-    page.select_option("[data-testid=extra-tags-rows] select[name=extra_tags-0-target]", label="VIP consultations")
+    page.select_option("select[name=extra_tags-0-target]", label="VIP consultations")
     page.select_option("select[name=extra_tags-0-action]", "Scheduled")
     page.fill("input[name=extra_tags-0-tags]", "VIP, Priority")
     page.click("button:has-text('Save and continue')")

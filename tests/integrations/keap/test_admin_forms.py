@@ -41,7 +41,8 @@ def test_connect_page_groups_methods_folds_urls_and_shows_the_redirect_uri(admin
 
 def test_keep_the_stored_secret_is_said_only_when_one_is_stored(account):
     new = Connector.objects.create(account=account, kind="keap", name="New")
-    assert not ConnectForm(connector=new, trial=new).fields["service_account_key"].help_text.count("leave empty")
+    help_text = ConnectForm(connector=new, trial=new).fields["service_account_key"].help_text
+    assert "leave empty" not in help_text
     stored = Connector.objects.create(account=account, kind="keap", name="Stored",
                                       credentials={"service_account_key": "KeapAK-1"})
     form = ConnectForm(connector=stored, trial=stored)
@@ -89,7 +90,8 @@ def test_overrides_are_rows_with_email_and_subject_kept(account):
             "overrides-0-target": "JobTitle", "overrides-1-event_type": "ET-WEB",
             "overrides-1-source": "first_name", "overrides-1-target": "FirstName"}
     assert widget.value_from_datadict(data, {}, "overrides") == {"ET-WEB": {
-        "email": "Email", "subject": "appointment.description", "company": "JobTitle", "first_name": "FirstName"}}
+        "email": "Email", "subject": "appointment.description", "company": "JobTitle",
+        "first_name": "FirstName"}}
     EventType.objects.create(account=account, external_id="ET-WEB", name="Webinar")
     widget.use_choices(account.pk, sources=[("email", "Email"), ("company", "Company")],
                        targets=[("JobTitle", "Job title")])
