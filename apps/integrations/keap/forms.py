@@ -34,7 +34,7 @@ from .models import (
     TaggingSettings,
     TrackingSettings,
 )
-from .row_editors import OverrideRowsWidget, TagRulesWidget
+from .row_editors import JSON_MAX_CHARS, JSON_MAX_DEPTH, OverrideRowsWidget, TagRulesWidget
 
 
 def _helper() -> FormHelper:
@@ -108,8 +108,8 @@ class JSONListField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 3})
     #: settings_io hands a list or mapping of the file to it as JSON text.
     accepts_json = True
-    max_depth = 4
-    max_chars = 20_000
+    max_depth = JSON_MAX_DEPTH
+    max_chars = JSON_MAX_CHARS
 
     def prepare_value(self, value):
         if isinstance(value, list | dict):

@@ -11,11 +11,11 @@ JSON text under the field's own name) are unchanged. A browser posts the rows in
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 
+from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.directory.models import BookingPage, EventType, MasterPage
 from apps.intake.lifecycle import LifecycleAction
 
@@ -27,6 +27,9 @@ MAX_ROWS = 500
 SCOPES = {"booking_page": (BookingPage, "Booking pages"), "event_type": (EventType, "Event types"),
           "master_page": (MasterPage, "Master pages")}
 ANY_ACTION = "*"
+#: The bounds of the JSON text the fields take (``forms.JSONListField``, the settings file).
+JSON_MAX_DEPTH = 4
+JSON_MAX_CHARS = 20_000
 
 
 def entry_name(entry: BookingPage | EventType | MasterPage) -> str:
@@ -41,9 +44,11 @@ def entry_name(entry: BookingPage | EventType | MasterPage) -> str:
 def _parsed(value: Any, empty: Any) -> Any:
     if isinstance(value, list | dict):
         return value
-    try:
-        return json.loads(value) if (value or "").strip() else empty
-    except (TypeError, ValueError):
+    if not isinstance(value, str) or not value.strip():
+        return empty
+    try:  # the same bounds as the field (``forms.JSONListField``): deep or long text is refused
+        return loads_bounded(value, max_depth=JSON_MAX_DEPTH, max_chars=JSON_MAX_CHARS, what="This")
+    except JSONTextError:
         return empty  # text an import gave that is not JSON: the field's error says why
 
 

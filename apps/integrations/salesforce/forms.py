@@ -580,7 +580,9 @@ class FieldMappingForm(forms.Form):
         rows = []
         for index in range(self.slots):
             target = self[f"m{index}_target"]
-            rows.append({"index": index, "object": str(target.value() or "").partition(".")[0],
+            # only a field of the choices names its object (never echo what was posted)
+            known = target.field.valid_value(target.value()) if target.value() else False
+            rows.append({"index": index, "object": str(target.value()).partition(".")[0] if known else "",
                          "fields": [target, self[f"m{index}_source"], self[f"m{index}_mode"]]})
         return rows
 
