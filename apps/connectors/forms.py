@@ -2,9 +2,10 @@ import re
 from typing import Any
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import HTML, Div, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
 
 from apps.core.text import text_problem
 
@@ -75,3 +76,18 @@ def no_longer_offered(value: Any, label: str, crm: str) -> str:
     name = _LABEL_TAIL.sub("", str(label)).strip() or "this field"
     return (f"{shown} is no longer a value of the {crm} picklist “{name}”: choose another or "
             f"re-read the values from {crm}.")
+
+
+def method_group(title: str, methods: list[str], *fields: str) -> Div:
+    """A titled group of a connect form's fields used by ``methods`` (sign-in method values):
+    ``static/bookbridge/sign_in_method.js`` shows only the chosen method's groups; without the
+    script every group stays visible under its title."""
+    return Div(HTML(f'<h2 class="h6 mt-3">{escape(title)}</h2>'), *fields,
+               css_class="bb-method-group", data_auth_methods=" ".join(methods))
+
+
+def advanced(*fields: str, summary: str = "Advanced") -> list[HTML | str]:
+    """Fields folded under a closed ``<details>`` (URLs, versions: their defaults are right for
+    almost everyone)."""
+    return [HTML(f'<details class="mb-3 border rounded p-2" data-testid="advanced"><summary>'
+                 f"{escape(summary)}</summary>"), *fields, HTML("</details>")]

@@ -112,7 +112,7 @@ def test_every_problem_is_reported_with_its_path_and_nothing_saved(staging):
         "connection.client_secret",
         "steps.creation.email_update_mode",
         "steps.classification.action_type",
-        "steps.mapping",
+        "steps.mapping.map_last_name",  # the field the problem is about (MappingForm.clean)
         "steps.tracking.nonsense",
         "steps.unknown_step",
         "owner_mapping[1].crm_user_id",

@@ -109,6 +109,7 @@ def test_an_administrator_walks_the_portal_wizards_and_admin_without_violations(
     page.check("input[name=auth_method][value=oauth]")
     page.fill("input[name=client_id]", KEAP_CLIENT[0])
     page.fill("input[name=client_secret]", KEAP_CLIENT[1])
+    page.click("[data-testid=advanced] summary")  # the URLs are folded under Advanced
     page.fill("input[name=api_base]", f"{keap.url}/crm")
     page.fill("input[name=token_url]", f"{keap.url}/token")
     page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")

@@ -37,6 +37,7 @@ def test_administrator_sets_up_keap_in_the_browser(page, login_as, live_server, 
     page.check("input[name=auth_method][value=oauth]")
     page.fill("input[name=client_id]", "sandbox-client")
     page.fill("input[name=client_secret]", "sandbox-secret")
+    page.click("[data-testid=advanced] summary")  # the URLs are folded under Advanced
     page.fill("input[name=api_base]", f"{keap.url}/crm")
     page.fill("input[name=token_url]", f"{keap.url}/token")
     page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")

@@ -126,6 +126,7 @@ def connect_keap(page, base: str, account, keap) -> Connector:
     page.check("input[name=auth_method][value=oauth]")
     page.fill("input[name=client_id]", KEAP_CLIENT[0])
     page.fill("input[name=client_secret]", KEAP_CLIENT[1])
+    page.click("[data-testid=advanced] summary")  # the URLs are folded under Advanced
     page.fill("input[name=api_base]", f"{keap.url}/crm")
     page.fill("input[name=token_url]", f"{keap.url}/token")
     page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")

@@ -42,7 +42,9 @@ FIELDS_OF = {
     "password": {"username", "password", "security_token"},
 }
 METHOD_FIELDS = set().union(*FIELDS_OF.values())
-SHARED_FIELDS = ("environment_2", "custom_login_url", "api_version", "name")
+SHARED_FIELDS = ("environment_2", "custom_login_url", "name")
+#: Folded under the closed Advanced section (shown once it is opened, whatever the method).
+ADVANCED_FIELDS = ("api_version",)
 INSTALLATION = "[data-testid=step-title]:has-text('Installation')"
 
 
@@ -80,6 +82,9 @@ def assert_fields_of(page, method: str) -> None:
         assert shown == (name in FIELDS_OF[method]), f"{method}: #id_{name} visible={shown}"
     for name in SHARED_FIELDS:
         assert page.is_visible(f"#id_{name}"), f"{method}: #id_{name} hidden"
+    opened = page.eval_on_selector("[data-testid=advanced]", "details => details.open")
+    for name in ADVANCED_FIELDS:
+        assert page.is_visible(f"#id_{name}") == opened, f"{method}: #id_{name} outside Advanced"
     assert page.is_visible("[data-testid=redirect-uri]") == (method == "oauth")
 
 
@@ -94,9 +99,11 @@ def test_each_method_shows_its_own_fields(step_one, live_server):
     for method in ("jwt_bearer", "oauth", "password", "client_credentials"):
         page.check(f"input[name=auth_method][value={method}]")
         assert_fields_of(page, method)
+    page.click("[data-testid=advanced] summary")
+    assert_fields_of(page, "client_credentials")
     page.check("input[name=auth_method][value=oauth]")
     callback = reverse("salesforce:oauth-callback", args=[page.account.slug])
-    assert page.inner_text("#bb-redirect-uri").strip() == f"{live_server.url}{callback}"
+    assert page.input_value("#bb-redirect-uri") == f"{live_server.url}{callback}"
 
 
 def test_client_credentials_reach_installation(step_one, salesforce):

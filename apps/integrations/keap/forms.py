@@ -11,11 +11,12 @@ import json
 from typing import Any
 
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout
 from django import forms
 
 from apps.connectors import form_questions as question_settings
 from apps.connectors.errors import CrmError
-from apps.connectors.forms import CrmChoiceField
+from apps.connectors.forms import CrmChoiceField, advanced, method_group
 from apps.core import outbound
 from apps.core.jsontext import JSONTextError, loads_bounded
 from apps.core.text import has_control_characters, text_problem
@@ -33,6 +34,7 @@ from .models import (
     TaggingSettings,
     TrackingSettings,
 )
+from .row_editors import JSON_MAX_CHARS, JSON_MAX_DEPTH, OverrideRowsWidget, TagRulesWidget
 
 
 def _helper() -> FormHelper:
@@ -106,8 +108,8 @@ class JSONListField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 3})
     #: settings_io hands a list or mapping of the file to it as JSON text.
     accepts_json = True
-    max_depth = 4
-    max_chars = 20_000
+    max_depth = JSON_MAX_DEPTH
+    max_chars = JSON_MAX_CHARS
 
     def prepare_value(self, value):
         if isinstance(value, list | dict):
@@ -169,13 +171,19 @@ class TaggingForm(StepForm):
     extra_tags = JSONListField(
         required=False,
         label="Extra tags (optional)",
-        help_text='A list like [{"scope": "booking_page", "id": "BP-…", "action": "Scheduled", '
-        '"tags": ["VIP"]}]; scope is booking_page, event_type or master_page; action "*" means every action.',
+        widget=TagRulesWidget,
+        help_text="Give the bookings of a booking page, event type or master page more Keap tags, "
+        "for every action or one. Fill the empty row and save to add a rule; empty a row's page "
+        "and tags to remove it.",
     )
 
     class Meta:
         model = TaggingSettings
         fields = ["generic_tags", "appointment_tags", "tag_category", "extra_tags"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["extra_tags"].widget.use_account(self.connector.account_id if self.connector else None)
 
     def clean_tag_category(self) -> str:
         value = self.cleaned_data["tag_category"].strip()
@@ -207,9 +215,9 @@ class MappingForm(StepForm):
     overrides = JSONListField(
         required=False,
         label="Per event type overrides (optional)",
-        help_text='{"ET-…": {"email": "Email", "subject": "appointment.description", ...}} replaces '
-        "the mapping above for bookings of that event type; a form question is "
-        '"question:<its name>".',
+        widget=OverrideRowsWidget,
+        help_text="Bookings of an event type listed here use its rows instead of the mapping above "
+        "(Email and Subject stay mapped). Fill the empty row and save to add one.",
     )
 
     class Meta:
@@ -222,25 +230,42 @@ class MappingForm(StepForm):
         super().__init__(*args, **kwargs)
         self.custom_fields = _live(self.connector, metadata.custom_fields, []) if self.connector else []
         self.questions = question_settings.offered(self.connector) if self.connector else {}
-        choices = [("", "— not mapped —")] + [
-            (key, f"{label}") for key, (label, _kind) in field_mapping.targets(self.custom_fields).items()
-        ]
         current = self.instance.mapping or {}
         for source, label in field_mapping.SOURCES.items():
-            field = forms.ChoiceField(
-                label=label, required=False, choices=choices, initial=current.get(source, "")
-            )
-            self.fields[f"map_{source}"] = field
+            self.fields[f"map_{source}"] = self._mapping_field(source, label, current)
         self.question_sources = self._question_sources(current)
         for index, source in enumerate(self.question_sources):
             name = form_questions.question_name(source)
-            self.fields[f"map_{source}"] = forms.ChoiceField(
-                label=form_questions.label(name), required=False, choices=choices,
-                initial=current.get(source, ""), help_text=_answers_help(name, self.questions),
+            self.fields[f"map_{source}"] = self._mapping_field(
+                source, form_questions.label(name), current, help_text=_answers_help(name, self.questions),
                 # the name may hold spaces, which an HTML id may not
                 widget=forms.Select(attrs={"id": f"id_map_question_{index}"}))
+        sources = [*field_mapping.SOURCES, *self.question_sources]
+        self.fields["overrides"].widget.use_choices(
+            self.connector.account_id if self.connector else None,
+            sources=[(source, field_mapping.source_label(source)) for source in sources],
+            targets=[(key, label) for key, (label, _kind)
+                     in field_mapping.targets(self.custom_fields).items()])
         order = [f"map_{s}" for s in [*field_mapping.SOURCES, *self.question_sources]]
         self.order_fields([*order, "date_format", "overrides"])
+
+    def _mapping_field(self, source: str, label: str, current: dict[str, Any], **kwargs) -> forms.ChoiceField:
+        """A source's row: only the Keap fields its answers fit (``mapping.compatible_targets``);
+        the fixed ones (Email, Subject: ``mapping.REQUIRED``) are shown, not editable."""
+        known = field_mapping.targets(self.custom_fields)
+        if source in field_mapping.REQUIRED:
+            target = field_mapping.REQUIRED[source]
+            return forms.ChoiceField(label=label, required=False, disabled=True, initial=target,
+                                     choices=[(target, known[target][0])],
+                                     help_text="Always mapped: Keap needs it.")
+        offered = field_mapping.compatible_targets(source, self.custom_fields, self.questions)
+        # A stored or posted value that does not fit stays selectable: saving then says why.
+        for value in (current.get(source), self.data.get(f"map_{source}") if self.is_bound else None):
+            if isinstance(value, str) and value in known and value not in offered:
+                offered[value] = known[value]
+        choices = [("", "— not mapped —"), *((key, label) for key, (label, _kind) in offered.items())]
+        return forms.ChoiceField(label=label, required=False, choices=choices,
+                                 initial=current.get(source, ""), **kwargs)
 
     def _question_sources(self, current: dict[str, Any]) -> list[str]:
         """The question rows: the account's questions, then any the stored mapping or the posted
@@ -282,9 +307,14 @@ class MappingForm(StepForm):
         data = super().clean()
         sources = [*field_mapping.SOURCES, *self.question_sources]
         chosen = {s: data.get(f"map_{s}") or "" for s in sources}
+        for source, target in field_mapping.REQUIRED.items():
+            posted = self.data.get(f"map_{source}") if self.is_bound else None
+            if posted is not None and posted != target:
+                chosen[source] = posted  # an import (or a crafted post) asks to change it: refused
         mapped = {k: v for k, v in chosen.items() if v}
         for source, problem in field_mapping.problems_by_source(mapped, self.custom_fields, self.questions):
-            self.add_error(f"map_{source}" if source is not None else None, problem)
+            field = f"map_{source}" if source is not None else None
+            self.add_error(field if field in self.fields else None, problem)
         overrides = data.get("overrides") or {}
         if overrides in ([], ""):
             overrides = {}
@@ -391,12 +421,26 @@ class ConnectionForm(forms.ModelForm):
         model = KeapConnection
         fields = list(connection.FIELDS)
         widgets = {"auth_method": forms.RadioSelect}
+        labels = {
+            "auth_method": "How Bookbridge signs in to Keap",
+            "client_id": "Client ID",
+            "api_base": "Keap API address",
+            "token_url": "Token address (OAuth)",
+            "authorize_url": "Sign-in address (OAuth)",
+        }
+        help_texts = {
+            "client_id": "The “Client ID” (also called API key) of your app in Keap's developer portal "
+                         "(keys.developer.keap.com → Apps → your app).",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         #: What is stored, before validating (a ModelForm sets its values on the instance).
         self.stored = connection.values(self.instance)
         self.helper = _helper()
+        for name in connection.URL_FIELDS:
+            default = KeapConnection._meta.get_field(name).get_default()
+            self.fields[name].help_text = f"Default: {default}. Change it only to reach another Keap host."
 
     def _clean_url(self, name: str, what: str) -> str:
         try:
@@ -439,16 +483,18 @@ class ConnectForm(ConnectionForm):
     (SPEC §13). ``instance``: the staged trial connector's connection row (``trial``)."""
 
     client_secret = forms.CharField(
-        label="OAuth client secret",
+        label="Client secret",
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
+        help_text="Shown next to the Client ID in Keap's developer portal.",
     )
     service_account_key = forms.CharField(
         label="Service Account Key",
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
+        help_text="In Keap: Settings → API → Service Account Keys → New key. The key is shown once.",
     )
 
     field_order = ["auth_method", "client_id", "client_secret", "service_account_key", *connection.URL_FIELDS]
@@ -460,7 +506,16 @@ class ConnectForm(ConnectionForm):
         for name in ("client_secret", "service_account_key"):
             if creds.get(name):
                 self.fields[name].help_text = (
-                    "Leave empty to keep the stored one (only while the URLs stay the same).")
+                    "A value is stored: leave empty to keep it (only while the addresses under "
+                    "Advanced stay the same).")
+        self.helper.layout = Layout(
+            "auth_method",
+            method_group("Sign in with OAuth (a Keap developer app)", [connection.OAUTH],
+                         "client_id", "client_secret"),
+            method_group("Service Account Key (one Keap app)", [connection.SERVICE_KEY],
+                         "service_account_key"),
+            *advanced(*connection.URL_FIELDS),
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -96,6 +96,16 @@ def targets(custom_fields: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     return out
 
 
+def compatible_targets(source: str, custom_fields: list[dict[str, Any]],
+                       questions: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """The targets ``source``'s answers may be written to (``ACCEPTS``), without the targets
+    the fixed mappings (``REQUIRED``) hold."""
+    accepted = ACCEPTS[answers_of(source, questions)]
+    fixed = set(REQUIRED.values())
+    return {key: (label, kind) for key, (label, kind) in targets(custom_fields).items()
+            if kind in accepted and key not in fixed}
+
+
 def source_label(source: str) -> str:
     name = form_questions.question_name(source)
     return form_questions.label(name) if name is not None else SOURCES.get(source, source)
@@ -125,7 +135,7 @@ def problems_by_source(mapping: Any, custom_fields: list[dict[str, Any]],
     known = targets(custom_fields)
     for source, target in REQUIRED.items():
         if mapping.get(source) != target:
-            problems.append((None, f"{SOURCES[source]} must stay mapped to {known[target][0]}."))
+            problems.append((source, f"{SOURCES[source]} must stay mapped to {known[target][0]}."))
     seen: dict[str, str] = {}
     for source, target in mapping.items():
         if not target:
@@ -136,7 +146,7 @@ def problems_by_source(mapping: Any, custom_fields: list[dict[str, Any]],
                                      "no booking has answered it yet."))
             continue
         if not is_source(source, questions):
-            problems.append((None, f"Unknown booking field “{source}”."))
+            problems.append((source, f"Unknown booking field “{source}”."))
             continue
         label = source_label(source)
         if not isinstance(target, str):
@@ -151,7 +161,7 @@ def problems_by_source(mapping: Any, custom_fields: list[dict[str, Any]],
             what = "is text" if name is None else f"has {form_questions.in_words(answers)}"
             problems.append((source, f"{label} {what} and cannot go to {known[target][0]}, a {kind} field."))
         if target in seen:
-            problems.append((None,
+            problems.append((source,
                 f"{known[target][0]} is mapped twice ({source_label(seen[target])} and {label}); "
                 "each Keap field takes one booking field."
             ))

@@ -64,8 +64,8 @@ def connect(request, account, connector_id: int):
             messages.success(request, "Connected to Keap with the Service Account Key.")
             return redirect("keap:wizard", account.slug, connector.pk)
     nav = wizard.navigation(request, connector, wizard.CONNECTION)
-    return render(request, "keap/connect.html",
-                  {"account": account, "connector": connector, "form": form, "nav": nav})
+    return render(request, "keap/connect.html", {"account": account, "connector": connector, "form": form,
+                                                 "nav": nav, "redirect_uri": _redirect_uri(request)})
 
 
 def oauth_callback(request):

@@ -8,13 +8,14 @@ import re
 from typing import Any
 
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout
 from django import forms
 from django.db import transaction
 
 from apps.connectors import form_questions as question_settings
 from apps.connectors import staging
 from apps.connectors.errors import CrmError
-from apps.connectors.forms import CrmChoiceField
+from apps.connectors.forms import CrmChoiceField, advanced, method_group
 from apps.connectors.models import Connector
 from apps.connectors.tokens import store_credentials
 from apps.core.text import has_control_characters
@@ -95,12 +96,18 @@ class ConnectionForm(forms.ModelForm):
         model = SalesforceConnection
         fields = ["auth_method", "environment", "custom_login_url", "client_id", "username", "api_version"]
         widgets = {"auth_method": forms.RadioSelect, "environment": forms.RadioSelect}
-        labels = {"custom_login_url": "My Domain URL", "client_id": "Consumer key",
-                  "environment": "Org"}
+        labels = {"auth_method": "How Bookbridge signs in to Salesforce",
+                  "environment": "Your Salesforce org", "custom_login_url": "My Domain URL",
+                  "username": "Username of the integration user",
+                  "client_id": "Consumer key", "api_version": "Salesforce API version"}
         help_texts = {
             "custom_login_url": "Your org's My Domain, e.g. https://acme.my.salesforce.com (Setup → My "
                                 "Domain). Client credentials work only there.",
-            "client_id": "Of the External Client App (or connected app) you created for Bookbridge.",
+            "username": "The Salesforce user Bookbridge writes as, e.g. bookbridge@acme.com.",
+            "client_id": "Of the External Client App (or connected app) you created for Bookbridge: "
+                         "Setup → App Manager → your app → View → Consumer Key and Secret.",
+            "api_version": "Default: empty, the newest version your org offers (checked at every "
+                           "connection check). Enter one such as 64.0 only to hold Bookbridge to it.",
         }
 
     #: Whether ``clean`` got as far as the sign-in identity (the login URL is valid for the
@@ -142,7 +149,7 @@ class ConnectForm(ConnectionForm):
     in by the chosen method and checks the integration user's permissions; the web server flow
     first sends the browser to Salesforce."""
 
-    name = forms.CharField(max_length=200, initial="Salesforce", required=False,
+    name = forms.CharField(label="Connection name", max_length=200, initial="Salesforce", required=False,
                            help_text="A name for this connection in Bookbridge.")
     client_secret = forms.CharField(label="Consumer secret", required=False, max_length=500,
                                     widget=forms.PasswordInput(render_value=False))
@@ -151,11 +158,13 @@ class ConnectForm(ConnectionForm):
         widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         help_text="PEM text (-----BEGIN PRIVATE KEY----- …), without a passphrase. Stored "
                   "encrypted; Bookbridge signs each JWT assertion with it.")
-    password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                               max_length=500)
-    security_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                                     max_length=500,
-                                     help_text="Not needed when the user logs in from a trusted IP range.")
+    password = forms.CharField(label="Password of the integration user",
+                               widget=forms.PasswordInput(render_value=False), required=False, max_length=500)
+    security_token = forms.CharField(label="Security token", widget=forms.PasswordInput(render_value=False),
+                                     required=False, max_length=500,
+                                     help_text="Sent by email after “Reset My Security Token” in the user's "
+                                               "settings; not needed when the user logs in from a trusted IP "
+                                               "range.")
 
     def __init__(self, *args, connector: Connector | None = None, allow_authorize: bool = False,
                  **kwargs):
@@ -187,6 +196,7 @@ class ConnectForm(ConnectionForm):
             methods = [m.value for m, names in METHOD_FIELDS.items() if name in names]
             if methods:
                 field.widget.attrs["data-auth-methods"] = " ".join(methods)
+        self.helper.layout = connect_layout()
         self.missing: list[str] = []
         self.trial: SalesforceClient | None = None
 
@@ -304,6 +314,23 @@ class ConnectForm(ConnectionForm):
             verify_connection(client)
             mark_connected(connector)
         return connection
+
+
+def _methods_using(*names: str) -> list[str]:
+    return [m.value for m, fields in METHOD_FIELDS.items() if set(names) & set(fields)]
+
+
+def connect_layout() -> Layout:
+    """The connect page in the order a person fills it in: how to sign in, where (the org), as
+    whom (user, password, token), then the app's keys; the API version folded under Advanced."""
+    return Layout(
+        "name", "auth_method", "environment", "custom_login_url",
+        method_group("Integration user", _methods_using("username", "password"),
+                     "username", "password", "security_token"),
+        method_group("Your Salesforce app (External Client App or connected app)",
+                     _methods_using("client_id"), "client_id", "client_secret", "private_key"),
+        *advanced("api_version"),
+    )
 
 
 # --------------------------------------------------------------------------- step 2
@@ -481,7 +508,9 @@ class RequiredFieldsForm(forms.Form):
 
 
 # --------------------------------------------------------------------------- step 4
-MAPPING_SLOTS_FREE = 3
+#: Empty rows offered below the saved ones: one (``static/bookbridge/mapping_rows.js`` adds more;
+#: without the script each save offers a new empty row).
+MAPPING_SLOTS_FREE = 1
 #: More rows than any org has mappable fields to spare; a form posted with more is cut here.
 MAX_MAPPINGS = 200
 MAPPING_ROW = re.compile(r"m(\d{1,3})_(target|source|mode)")
@@ -493,13 +522,16 @@ def _is_question_problem(source: str, questions: dict[str, str]) -> bool:
     return name is not None and name not in questions
 
 
-def mapping_targets(connector: Connector) -> list[tuple[str, str]]:
+def mapping_targets(connector: Connector) -> list[tuple[str, Any]]:
+    """The writable fields of the setup objects, grouped by object (``<optgroup>``s)."""
     client = _client(connector)
-    choices = [("", "—")]
+    choices: list[tuple[str, Any]] = [("", "—")]
     for obj in SETUP_OBJECTS:
-        for f in metadata.describe(client, obj).get("fields", []):
-            if f.get("createable") or f.get("updateable"):
-                choices.append((f"{obj}.{f['name']}", f"{obj} · {f['label']} ({f['type']})"))
+        group = [(f"{obj}.{f['name']}", f"{f['label']} ({f['type']})")
+                 for f in metadata.describe(client, obj).get("fields", [])
+                 if f.get("createable") or f.get("updateable")]
+        if group:
+            choices.append((obj, group))
     return choices
 
 
@@ -510,6 +542,7 @@ class FieldMappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.connector = connector
         self.helper = _helper()
+        self.helper.template = "salesforce/field_mapping_table.html"
         # In the order the rows are stored (object, field), so that defaults and saved mappings
         # export alike (settings as code round-trips).
         current = sorted(((obj, m) for obj, items in mappings(connector).items() for m in items),
@@ -538,6 +571,20 @@ class FieldMappingForm(forms.Form):
             self.fields[f"m{index}_mode"] = forms.ChoiceField(
                 label="When the record exists", choices=WriteMode.choices, required=False,
                 initial=mapping.get("mode", WriteMode.OVERWRITE.value))
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select form-select-sm"
+
+    @property
+    def table_rows(self) -> list[dict[str, Any]]:
+        """The rows of the page's table: the object of the chosen field and the row's three fields."""
+        rows = []
+        for index in range(self.slots):
+            target = self[f"m{index}_target"]
+            # only a field of the choices names its object (never echo what was posted)
+            known = target.field.valid_value(target.value()) if target.value() else False
+            rows.append({"index": index, "object": str(target.value()).partition(".")[0] if known else "",
+                         "fields": [target, self[f"m{index}_source"], self[f"m{index}_mode"]]})
+        return rows
 
     def _question_choices(self, current: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
         """The account's form questions as sources; then those the stored mappings or the posted
@@ -601,6 +648,15 @@ class FieldMappingForm(forms.Form):
 
 
 # --------------------------------------------------------------------------- step 5
+def page_name(page: BookingPage) -> str:
+    """A booking page as a person recognises it: its name, else its public URL, else its id."""
+    if page.display_name:
+        return page.display_name
+    if page.url:
+        return f"Booking page {page.url}"
+    return f"Booking page {page.external_id} (no name yet)"
+
+
 class CreationRulesForm(forms.ModelForm):
     """Step 5 — creation, update and assignment rules, and what each booking page creates."""
 
@@ -631,12 +687,13 @@ class CreationRulesForm(forms.ModelForm):
                    if connector is not None and connector.pk else {})
         for page in self.pages:
             rule = current.get(page.external_id)
+            name = page_name(page)
             self.fields[f"page_{page.external_id}_creates"] = forms.ChoiceField(
-                label=f"{page.display_name} ({page.external_id}): general links create",
+                label=f"{name}: general links create",
                 choices=[("", "— account default —"), *GeneralLink.choices], required=False,
                 initial=rule.general_link_creates if rule else "")
             self.fields[f"page_{page.external_id}_event"] = forms.ChoiceField(
-                label=f"{page.display_name}: Salesforce Event",
+                label=f"{name}: Salesforce Event",
                 choices=[("", "— account default —"), *EventCreation.choices], required=False,
                 initial=rule.event_creation if rule else "")
 

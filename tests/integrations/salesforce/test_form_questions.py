@@ -39,10 +39,11 @@ def step_url(connector) -> str:
 
 def save_mapping(admin_client, connector, *rows: tuple[str, str, str]):
     """Post the step as the page would: the rows it shows, then ``rows`` (target, source, mode)
-    in its free slots."""
+    in its free slot and in rows added after it (the page's "Add row")."""
     form = FieldMappingForm(connector=connector)
     data = {name: form[name].value() or "" for name in form.fields}
     free = [i for i in range(form.slots) if not data[f"m{i}_target"]]
+    free += range(form.slots, form.slots + len(rows))
     for index, (target, source, mode) in zip(free, rows, strict=False):
         data.update({f"m{index}_target": target, f"m{index}_source": source, f"m{index}_mode": mode})
     data["action"] = "save"
