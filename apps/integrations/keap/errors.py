@@ -119,13 +119,17 @@ CATALOGUE = Catalogue(kind="keap", crm="Keap", entries={
 _UNREADABLE = object()
 
 
+def body_of(response: requests.Response) -> Any:
+    """The answer's JSON body, or ``_UNREADABLE`` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return _UNREADABLE
+
+
 def keap_message(response: requests.Response) -> tuple[str, str]:
     """(message, code) from any of Keap's error bodies."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = _UNREADABLE
-    return message_of(response.status_code, body)
+    return message_of(response.status_code, body_of(response))
 
 
 def message_of(status: int | None, body: Any) -> tuple[str, str]:
@@ -165,8 +169,4 @@ def auth_error(response: requests.Response) -> CrmError:
 
 
 def classify_response(response: requests.Response) -> CrmError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = _UNREADABLE
-    return classify(response.status_code, body, response.headers)
+    return classify(response.status_code, body_of(response), response.headers)
