@@ -20,16 +20,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.connectors.models import Connector
 from apps.intake.models import Booking, BookingEvent
 
 from . import ordering
-from .models import FINISHED_STATUSES, JobStatus, SyncJob
+from .models import FINISHED_STATUSES, JobStatus, SyncAttempt, SyncJob
 
 
 def lease_seconds() -> float:
@@ -55,14 +58,36 @@ class Lease:
         )
 
 
-def claim_in_chain(job: SyncJob, chain: list[str]) -> tuple[SyncJob | None, Booking | None]:
-    """Mark the job running if it may run now (None when it must not), with the job's booking
-    as read under the chain's lock.
+class Claim(NamedTuple):
+    """What a claim gives the worker: the job it now runs (None when it must not run it), the
+    job's booking as read under the chain's lock, and the attempt's ``SyncAttempt`` row."""
+
+    job: SyncJob | None
+    booking: Booking | None
+    attempt_id: int | None = None
+
+
+def _open_attempt(job: SyncJob, *, first: bool = False) -> int:
+    """Insert the attempt's row inside the claim's transaction (no commit of its own),
+    numbered in the same statement: one attempt of a job at a time, the claim is fenced."""
+    number = Value(1)
+    if not first:
+        last = SyncAttempt.objects.filter(job_id=job.pk).order_by().values("job_id").annotate(
+            n=Max("number")).values("n")
+        number = Coalesce(Subquery(last), Value(0)) + Value(1)
+    return SyncAttempt.objects.create(
+        account_id=job.account_id, job_id=job.pk, started_at=timezone.now(), number=number).pk
+
+
+def claim_in_chain(job: SyncJob, chain: list[str]) -> Claim:
+    """Mark the job running if it may run now, with the job's booking as read under the
+    chain's lock and the attempt's row.
 
     One transaction: lock the chain's bookings (rows read in the same statement), read the job
     and the chain's unfinished jobs in one query, then switch the job to running with an
     update fenced on what was read (status, attempts, lease): a write that slipped in between
-    (a stale attempt's outcome, a lease renewal) makes the claim give way.
+    (a stale attempt's outcome, a lease renewal) makes the claim give way. The attempt's row is
+    inserted in the same transaction, so a claim costs one commit.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -73,20 +98,21 @@ def claim_in_chain(job: SyncJob, chain: list[str]) -> tuple[SyncJob | None, Book
             raise SyncJob.DoesNotExist(f"Sync job {job.pk} no longer exists.")
         status, lease, due = own["status"], own["lease_expires_at"], own["next_attempt_at"]
         if status in FINISHED_STATUSES or status == JobStatus.DEAD:
-            return None, booking
+            return Claim(None, booking)
         if status == JobStatus.RUNNING and lease and lease > now:
-            return None, booking  # another worker runs it right now
+            return Claim(None, booking)  # another worker runs it right now
         if status == JobStatus.RETRYING and due and due > now + timedelta(seconds=2):
-            return None, booking  # an early duplicate delivery: the retry time has not come
+            return Claim(None, booking)  # an early duplicate delivery: the retry time has not come
         fence = SyncJob.objects.filter(pk=job.pk, status=status, attempts=own["attempts"])
         fence = fence.filter(lease_expires_at=lease) if lease else fence.filter(lease_expires_at__isnull=True)
         if ordering.first_blocker(own, others, now=now) is not None:
             fence.update(next_attempt_at=now + timedelta(seconds=ordering.WAIT_RECHECK_SECONDS))
-            return None, booking
+            return Claim(None, booking)
         lease_until = now + timedelta(seconds=lease_seconds())
         if not fence.update(status=JobStatus.RUNNING, attempts=own["attempts"] + 1, started_at=now,
                             next_attempt_at=None, lease_expires_at=lease_until):
-            return None, booking
+            return Claim(None, booking)
+        attempt_id = _open_attempt(job)
     job.status, job.attempts, job.started_at = JobStatus.RUNNING, own["attempts"] + 1, now
     job.next_attempt_at, job.lease_expires_at = None, lease_until
     if not (SyncJob.connector.is_cached(job) and SyncJob.event.is_cached(job)):
@@ -94,16 +120,17 @@ def claim_in_chain(job: SyncJob, chain: list[str]) -> tuple[SyncJob | None, Book
         job.connector, job.event = related.connector, related.event
     if booking is not None and booking.latest_event_id == job.event_id:
         booking.latest_event = job.event  # the event in hand: no second read of its payload
-    return job, booking
+    return Claim(job, booking, attempt_id)
 
 
-def claim_new_job(*, event: BookingEvent, connector: Connector,
-                  chain: list[str]) -> tuple[SyncJob, Booking | None] | None:
-    """Create the event's job for a connector, claimed in the same transaction when it may run.
+def claim_new_job(*, event: BookingEvent, connector: Connector, chain: list[str]) -> Claim | None:
+    """Create the event's job for a connector, claimed in the same transaction when it may run
+    (its first attempt's row inserted there too).
 
     The claim's rules hold as in ``claim_in_chain`` (same lock, same blocker); a job that must
-    wait is created pending with ``next_attempt_at`` (its status tells the caller not to run
-    it). None when the job exists already (a re-processing): the caller takes the usual path.
+    wait is created pending with ``next_attempt_at`` and no attempt (its status tells the
+    caller not to run it). None when the job exists already (a re-processing): the caller
+    takes the usual path.
     """
     now = timezone.now()
     fields = {"event": event, "connector": connector, "account_id": event.account_id,
@@ -117,12 +144,13 @@ def claim_new_job(*, event: BookingEvent, connector: Connector,
             if ordering.first_blocker(own, others, now=now) is not None:
                 job = SyncJob.objects.create(
                     **fields, next_attempt_at=now + timedelta(seconds=ordering.WAIT_RECHECK_SECONDS))
-                return job, booking
+                return Claim(job, booking)
             job = SyncJob.objects.create(
                 **fields, status=JobStatus.RUNNING, attempts=1, started_at=now,
                 lease_expires_at=now + timedelta(seconds=lease_seconds()))
+            attempt_id = _open_attempt(job, first=True)
     except IntegrityError:
         return None
     if booking is not None and booking.latest_event_id == event.pk:
         booking.latest_event = event
-    return job, booking
+    return Claim(job, booking, attempt_id)

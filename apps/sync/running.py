@@ -12,8 +12,9 @@ Reliability rules (``docs/scale-out.md``; claiming and the lease are in ``claims
 * **Rate limited and circuit broken per connector** (``ratelimit``, ``circuit``): being
   throttled or finding the circuit open *defers* a job without counting an attempt; 429s from
   the CRM are retried without counting against ``MAX_ATTEMPTS`` either.
-* **Every run is an attempt row** (``SyncAttempt``, deferred runs included): one INSERT when it
-  starts, one UPDATE with its outcome, its plan and re-plans; its CRM calls point at it.
+* **Every run is an attempt row** (``SyncAttempt``, deferred runs included): inserted by the
+  claim, in its transaction (``claims``), updated with its outcome, its plan and re-plans; its
+  CRM calls point at it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from datetime import timedelta
 from typing import Any
 
 from django import db
-from django.db.models import Max, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -75,7 +74,8 @@ class Attempt:
     booking: Booking | None
     #: the booking chain this attempt locked: the one to wake when it ends
     chain: list[str]
-    #: its ``SyncAttempt`` row (None when the caller runs an outcome without one)
+    #: its ``SyncAttempt`` row, inserted by the claim (None when a caller runs an outcome
+    #: without one)
     row_id: int | None = None
     #: the kind's plan, once made (stored with the outcome, not in a write of its own)
     plan: list[dict[str, Any]] | None = None
@@ -94,10 +94,10 @@ def run_job(*, job: SyncJob, booking: Booking | None = None, chain: list[str] | 
         chain = ordering.chain_ids(job, booking)
     # The booking read under the claim's lock is the freshest folded state (a newer event may
     # have arrived since the caller read it).
-    claimed, booking = claims.claim_in_chain(job, chain)
-    if claimed is None:
+    claim = claims.claim_in_chain(job, chain)
+    if claim.job is None:
         return SyncJob.objects.get(pk=job.pk)
-    return _run_claimed(Attempt(claimed, booking, chain))
+    return _run_claimed(Attempt(claim.job, claim.booking, chain, row_id=claim.attempt_id))
 
 
 def start_new_job(*, event: BookingEvent, connector: Connector, chain: list[str] | None) -> SyncJob | None:
@@ -107,30 +107,17 @@ def start_new_job(*, event: BookingEvent, connector: Connector, chain: list[str]
     """
     if chain is None:
         chain = [event.booking_id] if event.booking_id else []
-    created = claims.claim_new_job(event=event, connector=connector, chain=chain)
-    if created is None:
+    claim = claims.claim_new_job(event=event, connector=connector, chain=chain)
+    if claim is None:
         return None
-    job, booking = created
-    if job.status != JobStatus.RUNNING:
-        return job  # waits its turn (``next_attempt_at``)
-    return _run_claimed(Attempt(job, booking, chain))
-
-
-def _open_row(job: SyncJob) -> int:
-    """Insert the attempt's row, numbered in the same statement (one attempt of a job at a
-    time: the claim is fenced, ``claims``)."""
-    last = SyncAttempt.objects.filter(job_id=job.pk).order_by().values("job_id").annotate(
-        n=Max("number")).values("n")
-    row = SyncAttempt.objects.create(
-        account_id=job.account_id, job=job, started_at=timezone.now(),
-        number=Coalesce(Subquery(last), Value(0)) + Value(1))
-    return row.pk
+    if claim.job.status != JobStatus.RUNNING:
+        return claim.job  # waits its turn (``next_attempt_at``)
+    return _run_claimed(Attempt(claim.job, claim.booking, chain, row_id=claim.attempt_id))
 
 
 def _run_claimed(attempt: Attempt) -> SyncJob:
     """Plan and apply a job this worker has just claimed (status running, lease held)."""
     job = attempt.job
-    attempt.row_id = _open_row(job)
     connector = job.connector
     kind = registry.get(connector.kind)
     if kind is None:
@@ -186,6 +173,9 @@ def _write_outcome(attempt: Attempt, outcome: AttemptOutcome, fields: dict[str, 
     ).update(**fields))
     if not owned:
         logger.warning("Sync job %s: attempt %s lost its lease; its outcome is dropped", job.pk, job.attempts)
+    # Its own statement, not a transaction with the job's: BEGIN/COMMIT would cost two round
+    # trips to save one commit (measured even); a worker dying in between leaves the row
+    # ``running`` with no ``finished_at``, which reads as what it is.
     if attempt.row_id is not None:
         SyncAttempt.objects.filter(pk=attempt.row_id).update(
             outcome=outcome if owned else AttemptOutcome.LOST_LEASE, finished_at=timezone.now(),
@@ -204,8 +194,7 @@ def _outcome(attempt: Attempt, **fields: Any) -> bool:
 
 
 def _end(attempt: Attempt, **fields: Any) -> SyncJob:
-    # No transaction: the fenced outcome is one statement, and the next job is looked for (and
-    # queued) once it is committed.
+    # The fenced outcome is committed before the next job of the chain is looked for and queued.
     fields.setdefault("finished_at", timezone.now())
     if not _outcome(attempt, **fields):
         return SyncJob.objects.get(pk=attempt.job.pk)

@@ -107,7 +107,7 @@ def test_a_stale_attempt_cannot_overwrite_a_newer_one():
     account = AccountFactory()
     [job] = jobs_for(account, BookingStory().scheduled())
     chain = ordering.chain_ids(job, None)
-    claimed, _ = claims.claim_in_chain(job, chain)
+    claimed = claims.claim_in_chain(job, chain).job
     assert claimed.status == JobStatus.RUNNING
     # The lease expired and another worker took the job over (attempt 2) ...
     SyncJob.objects.filter(pk=job.pk).update(attempts=2)

@@ -31,8 +31,9 @@ from tests.factories import AccountFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-#: Each budget includes the 2 statements of the job's attempt row (its INSERT and its UPDATE,
-#: ``apps.sync.running._open_row`` / ``_write_outcome``): raised from 19, 18 and 10 for them.
+#: Each budget includes the 2 statements of the job's attempt row (its INSERT, in the claim's
+#: transaction, and its UPDATE, in the outcome's: ``apps.sync.claims`` / ``running``): raised from
+#: 19, 18 and 10 for them.
 NEW_BOOKING_QUERIES = 21
 UPDATE_QUERIES = 20
 #: Per further connector of the account.
