@@ -19,7 +19,7 @@ from typing import Any
 from sandbox.common.faults import FaultConfig
 from sandbox.common.server import serve
 
-KINDS = ("keap", "salesforce")
+KINDS = ("keap", "salesforce", "hubspot")
 
 
 def build_parser() -> argparse.ArgumentParser:
