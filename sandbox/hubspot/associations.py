@@ -82,16 +82,29 @@ class Associations:
     def create_inline(self, kind: str, record_id: str, associations: Any) -> None:
         """Inline ``associations`` of a create:
         ``[{to: {id}, types: [{associationCategory, associationTypeId}]}]``."""
+        for to_type, to_id, type_id in self.check_inline(kind, associations):
+            self.link(kind, record_id, to_type, to_id, type_id)
+
+    def check_inline(self, kind: str, associations: Any) -> list[tuple[str, str, int]]:
+        """The links an inline ``associations`` asks for; raises before anything is written."""
         if associations is None:
-            return
+            return []
         if not isinstance(associations, list):
             raise errors.validation("associations must be a list")
+        wanted = []
         for item in associations:
-            to_id = str((item.get("to") or {}).get("id", ""))
-            for spec in item.get("types") or []:
+            to_id = str(((item or {}).get("to") or {}).get("id", ""))
+            for spec in (item or {}).get("types") or []:
                 type_id = int(spec.get("associationTypeId", 0))
-                to_type = TYPES.get(type_id, (kind, kind))[1]
-                self.link(kind, record_id, to_type, to_id, type_id)
+                known = TYPES.get(type_id)
+                if known is None or known[0] != kind:
+                    raise errors.validation(
+                        f"{type_id} is not a valid association type id from {kind}.",
+                        sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
+                    )
+                self._require(known[1], to_id)
+                wanted.append((known[1], to_id, type_id))
+        return wanted
 
     def _require(self, kind: str, record_id: str) -> None:
         record = self.store.peek(kind, record_id)

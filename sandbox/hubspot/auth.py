@@ -54,6 +54,7 @@ ALL_SCOPES = (
     "crm.objects.meetings.read",
     "crm.objects.meetings.write",
     "crm.schemas.meetings.read",
+    "crm.schemas.meetings.write",
 )
 
 

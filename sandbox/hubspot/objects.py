@@ -128,6 +128,7 @@ class Objects:
             if kind == "meetings":
                 _meeting_timestamp(values)
             self._conflict(kind, values, None)
+            self.associations.check_inline(kind, body.get("associations"))  # refuse before writing
             record_id = str(self.store.next_id(kind, start=ID_START[kind]))
             now = now_iso()
             values = {key: value for key, value in values.items() if value not in (None, "")}

@@ -41,10 +41,14 @@ def token_call(base_url: str, version: str = "v1", **form: str) -> requests.Resp
 
 def login(base_url: str, scope: str = SCOPES, version: str = "v1") -> dict[str, Any]:
     code = authorization_code(base_url, scope)
-    answer = token_call(base_url, version, grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI)
+    answer = token_call(
+        base_url, version, grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
-def api(base_url: str, method: str, path: str, token: str = PRIVATE_APP_TOKEN, **kwargs: Any) -> requests.Response:
+def api(
+    base_url: str, method: str, path: str, token: str = PRIVATE_APP_TOKEN, **kwargs: Any
+) -> requests.Response:
     return requests.request(method, f"{base_url}{path}", headers=bearer(token), timeout=TIMEOUT, **kwargs)

@@ -44,7 +44,9 @@ def client(hubspot) -> HubSpot:
 
 
 def new_contact(client: HubSpot, email: str = "ada@example.org") -> str:
-    body = SimplePublicObjectInputForCreate(properties={"email": email, "firstname": "Ada", "lastname": "Lovelace"})
+    body = SimplePublicObjectInputForCreate(
+        properties={"email": email, "firstname": "Ada", "lastname": "Lovelace"}
+    )
     return client.crm.contacts.basic_api.create(simple_public_object_input_for_create=body).id
 
 
@@ -72,8 +74,12 @@ def test_contact_duplicate_email_is_a_conflict_naming_the_existing_id(client) ->
 def test_contacts_batch_upsert_by_email(client) -> None:
     existing = new_contact(client)
     inputs = [
-        SimplePublicObjectBatchInputUpsert(id="ada@example.org", id_property="email", properties={"lastname": "King"}),
-        SimplePublicObjectBatchInputUpsert(id="grace@example.org", id_property="email", properties={"firstname": "Grace"}),
+        SimplePublicObjectBatchInputUpsert(
+            id="ada@example.org", id_property="email", properties={"lastname": "King"}
+        ),
+        SimplePublicObjectBatchInputUpsert(
+            id="grace@example.org", id_property="email", properties={"firstname": "Grace"}
+        ),
     ]
     answer = client.crm.contacts.batch_api.upsert(BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs))
     assert answer.status == "COMPLETE"
@@ -86,11 +92,22 @@ def test_contacts_search_pages_with_after(client) -> None:
     for name in ("a", "b", "c"):
         new_contact(client, f"{name}@search.example")
     request = PublicObjectSearchRequest(
-        filter_groups=[{"filters": [{"propertyName": "email", "operator": "CONTAINS_TOKEN", "value": "*@search.example"}]}],
-        sorts=["email"], properties=["email"], limit=2,
+        filter_groups=[
+            {
+                "filters": [
+                    {"propertyName": "email", "operator": "CONTAINS_TOKEN", "value": "*@search.example"}
+                ]
+            }
+        ],
+        sorts=["email"],
+        properties=["email"],
+        limit=2,
     )
     first = client.crm.contacts.search_api.do_search(public_object_search_request=request)
-    assert first.total == 3 and [r.properties["email"] for r in first.results] == ["a@search.example", "b@search.example"]
+    assert first.total == 3 and [r.properties["email"] for r in first.results] == [
+        "a@search.example",
+        "b@search.example",
+    ]
     request.after = first.paging.next.after
     second = client.crm.contacts.search_api.do_search(public_object_search_request=request)
     assert [r.properties["email"] for r in second.results] == ["c@search.example"] and second.paging is None
@@ -98,13 +115,19 @@ def test_contacts_search_pages_with_after(client) -> None:
 
 def test_companies_search_by_domain_and_create_with_contact(client) -> None:
     contact_id = new_contact(client)
-    search = CompanySearch(filter_groups=[{"filters": [{"propertyName": "domain", "operator": "EQ", "value": "example.com"}]}])
+    search = CompanySearch(
+        filter_groups=[{"filters": [{"propertyName": "domain", "operator": "EQ", "value": "example.com"}]}]
+    )
     found = client.crm.companies.search_api.do_search(public_object_search_request=search)
     assert [c.properties["name"] for c in found.results] == ["Example Inc"]
     body = CompanyCreate(
         properties={"name": "Analytical Engines", "domain": "engines.example"},
-        associations=[{"to": {"id": contact_id},
-                       "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 280}]}],
+        associations=[
+            {
+                "to": {"id": contact_id},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 280}],
+            }
+        ],
     )
     company = client.crm.companies.basic_api.create(simple_public_object_input_for_create=body)
     read = client.crm.companies.basic_api.get_by_id(company.id, associations=["contacts"])
@@ -114,20 +137,29 @@ def test_companies_search_by_domain_and_create_with_contact(client) -> None:
 def test_meeting_with_associations_and_outcomes(client) -> None:
     contact_id = new_contact(client)
     body = MeetingCreate(
-        properties={"hs_meeting_title": "Discovery call", "hs_meeting_start_time": "2026-10-05T12:00:00Z",
-                    "hs_meeting_end_time": "2026-10-05T12:30:00Z", "hs_meeting_outcome": "SCHEDULED",
-                    "hubspot_owner_id": "6166860"},
+        properties={
+            "hs_meeting_title": "Discovery call",
+            "hs_meeting_start_time": "2026-10-05T12:00:00Z",
+            "hs_meeting_end_time": "2026-10-05T12:30:00Z",
+            "hs_meeting_outcome": "SCHEDULED",
+            "hubspot_owner_id": "6166860",
+        },
         associations=[
-            PublicAssociationsForObject(to=PublicObjectId(id=contact_id), types=[
-                AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=200)]),
-            PublicAssociationsForObject(to=PublicObjectId(id="9001"), types=[
-                AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=188)]),
+            PublicAssociationsForObject(
+                to=PublicObjectId(id=contact_id),
+                types=[AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=200)],
+            ),
+            PublicAssociationsForObject(
+                to=PublicObjectId(id="9001"),
+                types=[AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=188)],
+            ),
         ],
     )
     meetings = client.crm.objects.meetings.basic_api
     meeting = meetings.create(simple_public_object_input_for_create=body)
-    read = meetings.get_by_id(meeting.id, properties=["hs_timestamp", "hs_meeting_outcome"],
-                              associations=["contacts", "companies"])
+    read = meetings.get_by_id(
+        meeting.id, properties=["hs_timestamp", "hs_meeting_outcome"], associations=["contacts", "companies"]
+    )
     assert read.properties["hs_timestamp"] == "2026-10-05T12:00:00.000Z"  # defaults to the start time
     assert read.associations["contacts"].results[0].id == contact_id
     assert read.associations["companies"].results[0].id == "9001"
@@ -151,12 +183,24 @@ def test_properties_definitions_and_custom_property(client) -> None:
     meeting_props = {p.name: p for p in core.get_all("meetings").results}
     outcome = meeting_props["hs_meeting_outcome"]
     assert (outcome.type, outcome.field_type) == ("enumeration", "select")
-    assert [o.value for o in outcome.options] == ["SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"]
-    created = core.create("contacts", PropertyCreate(
-        name="bookbridge_booking_source", label="Booking source", type="enumeration", field_type="select",
-        group_name="contactinformation",
-        options=[{"label": "Calendly", "value": "calendly", "hidden": False, "displayOrder": 0}],
-    ))
+    assert [o.value for o in outcome.options] == [
+        "SCHEDULED",
+        "COMPLETED",
+        "RESCHEDULED",
+        "NO_SHOW",
+        "CANCELED",
+    ]
+    created = core.create(
+        "contacts",
+        PropertyCreate(
+            name="bookbridge_booking_source",
+            label="Booking source",
+            type="enumeration",
+            field_type="select",
+            group_name="contactinformation",
+            options=[{"label": "Calendly", "value": "calendly", "hidden": False, "displayOrder": 0}],
+        ),
+    )
     assert created.name == "bookbridge_booking_source" and created.options[0].value == "calendly"
     assert core.get_by_name("contacts", "bookbridge_booking_source").group_name == "contactinformation"
     groups = client.crm.properties.groups_api.get_all("contacts").results
@@ -170,19 +214,33 @@ def test_associations_v4_default_and_list(client) -> None:
     assert made.status == "COMPLETE" and made.results[0].association_spec.association_type_id == 279
     page = v4.get_page("companies", "9001", "contacts")
     assert [(r.to_object_id, r.association_types[0].type_id) for r in page.results] == [(contact_id, 280)]
-    labelled = v4.create("contacts", contact_id, "companies", "9001", [
-        V4AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=1)])
+    labelled = v4.create(
+        "contacts",
+        contact_id,
+        "companies",
+        "9001",
+        [V4AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=1)],
+    )
     assert labelled.labels == ["Primary"]
 
 
 def test_oauth_tokens_create_and_refresh(client, hubspot) -> None:
     code = authorization_code(hubspot.url)
     tokens = client.oauth.tokens_api
-    first = tokens.create(grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI,
-                          client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    first = tokens.create(
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=REDIRECT_URI,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
     assert first.token_type == "bearer" and first.expires_in == 1800
-    again = tokens.create(grant_type="refresh_token", refresh_token=first.refresh_token,
-                          client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    again = tokens.create(
+        grant_type="refresh_token",
+        refresh_token=first.refresh_token,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
     assert again.access_token != first.access_token
     oauth_client = HubSpot(access_token=again.access_token, host=hubspot.url)
     assert oauth_client.crm.contacts.basic_api.get_by_id("51").properties["email"] == "jane@example.com"
