@@ -1,4 +1,4 @@
-"""Command line: ``python -m sandbox keap|salesforce --port N [options]``.
+"""Command line: ``python -m sandbox keap|salesforce|hubspot --port N [options]``.
 
 The CRM module is imported lazily by name (``sandbox.<kind>.app:create_app``) so one sandbox
 keeps working while another is missing or broken. Every ``create_app`` has the signature

@@ -16,7 +16,9 @@ and, for static tokens, ``-Daily``/``-Daily-Remaining`` (not sent for OAuth call
 
 Operator extras under ``/_sandbox/hubspot/``: ``uninstall`` (POST: every refresh token is
 revoked), ``next-statuses`` (POST ``{"statuses": [423, 477, 502]}``: the next CRM requests get
-these answers, one each, for record-locked / migration / gateway cases), ``credentials`` (GET).
+these answers, one each, for record-locked / migration / gateway cases), ``drop-after-write``
+(POST ``{"count": n}``: the next n writes are stored, then the connection is closed without an
+answer, so a client's retry meets its own first attempt), ``credentials`` (GET).
 """
 
 from __future__ import annotations
@@ -133,6 +135,7 @@ class HubSpotSandbox(SandboxApp):
         }
         super().__init__("hubspot", store, faults, Map(rules, strict_slashes=False), handlers)
         self._statuses: list[int] = []
+        self._drops_after_write = 0
         self._statuses_lock = threading.Lock()
 
     # ---------------------------------------------------------------- gate
@@ -177,7 +180,17 @@ class HubSpotSandbox(SandboxApp):
             needed = required_scopes(endpoint, values, request.method)
             if needed and not principal.scopes.intersection(needed):
                 return errors.render(request, errors.missing_scopes(needed))
-        return super().dispatch(request)
+        response = super().dispatch(request)
+        if request.method != "GET" and not _is_search(request) and self._take_drop():
+            self._drop(request.environ, None)  # the write is stored; its answer never arrives
+        return response
+
+    def _take_drop(self) -> bool:
+        with self._statuses_lock:
+            if self._drops_after_write <= 0:
+                return False
+            self._drops_after_write -= 1
+            return True
 
     # ---------------------------------------------------------------- hooks
     def render_throttle(self, decision: FaultDecision) -> Response:
@@ -226,6 +239,7 @@ class HubSpotSandbox(SandboxApp):
         self.limits.reset()
         with self._statuses_lock:
             self._statuses = []
+            self._drops_after_write = 0
 
     def inspection_snapshot(self) -> dict[str, list[dict]]:
         """The records plus issued tokens, shortened so the page never shows a usable one."""
@@ -246,6 +260,8 @@ class HubSpotSandbox(SandboxApp):
             return json_response({"revoked": self.auth.revoke_all_refresh_tokens()})
         if action == ("next-statuses", "POST"):
             return self._op_next_statuses(request)
+        if action == ("drop-after-write", "POST"):
+            return self._op_drop_after_write(request)
         if action == ("credentials", "GET"):
             settings = self.auth.settings
             return json_response(
@@ -270,6 +286,23 @@ class HubSpotSandbox(SandboxApp):
         with self._statuses_lock:
             self._statuses.extend(statuses)
             return json_response({"queued": list(self._statuses)})
+
+    def _op_drop_after_write(self, request: Request) -> Response:
+        try:
+            count = _count(request)
+        except (ValueError, TypeError, AttributeError):
+            return json_response({"error": 'body must be {"count": n}'}, status=400)
+        with self._statuses_lock:
+            self._drops_after_write = count
+        return json_response({"drop_after_write": count})
+
+
+def _count(request: Request) -> int:
+    """``{"count": n}`` of an operator body (n ≥ 0); ValueError otherwise."""
+    count = int(json.loads(request.get_data(as_text=True) or "{}").get("count", 1))
+    if count < 0:
+        raise ValueError("count must not be negative")
+    return count
 
 
 def _is_search(request: Request) -> bool:
