@@ -83,6 +83,10 @@ def oauth_rules() -> list[Rule]:
             Rule(f"/oauth/{v}/token/revoke", endpoint="oauth_revoke", methods=["POST"])
             for v in ("v3", "2026-03")
         ],
+        *[
+            Rule(f"/oauth/{v}/token/introspect", endpoint="oauth_introspect", methods=["POST"])
+            for v in ("v3", "2026-03")
+        ],
         Rule("/oauth/v1/access-tokens/<token>", endpoint="oauth_access_info", methods=["GET"]),
         Rule("/oauth/v1/refresh-tokens/<token>", endpoint="oauth_refresh_info", methods=["GET"]),
         Rule("/oauth/v1/refresh-tokens/<token>", endpoint="oauth_refresh_delete", methods=["DELETE"]),
@@ -126,6 +130,7 @@ class HubSpotSandbox(SandboxApp):
             "oauth_authorize": self.auth.authorize,
             "oauth_token": self.auth.token,
             "oauth_revoke": self.auth.revoke,
+            "oauth_introspect": self.auth.introspect,
             "oauth_access_info": self.auth.access_token_info,
             "oauth_refresh_info": self.auth.refresh_token_info,
             "oauth_refresh_delete": self.auth.delete_refresh_token,

@@ -262,12 +262,41 @@ class HubSpotAuth:
         self.store.update(TOKENS, token, {"revoked": True})
         return Response(status=204)
 
+    def introspect(self, request: Request) -> Response:
+        """``POST /oauth/{v3,2026-03}/token/introspect``: what a token is, or ``active: false``."""
+        form = request.form
+        if not self._client_ok(form):
+            return errors.oauth_error("BAD_CLIENT_ID", "missing or invalid client_id", "invalid_client")
+        record = self.store.peek(TOKENS, form.get("token", ""))
+        active = record is not None and not record.get("revoked") and record["kind"] in ("access", "refresh")
+        if active and record["kind"] == "access":
+            active = record["expires_at"] > time.time()
+        if not active:
+            return json_response({"active": False})
+        body = {
+            "active": True,
+            "app_id": 1,
+            "client_id": self.settings.client_id,
+            "hub_id": HUB_ID,
+            "hub_domain": HUB_DOMAIN,
+            "scopes": record["scopes"],
+            "user": USER_EMAIL,
+            "user_id": USER_ID,
+            "token_use": "access_token" if record["kind"] == "access" else "refresh_token",
+        }
+        if record["kind"] == "access":
+            body.update(expires_in=int(record["expires_at"] - time.time()), token_type="bearer")
+        return json_response(body)
+
+    def _client_ok(self, form: dict) -> bool:
+        return form.get("client_id") == self.settings.client_id and secrets.compare_digest(
+            form.get("client_secret", ""), self.settings.client_secret
+        )
+
     def revoke(self, request: Request) -> Response:
         """``POST /oauth/v3/token/revoke`` (form ``client_id``, ``client_secret``, ``token``)."""
         form = request.form
-        if form.get("client_id") != self.settings.client_id or not secrets.compare_digest(
-            form.get("client_secret", ""), self.settings.client_secret
-        ):
+        if not self._client_ok(form):
             return errors.oauth_error("BAD_CLIENT_ID", "missing or invalid client_id", "invalid_client")
         record = self.store.peek(TOKENS, form.get("token", ""))
         if record is not None and record["kind"] in ("access", "refresh"):

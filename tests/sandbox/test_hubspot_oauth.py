@@ -10,6 +10,7 @@ import requests
 from tests.fixtures.sandboxes import Sandbox, run_sandbox
 from tests.sandbox.hubspot_helpers import (
     CLIENT_ID,
+    CLIENT_SECRET,
     REDIRECT_URI,
     SERVICE_KEY,
     TIMEOUT,
@@ -135,3 +136,16 @@ def test_scopes_granted_at_install_are_enforced(hubspot) -> None:
     body = refused.json()
     assert body["category"] == "MISSING_SCOPES"
     assert body["errors"][0]["context"]["requiredScopes"] == ["crm.objects.owners.read"]
+
+
+def test_introspect_and_revoke_on_the_dated_endpoints(hubspot) -> None:
+    tokens = login(hubspot.url, version="2026-03")
+    form = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token": tokens["access_token"]}
+    url = f"{hubspot.url}/oauth/2026-03/token"
+    info = requests.post(f"{url}/introspect", data=form, timeout=TIMEOUT).json()
+    assert (
+        info["active"] is True and info["token_use"] == "access_token" and info["hub_id"] == tokens["hub_id"]
+    )
+    assert requests.post(f"{url}/revoke", data=form, timeout=TIMEOUT).status_code == 200
+    assert requests.post(f"{url}/introspect", data=form, timeout=TIMEOUT).json() == {"active": False}
+    assert api(hubspot.url, "GET", CONTACT, tokens["access_token"]).status_code == 401
