@@ -247,3 +247,38 @@ def test_custom_property_names_are_unique(hubspot) -> None:
         },
     )
     assert upsert.status_code == 200 and upsert.json()["results"][0]["new"] is True
+
+
+def test_batch_read_and_update(hubspot) -> None:
+    made = create(hubspot.url, "contacts", {"email": "br@example.org"})
+    read = api(
+        hubspot.url,
+        "POST",
+        f"{V3}/contacts/batch/read",
+        json={
+            "idProperty": "email",
+            "properties": ["email"],
+            "inputs": [{"id": "br@example.org"}, {"id": "jane@example.com"}],
+        },
+    )
+    assert read.status_code == 200
+    assert sorted(r["id"] for r in read.json()["results"]) == sorted([made["id"], "51"])
+    updated = api(
+        hubspot.url,
+        "POST",
+        f"{V3}/contacts/batch/update",
+        json={
+            "inputs": [
+                {"id": made["id"], "properties": {"jobtitle": "Engineer"}},
+                {"id": "424242", "properties": {}},
+            ]
+        },
+    )
+    assert updated.status_code == 207 and updated.json()["errors"][0]["category"] == "OBJECT_NOT_FOUND"
+    assert updated.json()["results"][0]["properties"]["jobtitle"] == "Engineer"
+
+
+def test_owners_archived_and_unknown(hubspot) -> None:
+    archived = api(hubspot.url, "GET", "/crm/v3/owners", params={"archived": "true"}).json()["results"]
+    assert [(o["email"], o["archived"]) for o in archived] == [("former.user@bookbridge.sandbox", True)]
+    assert api(hubspot.url, "GET", "/crm/v3/owners/1").status_code == 404
