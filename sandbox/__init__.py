@@ -1,4 +1,4 @@
-"""Local CRM sandboxes (Keap, Salesforce) that behave like the real APIs on the wire.
+"""Local CRM sandboxes (Keap, Salesforce, HubSpot) that behave like the real APIs on the wire.
 
 Real CRM accounts cannot be reached from development and CI machines, so Bookbridge ships
 sandboxes: HTTP servers with the real paths, field names, status codes, headers and error
