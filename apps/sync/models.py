@@ -59,7 +59,9 @@ class SyncJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Job {self.pk} {self.booking_id} → {self.connector_id} ({self.status})"
+        booking = f"Booking {self.booking_id}" if self.booking_id else f"Job {self.pk}"
+        action = f" · {self.get_lifecycle_action_display()}" if self.lifecycle_action else ""
+        return f"{booking}{action} → {self.connector.name}"
 
 
 class AttemptOutcome(models.TextChoices):
