@@ -79,7 +79,12 @@ class ConnectorConfigurationAdmin(AccountScopedAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Export configuration as YAML")
+    def changelist_view(self, request, extra_context=None):
+        # "Import YAML" (settings_io_changelist.html) only for those import_view lets in.
+        context = {"can_import": self.has_administer_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    @admin.action(description="Export configuration as YAML", permissions=["administer"])
     def export_yaml(self, request, queryset):
         allowed = administered_account_ids(request.user)
         docs = [export_connector(c) for c in queryset if request.user.is_superuser or c.account_id in allowed]

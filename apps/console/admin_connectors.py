@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
 from apps.accounts.admin_tools import ScopedAccountFilter
+from apps.accounts.selectors import is_administrator_of
 from apps.connectors import registry
 from apps.connectors.admin_tools import CrmKindFilter
 from apps.connectors.models import Connector
@@ -25,7 +26,11 @@ from apps.sync.models import SyncJob
 from .dashboard import api_usage
 
 BACKLOG = ("pending", "running", "retrying")
-_current = threading.local()  # the request of the change view being rendered (for "reconnect")
+class _Current(threading.local):
+    request = None  # the request of the change view being rendered (for "reconnect")
+
+
+_current = _Current()
 
 
 class KindFilter(CrmKindFilter):
@@ -90,15 +95,13 @@ class ConnectorAdmin(AccountScopedAdmin):
 
     @admin.display(description="Reconnect")
     def reconnect(self, obj):
+        """The kind's connect page, for administrators of the connector's account only (the
+        page itself refuses everyone else)."""
         kind = registry.get(obj.kind)
-        connect_url = getattr(kind, "connect_url", None) if kind else None
-        request = getattr(_current, "request", None)
-        if not connect_url or request is None:
+        request = _current.request
+        if kind is None or request is None or not is_administrator_of(request.user, obj.account_id):
             return "—"
-        try:
-            url = connect_url(request, obj)
-        except Exception:  # noqa: BLE001 - a broken integration hook must not break the page
-            return "—"
+        url = kind.connect_url(obj)
         return format_html('<a href="{}">Reconnect {}</a>', url, obj.kind_label) if url else "—"
 
     @admin.display(description="Open incidents")

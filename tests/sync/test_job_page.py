@@ -112,6 +112,7 @@ def test_the_summary_gives_status_reason_and_next_retry(client, django_user_mode
     summary = re.search(r'<table class="bb-job-summary".*?</table>', content, re.S).group(0)
     assert "<th scope=\"row\">Status</th><td>Retrying</td>" in summary
     assert "<th scope=\"row\">Reason</th><td>" in summary
-    assert f"<th scope=\"row\">Next retry</th><td>{timezone.localtime(job.next_attempt_at):%Y-%m-%d %H:%M:%S}" in summary
+    retry = f"{timezone.localtime(job.next_attempt_at):%Y-%m-%d %H:%M:%S}"
+    assert f'<th scope="row">Next retry</th><td>{retry}' in summary
     newest = re.findall(r'<p class="bb-attempt-head">(.*?)</p>', content, re.S)[0]
     assert "failed" in newest

@@ -15,7 +15,8 @@ def test_every_operation_of_a_cold_plan_is_a_sentence_without_op_names():
     ops = {step["op"] for step in plan}
     assert {"ensure_lead_source", "ensure_tags", "upsert_contact", "create_appointment",
             "remove_tags", "apply_tags"} <= ops
-    assert "Find the contact by email j@x.com, create it if missing" in sentences[ops_index(plan, "upsert_contact")]
+    upsert = sentences[ops_index(plan, "upsert_contact")]
+    assert "Find the contact by email j@x.com, create it if missing" in upsert
     assert sentences[ops_index(plan, "create_appointment")] == (
         "Create the appointment “Call” from 2030-01-01 09:00:00 to 2030-01-01 09:30:00")
     assert sentences[ops_index(plan, "apply_tags")].startswith("Apply the tags “Scheduled”")
