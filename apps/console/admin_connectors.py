@@ -45,16 +45,16 @@ class ConnectorAdmin(AccountScopedAdmin):
     resume catches up on the queued work, in order.
     """
 
-    list_display = ["name", "kind", "status", "is_active", "is_paused", "last_success", "backlog",
+    list_display = ["name", "crm", "status", "is_active", "is_paused", "last_success", "backlog",
                     "api_usage", "account", "updated_at"]
     list_filter = [KindFilter, "status", "is_active", "is_paused", ScopedAccountFilter]
     search_fields = ["name"]
     list_select_related = ["account"]
     actions = [pause_connectors, resume_connectors]
-    fields = ["account", "kind", "name", "status", "status_detail", "reconnect", "live_since", "is_active",
+    fields = ["account", "crm", "name", "status", "status_detail", "reconnect", "live_since", "is_active",
               "is_paused", "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
               "created_at", "updated_at"]
-    readonly_fields = ["account", "kind", "status", "status_detail", "reconnect", "live_since", "is_paused",
+    readonly_fields = ["account", "crm", "status", "status_detail", "reconnect", "live_since", "is_paused",
                        "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
                        "created_at", "updated_at"]
     administrator_permissions = frozenset({VIEW, CHANGE})
@@ -75,6 +75,10 @@ class ConnectorAdmin(AccountScopedAdmin):
     @admin.display(description="last success", ordering="_last_success")
     def last_success(self, obj):
         return getattr(obj, "_last_success", None) or "—"
+
+    @admin.display(description="CRM", ordering="kind")
+    def crm(self, obj):
+        return obj.kind_label  # the kind's label, never its key ("keap")
 
     @admin.display(description="backlog", ordering="_backlog")
     def backlog(self, obj):
