@@ -30,8 +30,13 @@ PLAN = [{"op": "upsert_contact", "duplicate_option": "Email", "summary": "x",
 
 @pytest.fixture
 def job():
-    """A Keap job with three attempts: retried after a 503, deferred by the rate limit, failed."""
-    account = AccountFactory(name="Acme")
+    return keap_job_with_attempts()
+
+
+def keap_job_with_attempts(account=None) -> SyncJob:
+    """A Keap job with three attempts: retried after a 503, deferred by the rate limit, failed
+    (also the browser test's, tests/e2e/test_console.py)."""
+    account = account or AccountFactory(name="Acme")
     connector = ConnectorFactory(account=account, name="Acme")
     event = accept_delivery(account=account, raw_body="{}", envelope=BookingStory().scheduled(),
                             signature_timestamp=None).event
