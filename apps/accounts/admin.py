@@ -8,6 +8,7 @@ to another account.
 
 from __future__ import annotations
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from .admin_scope import ADD, CHANGE, DELETE, VIEW, AccountScopedAdmin, TenantChoicesMixin
 from .forms import AddMemberForm, MemberEmailForm
-from .models import Account, Membership, Role, WebhookSecret
+from .models import Account, FailedSignIn, Membership, Role, SignInLockout, SignInLog, WebhookSecret
 from .selectors import administered_account_ids, is_administrator_of
 from .services import add_member
 
@@ -188,3 +189,9 @@ class WebhookSecretAdmin(AccountScopedAdmin):
     list_select_related = ["account"]
     staff_permissions = frozenset()
     administrator_permissions = frozenset({VIEW})
+
+
+# django-axes' own pages, on proxies that name their rows in words (settings: AXES_ENABLE_ADMIN).
+admin.site.register(SignInLockout, AccessAttemptAdmin)
+admin.site.register(SignInLog, AccessLogAdmin)
+admin.site.register(FailedSignIn, AccessFailureLogAdmin)

@@ -3,13 +3,19 @@
 Every ModelAdmin of account-owned rows inherits ``AccountScopedAdmin``: querysets are filtered
 to the user's accounts, relation choices too (``TenantChoicesMixin``, also for inlines), and each
 permission is granted by the user's role in the row's account (superusers see everything).
+
+Actions that change something are declared ``@admin.action(permissions=["administer"])``:
+Django offers them only where ``has_administer_permission`` is true (users who administer an
+account), and a forged POST of one is refused with a message (``changelist_view``); the action
+itself still checks every selected row's account (``admin_tools.administrators_only``).
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.utils.text import capfirst
 
 from .forms import MemberByEmailField
@@ -118,6 +124,28 @@ class AccountScopedAdmin(TenantChoicesMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return self._granted(request, DELETE, obj)
+
+    def has_administer_permission(self, request) -> bool:
+        """May run the actions marked ``permissions=["administer"]``: administers an account."""
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        return user.is_superuser or bool(administered_account_ids(user))
+
+    # --- actions -------------------------------------------------------------------------
+    def declared_action_names(self) -> set[str]:
+        """Every action of this page, offered to this user or not."""
+        return {action if isinstance(action, str) else action.__name__ for action in self.actions or ()}
+
+    def changelist_view(self, request, extra_context=None):
+        """An action the page did not offer this user (a forged POST) gets a message, not
+        Django's "No action selected." or a silent reload."""
+        action = request.POST.get("action", "") if request.method == "POST" else ""
+        if action in self.declared_action_names() and action not in self.get_actions(request):
+            self.message_user(request, "Only administrators of the account can run this action. "
+                                       "Nothing was done.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().changelist_view(request, extra_context)
 
 
 class ReadOnlyScopedAdmin(AccountScopedAdmin):

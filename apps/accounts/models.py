@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessBase, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.display import moment
 from apps.core.fields import EncryptedTextField
 
 
@@ -18,6 +20,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "account"
+        verbose_name_plural = "accounts"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -40,6 +44,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "membership"
+        verbose_name_plural = "memberships"
         constraints = [
             models.UniqueConstraint(fields=["account", "user"], name="one_membership_per_user")
         ]
@@ -73,8 +79,47 @@ class WebhookSecret(models.Model):
     objects = WebhookSecretQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "webhook secret"
+        verbose_name_plural = "webhook secrets"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         state = "current" if self.expires_at is None else f"valid until {self.expires_at:%Y-%m-%d %H:%M}"
         return f"Webhook secret of {self.account} ({state})"
+
+
+# --- sign-in throttling (django-axes) in admin ----------------------------------------------
+# django-axes' rows name themselves with a raw timestamp (microseconds and all); these proxies
+# give the admin pages (apps/accounts/admin.py, AXES_ENABLE_ADMIN is off) names in words.
+def _signin_str(row: AccessBase, what: str) -> str:
+    return f"{what} by {row.username or 'an unknown user'} on {moment(row.attempt_time)}"
+
+
+class SignInLockout(AccessAttempt):
+    class Meta:
+        proxy = True
+        verbose_name = "failed sign-in count"
+        verbose_name_plural = "failed sign-in counts (lockouts)"
+
+    def __str__(self) -> str:
+        return _signin_str(self, "Failed sign-ins")
+
+
+class SignInLog(AccessLog):
+    class Meta:
+        proxy = True
+        verbose_name = "sign-in"
+        verbose_name_plural = "sign-ins"
+
+    def __str__(self) -> str:
+        return _signin_str(self, "Sign-in")
+
+
+class FailedSignIn(AccessFailureLog):
+    class Meta:
+        proxy = True
+        verbose_name = "failed sign-in"
+        verbose_name_plural = "failed sign-ins"
+
+    def __str__(self) -> str:
+        return _signin_str(self, "Failed sign-in")

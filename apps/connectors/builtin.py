@@ -25,6 +25,12 @@ def _plan(context) -> list[dict[str, Any]]:
     ]
 
 
+def _describe(step: dict[str, Any]) -> str:
+    who = step.get("customer_email") or "a customer without an email"
+    action = step.get("lifecycle_action") or "booking event"
+    return f"Record booking {step.get('booking_id', '')} ({action}) of {who} in the sync log"
+
+
 def _apply(context, plan: list[dict[str, Any]]) -> dict[str, Any]:
     return {"recorded": len(plan)}
 
@@ -35,6 +41,7 @@ LOG_ONLY = registry.register(
         label="Log only (no CRM)",
         plan_fn=_plan,
         apply_fn=_apply,
+        describe_fn=_describe,
         description="Records each booking event's plan in the sync log; writes to no CRM.",
     )
 )

@@ -121,6 +121,11 @@ class ConnectorKind(ABC):
         """The plan the wizard's preview shows (``context.preview`` is true)."""
         return self.plan(context)
 
+    def describe_step(self, step: dict[str, Any]) -> str:
+        """One step of a plan as a sentence for people (the sync job page in admin): only the
+        kind knows its operations, so pages ask it rather than reading ``op`` names."""
+        return str(step.get("summary") or "A step of this connector's plan (see the raw plan).")
+
     # Hooks a kind without a CRM does not offer; ``CrmIntegration`` makes them required.
     #: The names of the secrets a settings file may bring (``apps.connectors.settings_io``).
     secret_names: ClassVar[tuple[str, ...]] = ()
@@ -197,6 +202,11 @@ class CrmIntegration(ConnectorKind):
     def refresh_metadata(self, connector: Connector) -> None:
         """Forget what was cached of the CRM's schema (fields, picklists, users, ids)."""
 
+    # --- plans (``planner.py``) -------------------------------------------------------------
+    @abstractmethod
+    def describe_step(self, step: dict[str, Any]) -> str:
+        """One step of this CRM's plans as a plain sentence ("Create the appointment …")."""
+
     # --- errors (``errors.py``) ------------------------------------------------------------
     @abstractmethod
     def classify_error(self, status: int | None, body: Any) -> CrmError:
@@ -212,9 +222,16 @@ class SimpleKind(ConnectorKind):
     plan_fn: Callable[[SyncContext], Plan]
     apply_fn: Callable[[SyncContext, Plan], ApplyResult]
     description: str = ""  # type: ignore[misc]
+    #: one step in words; without it, ``ConnectorKind.describe_step`` (the step's summary)
+    describe_fn: Callable[[dict[str, Any]], str] | None = None
 
     def plan(self, context: SyncContext) -> Plan:
         return self.plan_fn(context)
 
     def apply(self, context: SyncContext, plan: Plan) -> ApplyResult:
         return self.apply_fn(context, plan)
+
+    def describe_step(self, step: dict[str, Any]) -> str:
+        if self.describe_fn is None:
+            return super().describe_step(step)
+        return self.describe_fn(step)

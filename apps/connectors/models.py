@@ -48,6 +48,8 @@ class Connector(models.Model):
     staging: dict | None = None
 
     class Meta:
+        verbose_name = "connector"
+        verbose_name_plural = "connectors"
         ordering = ["account", "name"]
         constraints = [
             models.UniqueConstraint(fields=["account", "name"], name="unique_connector_name")
@@ -89,6 +91,8 @@ class OwnerMapping(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "owner mapping"
+        verbose_name_plural = "owner mappings"
         ordering = ["connector", "scheduling_user__external_id"]
         constraints = [
             models.UniqueConstraint(

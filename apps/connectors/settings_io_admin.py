@@ -21,6 +21,7 @@ from apps.accounts.admin_scope import ACCOUNT_FILTER, VIEW, AccountScopedAdmin
 from apps.accounts.models import Account
 from apps.accounts.selectors import administered_account_ids
 
+from .admin_tools import CrmKindFilter
 from .models import ConnectorConfiguration
 from .settings_io import NAME_MAX_LENGTH, export_connector, import_connector
 from .settings_yaml import MAX_BYTES
@@ -28,6 +29,10 @@ from .settings_yaml import MAX_BYTES
 #: The secrets of both kinds (``ConnectorKind.secret_names``); each kind refuses the
 #: ones it does not know.
 SECRET_FIELDS = ("client_secret", "service_account_key", "refresh_token", "password", "security_token")
+
+
+class KindFilter(CrmKindFilter):
+    kind_path = "kind"
 
 
 class ImportForm(forms.Form):
@@ -67,8 +72,8 @@ class ImportForm(forms.Form):
 
 @admin.register(ConnectorConfiguration)
 class ConnectorConfigurationAdmin(AccountScopedAdmin):
-    list_display = ["name", "kind", "status", "account"]
-    list_filter = ["kind", ACCOUNT_FILTER]
+    list_display = ["name", "crm", "status", "account"]
+    list_filter = [KindFilter, ACCOUNT_FILTER]
     actions = ["export_yaml"]
     change_list_template = "connectors/settings_io_changelist.html"
     administrator_permissions = frozenset({VIEW})
@@ -79,7 +84,16 @@ class ConnectorConfigurationAdmin(AccountScopedAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Export configuration as YAML")
+    @admin.display(description="CRM", ordering="kind")
+    def crm(self, obj):
+        return obj.kind_label
+
+    def changelist_view(self, request, extra_context=None):
+        # "Import YAML" (settings_io_changelist.html) only for those import_view lets in.
+        context = {"can_import": self.has_administer_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    @admin.action(description="Export configuration as YAML", permissions=["administer"])
     def export_yaml(self, request, queryset):
         allowed = administered_account_ids(request.user)
         docs = [export_connector(c) for c in queryset if request.user.is_superuser or c.account_id in allowed]

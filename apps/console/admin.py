@@ -9,7 +9,7 @@ from . import admin_connectors  # noqa: F401  (registers the connectors page)
 from .models import Incident
 
 
-@admin.action(description="Mark selected incidents resolved")
+@admin.action(description="Mark selected incidents resolved", permissions=["administer"])
 @administrators_only("resolve incidents")
 def resolve_incidents(modeladmin, request, queryset):
     count = queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())

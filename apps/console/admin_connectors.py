@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
 from apps.accounts.admin_tools import ScopedAccountFilter
+from apps.accounts.selectors import is_administrator_of
 from apps.connectors import registry
 from apps.connectors.admin_tools import CrmKindFilter
 from apps.connectors.models import Connector
@@ -25,7 +26,11 @@ from apps.sync.models import SyncJob
 from .dashboard import api_usage
 
 BACKLOG = ("pending", "running", "retrying")
-_current = threading.local()  # the request of the change view being rendered (for "reconnect")
+class _Current(threading.local):
+    request = None  # the request of the change view being rendered (for "reconnect")
+
+
+_current = _Current()
 
 
 class KindFilter(CrmKindFilter):
@@ -40,16 +45,16 @@ class ConnectorAdmin(AccountScopedAdmin):
     resume catches up on the queued work, in order.
     """
 
-    list_display = ["name", "kind", "status", "is_active", "is_paused", "last_success", "backlog",
+    list_display = ["name", "crm", "status", "is_active", "is_paused", "last_success", "backlog",
                     "api_usage", "account", "updated_at"]
     list_filter = [KindFilter, "status", "is_active", "is_paused", ScopedAccountFilter]
     search_fields = ["name"]
     list_select_related = ["account"]
     actions = [pause_connectors, resume_connectors]
-    fields = ["account", "kind", "name", "status", "status_detail", "reconnect", "live_since", "is_active",
+    fields = ["account", "crm", "name", "status", "status_detail", "reconnect", "live_since", "is_active",
               "is_paused", "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
               "created_at", "updated_at"]
-    readonly_fields = ["account", "kind", "status", "status_detail", "reconnect", "live_since", "is_paused",
+    readonly_fields = ["account", "crm", "status", "status_detail", "reconnect", "live_since", "is_paused",
                        "credentials_note", "last_success", "backlog", "api_usage", "open_incidents",
                        "created_at", "updated_at"]
     administrator_permissions = frozenset({VIEW, CHANGE})
@@ -71,6 +76,10 @@ class ConnectorAdmin(AccountScopedAdmin):
     def last_success(self, obj):
         return getattr(obj, "_last_success", None) or "—"
 
+    @admin.display(description="CRM", ordering="kind")
+    def crm(self, obj):
+        return obj.kind_label  # the kind's label, never its key ("keap")
+
     @admin.display(description="backlog", ordering="_backlog")
     def backlog(self, obj):
         count = getattr(obj, "_backlog", 0)
@@ -90,15 +99,13 @@ class ConnectorAdmin(AccountScopedAdmin):
 
     @admin.display(description="Reconnect")
     def reconnect(self, obj):
+        """The kind's connect page, for administrators of the connector's account only (the
+        page itself refuses everyone else)."""
         kind = registry.get(obj.kind)
-        connect_url = getattr(kind, "connect_url", None) if kind else None
-        request = getattr(_current, "request", None)
-        if not connect_url or request is None:
+        request = _current.request
+        if kind is None or request is None or not is_administrator_of(request.user, obj.account_id):
             return "—"
-        try:
-            url = connect_url(request, obj)
-        except Exception:  # noqa: BLE001 - a broken integration hook must not break the page
-            return "—"
+        url = kind.connect_url(obj)
         return format_html('<a href="{}">Reconnect {}</a>', url, obj.kind_label) if url else "—"
 
     @admin.display(description="Open incidents")

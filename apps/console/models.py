@@ -28,6 +28,8 @@ class Incident(models.Model):
     notified_to = models.TextField(blank=True, help_text="Addresses the alert email went to")
 
     class Meta:
+        verbose_name = "incident"
+        verbose_name_plural = "incidents"
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(

@@ -23,7 +23,8 @@ URL_LENGTH = 2048
 
 class DirectoryEntry(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    external_id = models.CharField(max_length=64, help_text="OnceHub id, e.g. USR-… or BP-…")
+    external_id = models.CharField(verbose_name="external ID", max_length=64,
+                                   help_text="OnceHub id, e.g. USR-… or BP-…")
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,6 +49,8 @@ class SchedulingUser(DirectoryEntry):
     status = models.CharField(max_length=32, blank=True)
 
     class Meta(DirectoryEntry.Meta):
+        verbose_name = "scheduling user"
+        verbose_name_plural = "scheduling users"
         constraints = [
             models.UniqueConstraint(fields=["account", "external_id"], name="uniq_sched_user")
         ]
@@ -62,12 +65,14 @@ class BookingPage(DirectoryEntry):
 
     label = models.CharField(max_length=NAME_LENGTH, blank=True, help_text="Internal label")
     public_name = models.CharField(max_length=NAME_LENGTH, blank=True)
-    url = models.URLField(max_length=URL_LENGTH, blank=True)
+    url = models.URLField(verbose_name="URL", max_length=URL_LENGTH, blank=True)
     owner = models.ForeignKey(
         SchedulingUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages"
     )
 
     class Meta(DirectoryEntry.Meta):
+        verbose_name = "booking page"
+        verbose_name_plural = "booking pages"
         constraints = [
             models.UniqueConstraint(fields=["account", "external_id"], name="uniq_booking_page")
         ]
@@ -82,6 +87,8 @@ class MasterPage(DirectoryEntry):
     name = models.CharField(max_length=NAME_LENGTH, blank=True)
 
     class Meta(DirectoryEntry.Meta):
+        verbose_name = "master page"
+        verbose_name_plural = "master pages"
         constraints = [
             models.UniqueConstraint(fields=["account", "external_id"], name="uniq_master_page")
         ]
@@ -100,6 +107,8 @@ class EventType(DirectoryEntry):
     )
 
     class Meta(DirectoryEntry.Meta):
+        verbose_name = "event type"
+        verbose_name_plural = "event types"
         constraints = [
             models.UniqueConstraint(fields=["account", "external_id"], name="uniq_event_type")
         ]
@@ -146,6 +155,8 @@ class FormQuestion(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now, help_text="Accurate to about an hour")
 
     class Meta:
+        verbose_name = "form question"
+        verbose_name_plural = "form questions"
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["account", "name"], name="uniq_form_question")]
 

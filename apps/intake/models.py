@@ -14,10 +14,11 @@ class BookingEvent(models.Model):
     """One accepted webhook delivery, stored before it is acknowledged."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="booking_events")
-    envelope_id = models.CharField(max_length=64, help_text="OnceHub event id (EVNT-…)")
+    envelope_id = models.CharField(verbose_name="event ID", max_length=64,
+                                   help_text="OnceHub event id (EVNT-…)")
     event_type = models.CharField(max_length=64, db_index=True)
     event_created_at = models.DateTimeField(help_text="The envelope's creation_time")
-    booking_id = models.CharField(max_length=64, blank=True, db_index=True)
+    booking_id = models.CharField(verbose_name="booking ID", max_length=64, blank=True, db_index=True)
     customer_email = models.CharField(max_length=254, blank=True, db_index=True)
     raw_body = models.TextField(help_text="The body exactly as received (signed bytes)")
     payload = models.JSONField()
@@ -41,6 +42,8 @@ class BookingEvent(models.Model):
         help_text="A test booking sent from a connector's set-up: synced to that connector only")
 
     class Meta:
+        verbose_name = "booking event"
+        verbose_name_plural = "booking events"
         ordering = ["-received_at"]
         constraints = [
             models.UniqueConstraint(fields=["account", "envelope_id"], name="one_event_per_envelope")
@@ -70,7 +73,7 @@ class Booking(models.Model):
     """A booking's current state: the latest event by (last_updated_time, creation_time) wins."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bookings")
-    booking_id = models.CharField(max_length=64)
+    booking_id = models.CharField(verbose_name="booking ID", max_length=64)
     status = models.CharField(max_length=32, blank=True)
     lifecycle_action = models.CharField(
         max_length=64, choices=LifecycleAction.choices, blank=True, db_index=True
@@ -82,10 +85,11 @@ class Booking(models.Model):
     starting_time = models.DateTimeField(null=True, blank=True)
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     owner_id = models.CharField("owner (USR-…)", max_length=64, blank=True)
-    booking_page_id = models.CharField(max_length=64, blank=True)
-    master_page_id = models.CharField(max_length=64, blank=True)
-    event_type_id = models.CharField(max_length=64, blank=True)
-    rescheduled_booking_id = models.CharField(max_length=64, blank=True, db_index=True)
+    booking_page_id = models.CharField(verbose_name="booking page ID", max_length=64, blank=True)
+    master_page_id = models.CharField(verbose_name="master page ID", max_length=64, blank=True)
+    event_type_id = models.CharField(verbose_name="event type ID", max_length=64, blank=True)
+    rescheduled_booking_id = models.CharField(verbose_name="rescheduled booking ID", max_length=64,
+                                              blank=True, db_index=True)
     latest_event = models.ForeignKey(
         BookingEvent, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -95,6 +99,8 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
+        verbose_name = "booking"
+        verbose_name_plural = "bookings"
         ordering = ["-updated_at"]
         constraints = [
             models.UniqueConstraint(fields=["account", "booking_id"], name="one_booking_per_id")

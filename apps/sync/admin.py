@@ -4,9 +4,12 @@ Big tables: counts are capped (``CappedCountPaginator``), filters take their cho
 small tables, search uses indexed exact lookups, and every list joins what it shows.
 """
 
+from datetime import timedelta
+
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -22,70 +25,13 @@ from apps.connectors.admin_tools import CrmKindFilter, ScopedConnectorFilter
 from apps.connectors.errors import reason_for
 from apps.core.jsonview import pretty_json
 
-from . import admin_inbox  # noqa: F401  (registers the inbox and bookings pages)
+from . import (
+    admin_inbox,  # noqa: F401  (registers the inbox and bookings pages)
+    job_page,
+)
 from .admin_actions import export_jobs_csv, retry_jobs
 from .admin_tools import ConsoleSearchMixin, HasErrorFilter, HttpStatusFilter, looks_like_oncehub_id
-from .models import CrmCall, CrmRecordLink, SyncAttempt, SyncJob
-
-
-class ReadOnlyInline:
-    """The rows of a job as the job's page shows them: read, never added, changed or deleted."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return True  # shown inside a job the parent admin already let the user see
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class CrmCallInline(ReadOnlyInline, admin.StackedInline):
-    """Each CRM call of the job: method, path, status, duration, request and response."""
-
-    model = CrmCall
-    fields = [("created_at", "method", "status_code", "duration_ms", "crm_error_code"), "url",
-              "request_pretty", "response_pretty"]
-    readonly_fields = ["created_at", "method", "status_code", "duration_ms", "crm_error_code", "url",
-                       "request_pretty", "response_pretty"]
-    show_change_link = True
-    ordering = ["created_at", "pk"]
-
-    @admin.display(description="Request")
-    def request_pretty(self, obj):
-        return pretty_json(obj.request_body)
-
-    @admin.display(description="Response")
-    def response_pretty(self, obj):
-        return pretty_json(obj.response_body)
-
-
-class SyncAttemptInline(ReadOnlyInline, admin.TabularInline):
-    """Each run of the job, newest first: deferred runs too (they are not in ``attempts``)."""
-
-    model = SyncAttempt
-    fields = ["number", "started_at", "finished_at", "outcome", "error_code", "error", "replan_reasons",
-              "call_count"]
-    readonly_fields = fields
-    ordering = ["-number"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(calls=Count("crm_calls"))
-
-    @admin.display(description="re-plans")
-    def replan_reasons(self, obj):
-        return ", ".join(str(replan.get("reason", "")) for replan in obj.replans) or "—"
-
-    @admin.display(description="CRM calls")
-    def call_count(self, obj):
-        return obj.calls
+from .models import CrmCall, CrmRecordLink, SyncJob
 
 
 class FailureReasonFilter(admin.SimpleListFilter):
@@ -95,11 +41,6 @@ class FailureReasonFilter(admin.SimpleListFilter):
     parameter_name = "error_code"
 
     def lookups(self, request, model_admin):
-        from datetime import timedelta
-
-        from django.db.models import Count
-        from django.utils import timezone
-
         rows = (
             model_admin.get_queryset(request)
             .filter(status__in=("failed", "dead", "retrying"),
@@ -136,11 +77,15 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
     search_help_text = "Booking id (BKNG-…), event id (EVNT-…), customer email or CRM record id."
     list_select_related = ["connector", "event"]
     actions = [retry_jobs, export_jobs_csv]
-    inlines = [SyncAttemptInline, CrmCallInline]
-    fields = ["account", "event_link", "booking_link", "connector", "lifecycle_action", "status",
-              "attempts", "error_pretty", "error_code", "next_attempt_at", "created_at", "started_at",
-              "finished_at", "plan_pretty", "result_pretty", "record_links"]
+    # The page's summary, attempts and plan come from job_page (its template:
+    # templates/admin/sync/syncjob/change_form.html); the fields are what links elsewhere.
+    fields = ["account", "event_link", "booking_link", "connector", "error_code", "record_links"]
     readonly_fields = fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        context = {**job_page.page_context(job), **(extra_context or {})} if job else extra_context
+        return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description="email", ordering="event__customer_email")
     def customer_email(self, obj):
@@ -156,8 +101,7 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
             return "—"
         # The short reason (the CRM's catalogue, apps.connectors.errors); the title holds the
         # whole sentence and its details line.
-        reason = reason_for(obj.connector.kind, obj.error_code) if obj.error_code else ""
-        text = reason or obj.error.splitlines()[0]
+        text = job_page.short_reason(obj)
         # Cut to one line by .bb-truncate (static/bookbridge/admin.css); the title holds all of it.
         return format_html('<span class="bb-truncate" title="{}">{}</span>', obj.error,
                            Truncator(text).chars(90))
@@ -175,18 +119,6 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
         jobs = reverse("admin:sync_syncjob_changelist") + f"?q={obj.booking_id}"
         return format_html('<a href="{}">{}</a> · <a href="{}">all sync jobs of this booking</a> · {}',
                            url, obj.booking_id, jobs, obj.event.customer_email or "no email")
-
-    @admin.display(description="Error")
-    def error_pretty(self, obj):
-        return format_html('<pre class="bb-json bb-error">{}</pre>', obj.error) if obj.error else "—"
-
-    @admin.display(description="Plan")
-    def plan_pretty(self, obj):
-        return pretty_json(obj.plan)
-
-    @admin.display(description="Result")
-    def result_pretty(self, obj):
-        return pretty_json(obj.result)
 
     @admin.display(description="CRM records of this booking")
     def record_links(self, obj):

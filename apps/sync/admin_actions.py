@@ -1,6 +1,7 @@
 """Admin actions of the operations console (on sync jobs, booking events and connectors). Each
-one that changes something runs only for administrators of every selected row's account (staff
-get an error message and nothing happens) and reports what it did.
+one that changes something is offered to administrators only (``permissions=["administer"]``,
+``apps.accounts.admin_scope``), runs only for administrators of every selected row's account
+(anyone else gets an error message and nothing happens) and reports what it did.
 
 They live with the sync engine whose operations they run (retry, replay, pause, resume), so
 that the admin of every layer that may import sync can offer them.
@@ -24,7 +25,8 @@ from .replay import ReplayReport, replay_event, retry_job
 RETRYABLE = (JobStatus.FAILED, JobStatus.DEAD)
 
 
-@admin.action(description="Retry selected failed/dead sync jobs")
+@admin.action(permissions=["administer"],
+              description="Retry selected failed/dead sync jobs")
 @administrators_only("retry sync jobs")
 def retry_jobs(modeladmin, request, queryset):
     outcomes: Counter = Counter()
@@ -44,7 +46,8 @@ def retry_jobs(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Retry: {summary}. Only failed and dead jobs are retried.", level)
 
 
-@admin.action(description="Replay selected booking events (all connectors, idempotent)")
+@admin.action(permissions=["administer"],
+              description="Replay selected booking events (all connectors, idempotent)")
 @administrators_only("replay booking events")
 def replay_events(modeladmin, request, queryset):
     report = ReplayReport()
@@ -61,7 +64,8 @@ def replay_events(modeladmin, request, queryset):
     )
 
 
-@admin.action(description="Pause selected connectors (work queues up until resumed)")
+@admin.action(permissions=["administer"],
+              description="Pause selected connectors (work queues up until resumed)")
 @administrators_only("pause connectors")
 def pause_connectors(modeladmin, request, queryset):
     paused = [c.name for c in queryset if pausing.pause(c)]
@@ -72,7 +76,8 @@ def pause_connectors(modeladmin, request, queryset):
         modeladmin.message_user(request, "The selected connectors were already paused.", messages.WARNING)
 
 
-@admin.action(description="Resume selected connectors (catch up on queued work in order)")
+@admin.action(permissions=["administer"],
+              description="Resume selected connectors (catch up on queued work in order)")
 @administrators_only("resume connectors")
 def resume_connectors(modeladmin, request, queryset):
     parts = []

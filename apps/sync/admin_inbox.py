@@ -18,10 +18,12 @@ from apps.accounts.admin_tools import (
     recent_filter,
     status_badge,
 )
+from apps.core.display import moment
 from apps.core.jsonview import pretty_json
 from apps.intake.lifecycle import BOOKING_EVENT_TYPES
 from apps.intake.models import Booking, BookingEvent
 
+from . import job_page
 from .admin_actions import replay_events
 from .admin_tools import ConsoleSearchMixin
 from .models import SyncJob
@@ -67,13 +69,13 @@ def _jobs_table(jobs) -> str:
     rows = [
         (reverse("admin:sync_syncjob_change", args=[job.pk]), job.pk, job.connector.name,
          status_badge(job.status, job.get_status_display()), job.attempts,
-         f"{job.error_code}: {job.error}"[:200] if job.error else "")
+         job_page.short_reason(job))
         for job in jobs
     ]
     if not rows:
         return "—"
     return format_html(
-        "<table><tr><th>job</th><th>connector</th><th>status</th><th>attempts</th><th>error</th></tr>"
+        "<table><tr><th>Job</th><th>Connector</th><th>Status</th><th>Attempts</th><th>Reason</th></tr>"
         "{}</table>",
         format_html_join("", '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td>'
                          "<td>{}</td></tr>", rows),
@@ -153,7 +155,7 @@ class BookingAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
     def events(self, obj):
         events = BookingEvent.objects.filter(account_id=obj.account_id, booking_id=obj.booking_id)
         rows = [(reverse("admin:intake_bookingevent_change", args=[e.pk]), e.envelope_id, e.event_type,
-                 e.lifecycle_action, e.received_at) for e in events.order_by("received_at")]
+                 e.lifecycle_action, moment(e.received_at)) for e in events.order_by("received_at")]
         if not rows:
             return "—"
         return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a> {} · {} · {}', rows)

@@ -28,7 +28,7 @@ class SyncJob(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(BookingEvent, on_delete=models.CASCADE, related_name="sync_jobs")
     connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="sync_jobs")
-    booking_id = models.CharField(max_length=64, blank=True, db_index=True)
+    booking_id = models.CharField(verbose_name="booking ID", max_length=64, blank=True, db_index=True)
     lifecycle_action = models.CharField(max_length=64, choices=LifecycleAction.choices, blank=True)
     status = models.CharField(
         max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
@@ -47,6 +47,8 @@ class SyncJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "sync job"
+        verbose_name_plural = "sync jobs"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["event", "connector"], name="one_job_per_event_connector")
@@ -59,7 +61,9 @@ class SyncJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Job {self.pk} {self.booking_id} → {self.connector_id} ({self.status})"
+        booking = f"Booking {self.booking_id}" if self.booking_id else f"Job {self.pk}"
+        action = f" · {self.get_lifecycle_action_display()}" if self.lifecycle_action else ""
+        return f"{booking}{action} → {self.connector.name}"
 
 
 class AttemptOutcome(models.TextChoices):
@@ -98,6 +102,8 @@ class SyncAttempt(models.Model):
     replans = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = "sync attempt"
+        verbose_name_plural = "sync attempts"
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="one_attempt_number_per_job")
@@ -119,15 +125,17 @@ class CrmCall(models.Model):
         SyncAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="crm_calls"
     )
     method = models.CharField(max_length=16)
-    url = models.TextField()
+    url = models.TextField(verbose_name="URL")
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    crm_error_code = models.CharField(max_length=64, blank=True)
+    duration_ms = models.PositiveIntegerField(verbose_name="duration (ms)", default=0)
+    crm_error_code = models.CharField(verbose_name="CRM error code", max_length=64, blank=True)
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = "CRM call"
+        verbose_name_plural = "CRM calls"
         ordering = ["-created_at"]
         indexes = [
             # Console: the newest calls of an account / a connector without scanning the table.
@@ -144,13 +152,15 @@ class CrmRecordLink(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="record_links")
-    booking_id = models.CharField(max_length=64, db_index=True)
+    booking_id = models.CharField(verbose_name="booking ID", max_length=64, db_index=True)
     record_type = models.CharField(max_length=32, help_text="contact, appointment, lead, event, …")
-    crm_id = models.CharField(max_length=64, db_index=True)
+    crm_id = models.CharField(verbose_name="CRM record ID", max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "CRM record link"
+        verbose_name_plural = "CRM record links"
         constraints = [
             models.UniqueConstraint(
                 fields=["connector", "booking_id", "record_type"], name="one_link_per_record_type"

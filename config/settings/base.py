@@ -134,8 +134,10 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Bookbridge <bookb
 # --- Sign-in throttling (django-axes), portal and admin login alike -------------------------
 # A username is locked from one IP address after this many failed sign-ins in a row, for this
 # long; other users and other addresses are not affected. An operator unlocks earlier in Django
-# admin ("Access attempts") or with ``manage.py axes_reset_username <username>``.
+# admin ("Failed sign-in counts (lockouts)") or with ``manage.py axes_reset_username <username>``.
 AXES_ENABLED = True
+# Its pages are registered on proxies with readable names (apps/accounts/admin.py).
+AXES_ENABLE_ADMIN = False
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -18,6 +18,8 @@ from . import crm_store
 
 pytestmark = pytest.mark.django_db
 
+REFUSED = "Only administrators of the account can run this action. Nothing was done."
+
 
 class InlineBroker:
     """Stands in for the broker: records each task sent and runs ``run_job`` in-process."""
@@ -105,6 +107,20 @@ def test_staff_cannot_retry(client, shop, broker, django_capture_on_commit_callb
     client.force_login(shop["staff"])
     with django_capture_on_commit_callbacks(execute=True):
         response = _act(client, "admin:sync_syncjob_changelist", "retry_jobs", [job.pk])
+    assert _messages(response) == [REFUSED]
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and broker.sent == []
+
+
+def test_staff_of_the_rows_account_cannot_retry_as_administrator_of_another(
+        client, shop, broker, django_capture_on_commit_callbacks):
+    """Offered the action (they administer an account), refused on rows they only staff."""
+    _, job = _failed_booking(shop)
+    MembershipFactory(account=AccountFactory(slug="elsewhere"), user=shop["staff"],
+                      role=Role.ADMINISTRATOR)
+    client.force_login(shop["staff"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _act(client, "admin:sync_syncjob_changelist", "retry_jobs", [job.pk])
     assert _messages(response) == [
         "Only administrators of Shop may retry sync jobs. Nothing was done."]
     job.refresh_from_db()
@@ -155,8 +171,7 @@ def test_staff_cannot_replay(client, shop, broker, django_capture_on_commit_call
     client.force_login(shop["staff"])
     with django_capture_on_commit_callbacks(execute=True):
         response = _act(client, "admin:intake_bookingevent_changelist", "replay_events", [event.pk])
-    assert _messages(response) == [
-        "Only administrators of Shop may replay booking events. Nothing was done."]
+    assert _messages(response) == [REFUSED]
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and broker.sent == []
 
@@ -181,7 +196,7 @@ def test_pause_and_resume_are_for_administrators(client, shop, monkeypatch,
     connector = shop["connector"]
     client.force_login(shop["staff"])
     response = _act(client, "admin:connectors_connector_changelist", "pause_connectors", [connector.pk])
-    assert _messages(response) == ["Only administrators of Shop may pause connectors. Nothing was done."]
+    assert _messages(response) == [REFUSED]
     connector.refresh_from_db()
     assert not connector.is_paused
 

@@ -95,7 +95,7 @@ def test_a_date_that_cannot_exist_in_a_date_hierarchy_goes_back_to_the_list(clie
     """django-axes' lists have a date hierarchy: Django read ``year`` into a datetime (an
     OverflowError for 99999999999999999999)."""
     client.force_login(django_user_model.objects.create_superuser("root", "root@example.test", "pw-123456"))
-    url = reverse("admin:axes_accessattempt_changelist")
+    url = reverse("admin:accounts_signinlockout_changelist")
     answer = client.get(url, {"attempt_time__year": year})
     assert answer.status_code == 302 and answer["Location"] == f"{url}?e=1"
     assert "removed" in assert_plain_answer(client.get(answer["Location"]), what=url)

@@ -143,7 +143,8 @@ def test_sync_job_detail_reads_error_plan_and_crm_calls_as_json(client, world):
     assert "Duplicate email rejected for alpha" in content
     assert '<pre class="bb-json">' in content
     assert "&quot;op&quot;: &quot;record&quot;" in content  # the plan, pretty-printed
-    assert "https://crm.example/alpha/contacts" in content  # inline CRM calls
+    assert "<code>POST /alpha/contacts</code>" in content  # each CRM call on one line
+    assert "<code>GET /alpha/contacts</code>" in content  # without its query
     assert "&quot;message&quot;: &quot;Duplicate email rejected for alpha&quot;" in content
     assert "sekrit-token" not in content  # secrets were redacted when recorded
     assert "CRM-ALPHA-42" in content  # the booking's CRM record links

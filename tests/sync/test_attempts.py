@@ -141,9 +141,9 @@ def test_job_admin_shows_the_attempts_and_call_admin_their_number(client, django
     response = client.get(reverse("admin:sync_syncjob_change", args=[job.pk]))
     assert response.status_code == 200
     content = response.content.decode()
-    assert "Sync attempts" in content
-    assert "The CRM timed out." in content and "contact merged in the CRM" in content
-    assert content.index(">Succeeded<") < content.index(">Retrying<")  # newest first
+    assert "Attempts, newest first" in content
+    assert "The CRM timed out." in content and "Planned again: contact merged in the CRM" in content
+    assert content.index('class="bb-outcome">succeeded<') < content.index('class="bb-outcome">will retry at ')
     call = CrmCall.objects.get(sync_job=job, url="https://crm.example/replan")
     call_page = client.get(reverse("admin:sync_crmcall_change", args=[call.pk])).content.decode()
     assert '<div class="readonly">2</div>' in call_page

@@ -14,7 +14,7 @@ from apps.connectors.contract import CrmIntegration, Plan, SyncContext
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 
-from . import applier, connection, errors, metadata, planning, settings_io, wizard_steps
+from . import applier, connection, errors, metadata, planner, planning, settings_io, wizard_steps
 
 if TYPE_CHECKING:
     from apps.connectors.settings_io import Report
@@ -33,6 +33,9 @@ class KeapIntegration(CrmIntegration):
 
     def apply(self, context: SyncContext, plan: Plan) -> dict[str, Any]:
         return applier.apply(context, plan)
+
+    def describe_step(self, step: dict[str, Any]) -> str:
+        return planner.describe_step(step)
 
     def is_connected(self, connector: Connector) -> bool:
         return connection.is_connected(connector)

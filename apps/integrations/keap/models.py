@@ -56,6 +56,7 @@ class KeapConnection(models.Model):
 
     class Meta:
         verbose_name = "Keap connection"
+        verbose_name_plural = "Keap connections"
 
     def __str__(self) -> str:
         return f"Keap connection of {self.connector}"
@@ -253,10 +254,12 @@ class CrmCacheEntry(models.Model):
     connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32)  # tag, tag_category, lead_source, lead_source_category
     name = models.CharField(max_length=300)
-    crm_id = models.CharField(max_length=64)
+    crm_id = models.CharField(verbose_name="Keap ID", max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "CRM cache entry"
+        verbose_name_plural = "CRM cache entries"
         verbose_name_plural = "CRM cache entries"
         constraints = [
             models.UniqueConstraint(fields=["connector", "kind", "name"], name="keap_cache_unique")

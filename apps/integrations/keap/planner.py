@@ -312,3 +312,53 @@ def build_plan(p: PlanInput) -> list[dict[str, Any]]:
     for note in notes:
         plan.append({"op": "note", "summary": note})
     return plan
+
+
+# ----------------------------------------------------------------------- in words
+def _email_of(body: dict[str, Any]) -> str:
+    addresses = body.get("email_addresses") or [{}]
+    return str(addresses[0].get("email") or "")
+
+
+def _field_names(body: dict[str, Any]) -> str:
+    names = [name.replace("_", " ") for name in body if name not in ("source_type",)]
+    return ", ".join(names) if names else "nothing"
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"“{name}”" for name in names)
+
+
+def _when(values: dict[str, Any]) -> str:
+    start, end = values.get("ActionDate"), values.get("EndDate")
+    if not start:
+        return ""
+    until = f" to {end.replace('T', ' ')}" if end else ""
+    return f" from {start.replace('T', ' ')}{until}"
+
+
+def describe_step(step: dict[str, Any]) -> str:
+    """One operation of ``build_plan`` as a sentence for the sync job page."""
+    op, body = step.get("op"), step.get("body") or {}
+    email = _email_of(body) or "this booking's customer"
+    sentences = {
+        "ensure_lead_source": lambda: f"Find the lead source “{step.get('name')}” in category "
+                                      f"“{step.get('category')}”, create it if missing",
+        "ensure_tags": lambda: f"Find the tags {_names(step.get('names') or [])} in category "
+                               f"“{step.get('category')}”, create those that are missing",
+        "ensure_company": lambda: f"Find the company “{step.get('name')}”, create it if missing",
+        "upsert_contact": lambda: f"Find the contact by email {email}, create it if missing, and "
+                                  f"write {_field_names(body)}",
+        "create_contact": lambda: f"Create a new contact for {email} with {_field_names(body)}",
+        "patch_contact": lambda: f"Update contact {step.get('contact_id')}: {_field_names(body)}",
+        "use_contact": lambda: f"Use contact {step.get('contact_id')} as it is",
+        "create_appointment": lambda: "Create the appointment “{}”{}".format(
+            (step.get("values") or {}).get("ActionDescription", ""), _when(step.get("values") or {})),
+        "update_appointment": lambda: "Update appointment {}{}".format(
+            step.get("appointment_id"), _when(step.get("values") or {}) or " (new owner or title)"),
+        "remove_tags": lambda: f"Remove the tags {_names(step.get('names') or [])} from the contact"
+                               + (" where it has them" if step.get("only_if_present") else ""),
+        "apply_tags": lambda: f"Apply the tags {_names(step.get('names') or [])} to the contact",
+    }
+    sentence = sentences.get(op)
+    return sentence() if sentence else str(step.get("summary") or "A step of the Keap plan")

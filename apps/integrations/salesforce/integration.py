@@ -13,7 +13,7 @@ from apps.connectors.contract import CrmIntegration, Plan, SyncContext
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 
-from . import applier, metadata, planning, wizard_steps
+from . import applier, metadata, planner, planning, wizard_steps
 from .client import SalesforceClient
 from .connection import is_connected
 from .errors import classify
@@ -36,6 +36,9 @@ class SalesforceIntegration(CrmIntegration):
 
     def apply(self, context: SyncContext, plan: Plan) -> dict[str, Any]:
         return applier.apply(context, plan)
+
+    def describe_step(self, step: dict[str, Any]) -> str:
+        return planner.describe_step(step)
 
     def is_connected(self, connector: Connector) -> bool:
         return is_connected(connector)

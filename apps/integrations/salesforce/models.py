@@ -42,7 +42,7 @@ class SalesforceConnection(models.Model):
                                    default=AuthMethod.CLIENT_CREDENTIALS)
     environment = models.CharField(max_length=16, choices=Environment.choices,
                                    default=Environment.PRODUCTION)
-    custom_login_url = models.CharField(
+    custom_login_url = models.CharField(verbose_name="custom login URL",
         max_length=300, blank=True,
         help_text="My Domain login URL, e.g. https://acme.my.salesforce.com")
     api_version = models.CharField(
@@ -53,16 +53,17 @@ class SalesforceConnection(models.Model):
         help_text="The version the last connection check chose; every call uses it.")
     username = models.CharField("integration user's username", max_length=254, blank=True)
     client_id = models.CharField("consumer key", max_length=300, blank=True)
-    instance_url = models.CharField(max_length=300, blank=True,
+    instance_url = models.CharField(verbose_name="instance URL", max_length=300, blank=True,
                                     help_text="Taken from Salesforce's login answer.")
     verified_at = models.DateTimeField(null=True, blank=True)
     missing_permissions = models.JSONField(default=list, blank=True)
-    api_usage_used = models.PositiveIntegerField(null=True, blank=True)
-    api_usage_max = models.PositiveIntegerField(null=True, blank=True)
-    api_usage_at = models.DateTimeField(null=True, blank=True)
+    api_usage_used = models.PositiveIntegerField(verbose_name="API calls used", null=True, blank=True)
+    api_usage_max = models.PositiveIntegerField(verbose_name="API call limit", null=True, blank=True)
+    api_usage_at = models.DateTimeField(verbose_name="API usage read at", null=True, blank=True)
 
     class Meta:
         verbose_name = "Salesforce connection"
+        verbose_name_plural = "Salesforce connections"
 
     def __str__(self) -> str:
         return f"Salesforce connection of {self.connector}"
@@ -93,6 +94,10 @@ class SalesforceInstallation(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     present_fields = models.JSONField(default=list, blank=True)
     missing_fields = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "Salesforce installation"
+        verbose_name_plural = "Salesforce installations"
 
     def __str__(self) -> str:
         return f"Installation check of {self.connector}"
@@ -125,6 +130,8 @@ class RequiredFieldRule(models.Model):
     value = models.CharField(max_length=1000, blank=True)
 
     class Meta:
+        verbose_name = "required field rule"
+        verbose_name_plural = "required field rules"
         ordering = ["object_name", "field_name"]
         constraints = [models.UniqueConstraint(fields=["connector", "object_name", "field_name"],
                                                name="sf_one_required_rule_per_field")]
@@ -151,6 +158,8 @@ class FieldMapping(models.Model):
                                   default=WriteMode.OVERWRITE)
 
     class Meta:
+        verbose_name = "field mapping"
+        verbose_name_plural = "field mappings"
         ordering = ["object_name", "field_name"]
         constraints = [models.UniqueConstraint(fields=["connector", "object_name", "field_name"],
                                                name="sf_one_mapping_per_field")]
@@ -217,6 +226,10 @@ class CreationRules(models.Model):
                                       default=EventCreation.ALWAYS,
                                       help_text="Default for booking pages without their own setting.")
 
+    class Meta:
+        verbose_name = "creation rules"
+        verbose_name_plural = "creation rules"
+
     def __str__(self) -> str:
         return f"Creation rules of {self.connector}"
 
@@ -233,6 +246,8 @@ class BookingPageRule(models.Model):
                                       default=EventCreation.ALWAYS)
 
     class Meta:
+        verbose_name = "booking page rule"
+        verbose_name_plural = "booking page rules"
         ordering = ["booking_page_id"]
         constraints = [models.UniqueConstraint(fields=["connector", "booking_page_id"],
                                                name="sf_one_rule_per_booking_page")]

@@ -410,3 +410,33 @@ def _plan(inputs: Inputs) -> list[dict[str, Any]]:
     if wants_event(facts, settings):
         ops += plan_event_create(inputs, who, None if kind == "lead" else what)
     return ops
+
+
+# ----------------------------------------------------------------------- in words
+def _values(body: dict[str, Any]) -> str:
+    """The fields a step writes, for people: references to records made earlier in the same
+    composite request (``@{ref.id}``) read as "the new <ref>"."""
+    shown = []
+    for name, value in body.items():
+        text = str(value)
+        if text.startswith("@{"):
+            text = "the new " + text[2:].split(".")[0]
+        shown.append(f"{name} {'not set' if value in (None, '') else text}")
+    return ", ".join(shown) if shown else "no fields"
+
+
+def describe_step(step: dict[str, Any]) -> str:
+    """One operation of ``plan`` as a sentence for the sync job page."""
+    op = step.get("op")
+    if op == "skip":
+        return str(step.get("reason") or "Nothing to do in Salesforce")
+    if op == "link":
+        return f"Use the existing {step.get('record_type')} {step.get('id')} as it is"
+    rules = {True: "; Salesforce assignment rules choose the owner",
+             False: "; assignment rules do not run"}.get(step.get("auto_assign"), "")
+    body = _values(step.get("body") or {})
+    if op == "create":
+        return f"Create a {step.get('object')} with {body}{rules}"
+    if op == "update":
+        return f"Update {step.get('object')} {step.get('id')}: {body}{rules}"
+    return str(step.get("summary") or "A step of the Salesforce plan")
