@@ -17,11 +17,13 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from apps.core.public_urls import public_url
+
 from .models import Membership
 
 
 def _absolute(path: str) -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+    return public_url(path)  # no request: emails use the configured base
 
 
 def set_password_url(user) -> str:

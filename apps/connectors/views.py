@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
+from apps.core.public_urls import public_url
 
 from . import registry, wizard
 from .forms import ConnectorForm
@@ -17,9 +17,7 @@ from .models import Connector
 
 @account_view(role=Role.STAFF)
 def account_overview(request, account):
-    webhook_url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
-        "intake:oncehub-webhook", args=[account.slug]
-    )
+    webhook_url = public_url(reverse("intake:oncehub-webhook", args=[account.slug]), request)
     return render(
         request,
         "connectors/account.html",
