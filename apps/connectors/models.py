@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.fields import EncryptedJSONField
 
 from . import registry
+from .contract import CrmIntegration
 
 
 class ConnectorStatus(models.TextChoices):
@@ -64,6 +66,13 @@ class Connector(models.Model):
     @property
     def is_live(self) -> bool:
         return self.live_since is not None
+
+    @property
+    def refresh_url(self) -> str:
+        """Where "Refresh CRM data" posts (a CRM kind, ``CrmIntegration.refresh_metadata``), else ""."""
+        if not isinstance(registry.get(self.kind), CrmIntegration) or self.pk is None:
+            return ""
+        return reverse("connectors:connector-refresh", args=[self.account.slug, self.pk])
 
     @property
     def setup_url(self) -> str:

@@ -6,8 +6,6 @@ above it (sync jobs, pausing, console incidents and the dashboard's API usage), 
 registers it (``apps.console.admin`` imports this module): connectors may not import them.
 """
 
-import threading
-
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -16,6 +14,7 @@ from django.utils.html import format_html
 
 from apps.accounts.admin_scope import CHANGE, VIEW, AccountScopedAdmin
 from apps.accounts.admin_tools import ScopedAccountFilter
+from apps.accounts.selectors import is_administrator_of
 from apps.connectors import registry
 from apps.connectors.admin_tools import CrmKindFilter
 from apps.connectors.models import Connector
@@ -25,7 +24,6 @@ from apps.sync.models import SyncJob
 from .dashboard import api_usage
 
 BACKLOG = ("pending", "running", "retrying")
-_current = threading.local()  # the request of the change view being rendered (for "reconnect")
 
 
 class KindFilter(CrmKindFilter):
@@ -90,15 +88,9 @@ class ConnectorAdmin(AccountScopedAdmin):
 
     @admin.display(description="Reconnect")
     def reconnect(self, obj):
+        """The connection step of the connector's wizard (the kind's connect page)."""
         kind = registry.get(obj.kind)
-        connect_url = getattr(kind, "connect_url", None) if kind else None
-        request = getattr(_current, "request", None)
-        if not connect_url or request is None:
-            return "—"
-        try:
-            url = connect_url(request, obj)
-        except Exception:  # noqa: BLE001 - a broken integration hook must not break the page
-            return "—"
+        url = kind.connect_url(obj) if kind is not None else ""
         return format_html('<a href="{}">Reconnect {}</a>', url, obj.kind_label) if url else "—"
 
     @admin.display(description="Open incidents")
@@ -108,11 +100,9 @@ class ConnectorAdmin(AccountScopedAdmin):
         return format_html("<br>".join(["{}"] * len(rows)), *rows) if rows else "None"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        _current.request = request
-        try:
-            response = super().change_view(request, object_id, form_url, extra_context)
-            if hasattr(response, "render"):
-                response.render()  # display methods run now, while the request is known
-            return response
-        finally:
-            _current.request = None
+        # "Refresh CRM data" (a POST form in the object tools, outside the change form) for the
+        # account's administrators; the portal view checks the role again.
+        connector = Connector.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        refresh = connector if connector and is_administrator_of(request.user, connector.account_id) else None
+        return super().change_view(request, object_id, form_url,
+                                   {**(extra_context or {}), "refresh_connector": refresh})

@@ -11,7 +11,11 @@ from apps.connectors.models import Connector, ConnectorStatus
 
 from . import metadata
 from .connection import FIELDS
-from .models import KeapConnection
+from .models import CrmCacheEntry, KeapConnection
+
+#: The saved ids that stand for Keap metadata (tags, their categories, lead sources): dropped
+#: by "Refresh CRM data" and found (or created) again by name at the next booking.
+METADATA_ID_KINDS = ("tag", "tag_category", "lead_source", "lead_source_category")
 
 
 @transaction.atomic
@@ -44,3 +48,10 @@ def save_staged_connection(*, connector: Connector) -> None:
     staged = staging.remembered(connector, f"row:{KeapConnection._meta.label}")
     if staged is not None:
         save_connection(connector=connector, **{name: getattr(staged, name) for name in FIELDS})
+
+
+@transaction.atomic
+def forget_saved_ids(*, connector: Connector) -> int:
+    """Drop the saved ids of tags, categories and lead sources; answers how many were dropped."""
+    deleted, _ = CrmCacheEntry.objects.filter(connector=connector, kind__in=METADATA_ID_KINDS).delete()
+    return deleted
