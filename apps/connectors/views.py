@@ -32,6 +32,8 @@ def account_overview(request, account):
                            for c in Connector.objects.filter(account=account)],
             "webhook_url": webhook_url,
             "is_administrator": request.account_role == Role.ADMINISTRATOR,
+            # Staff see a disconnected connector's banner without its Reconnect button.
+            "staff_view": request.account_role != Role.ADMINISTRATOR,
         },
     )
 

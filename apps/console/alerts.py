@@ -160,6 +160,14 @@ def on_connector_disconnected(sender, *, connector: Connector, reason: str, **kw
     evaluate(connector)
 
 
+def on_connector_reconnected(sender, *, connector: Connector, **kwargs) -> None:
+    """A reconnect resolves the "disconnected" incident (and its banner) at once, not at the next
+    periodic check (``check-connector-alerts``, every minute)."""
+    fresh = Connector.objects.filter(pk=connector.pk).first()
+    if fresh is not None:
+        evaluate(fresh)
+
+
 def check_all() -> int:
     """Evaluate every connector; answers the number of incidents opened."""
     opened = 0

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.connectors import services as connector_services
 from apps.connectors import staging, tokens
 from apps.connectors.models import Connector, ConnectorStatus
 
@@ -40,6 +41,7 @@ def store_connection(*, connector: Connector, trial: Connector) -> None:
     save_connection(connector=connector, **{name: getattr(row, name) for name in FIELDS})
     tokens.store_credentials(connector, trial.credentials, status=ConnectorStatus.CONNECTED, status_detail="")
     metadata.forget(connector)
+    connector_services.reconnected(connector=connector)
 
 
 @transaction.atomic
