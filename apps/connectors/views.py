@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
+from apps.accounts.selectors import webhook_secret_state
 from apps.core.public_urls import public_url
 
 from . import registry, wizard
@@ -31,6 +32,7 @@ def account_overview(request, account):
             "connectors": [(c, wizard.progress(c) if not c.is_live else None)
                            for c in Connector.objects.filter(account=account)],
             "webhook_url": webhook_url,
+            "secret_state": webhook_secret_state(account),
             "is_administrator": request.account_role == Role.ADMINISTRATOR,
             # Staff see a disconnected connector's banner without its Reconnect button.
             "staff_view": request.account_role != Role.ADMINISTRATOR,
