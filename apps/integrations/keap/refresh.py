@@ -60,8 +60,8 @@ def refresh(connector: Connector) -> MetadataRefresh:
                            "it again at the next booking (or choose another tag category in the "
                            "wizard's tagging step).")
     if dropped:
-        changes.append(f"The saved Keap ids of {dropped} tags, categories and lead sources were "
-                       "dropped: Bookbridge finds them by name again at the next booking.")
+        changes.append(f"Saved Keap ids of tags, categories and lead sources forgotten: {dropped}. "
+                       "Bookbridge finds them by name again at the next booking.")
     return MetadataRefresh(crm="Keap", changes=tuple(changes))
 
 
