@@ -9,9 +9,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from apps.accounts.models import Role
-from apps.connectors.errors import suggests_refresh
+from apps.connectors.errors import PermanentCrmError, suggests_refresh
 from apps.demo.samples import BookingStory
 from apps.integrations.keap import metadata
+from apps.integrations.keap.errors import classify
 from apps.integrations.keap.models import CrmCacheEntry, TaggingSettings
 from apps.sync.models import JobStatus, SyncJob
 from apps.sync.replay import retry_job
@@ -114,3 +115,17 @@ def test_wizard_and_settings_pages_offer_the_button(client, administrator, accou
         page = client.get(url).content.decode()
         assert f'action="{connector.refresh_url}"' in page, url
         assert "Refresh CRM data" in page
+
+
+@pytest.mark.parametrize("said", ["Tag category with id 6 was not found",
+                                  "Lead source with id 12 was not found",
+                                  "Custom field with id 7 was not found"])
+def test_keap_answers_naming_a_vanished_id_are_stale_metadata(said):
+    error = classify(400, {"message": said})
+    assert error.code == "stale_reference" and isinstance(error, PermanentCrmError)
+    assert "Refresh CRM data" in error.sentence and said in error.details
+
+
+def test_other_refusals_are_not_stale_metadata():
+    assert classify(400, {"message": "Contact with id 5 was not found"}).code != "stale_reference"
+    assert not suggests_refresh("keap", "INVALID_EMAIL")
