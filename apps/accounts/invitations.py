@@ -3,8 +3,9 @@
 A new login gets an invitation with a link to choose its password: Django's password-reset
 machinery (``default_token_generator`` and the ``password_reset_confirm`` view wired in
 config/urls.py), so the link works once, expires after ``PASSWORD_RESET_TIMEOUT`` and dies when
-the password changes. An existing login is told it was added. Links are built on
-``PUBLIC_BASE_URL``, never on the request's Host header.
+the password changes. An existing login is told it was added. Links are built by
+``apps.core.public_urls.public_url`` without a request: on ``PUBLIC_BASE_URL``, never on the
+request's Host header.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from apps.core.public_urls import public_url
+
 from .models import Membership
 
 
 def _absolute(path: str) -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+    return public_url(path)  # no request: emails use the configured base
 
 
 def set_password_url(user) -> str:

@@ -75,6 +75,9 @@ class WebhookSecret(models.Model):
     secret = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+    #: When an administrator revealed it on the account page (once: then it shows masked, and
+    #: "Rotate secret" makes a new one that may be revealed once again).
+    revealed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = WebhookSecretQuerySet.as_manager()
 

@@ -216,6 +216,24 @@ def account_by_slug(slug: str) -> Account | None:
     return copy.copy(account) if account is not None else None
 
 
+@dataclass(frozen=True)
+class SecretState:
+    """What the account page says of the current signing secret (never the secret)."""
+
+    exists: bool
+    revealed_at: datetime | None
+
+    @property
+    def revealable(self) -> bool:
+        return self.exists and self.revealed_at is None
+
+
+def webhook_secret_state(account: Account) -> SecretState:
+    current = (WebhookSecret.objects.filter(account=account, expires_at__isnull=True)
+               .order_by("-created_at").values("revealed_at").first())
+    return SecretState(exists=current is not None, revealed_at=(current or {}).get("revealed_at"))
+
+
 def forget_cached_accounts() -> None:
     """Drop every per-process cache of accounts and secrets (they are read again on demand)."""
     _webhook_signers.clear()

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
 from . import invitations
 from .models import Account, Membership, Role, WebhookSecret
+
+audit = logging.getLogger("bookbridge.audit")
 
 
 @dataclass(frozen=True)
@@ -118,3 +123,33 @@ def rotate_webhook_secret(
     secret = new_secret or new_webhook_secret()
     WebhookSecret.objects.create(account=account, secret=secret, created_at=now)
     return secret
+
+
+def _audit(*, account: Account, user, what: str) -> None:
+    """One line in the account's admin history and the audit log; never the secret itself."""
+    LogEntry.objects.create(
+        user_id=user.pk, content_type_id=ContentType.objects.get_for_model(Account).pk,
+        object_id=str(account.pk), object_repr=str(account)[:200], action_flag=CHANGE,
+        change_message=what)
+    audit.info("%s (account %s, user %s)", what, account.slug, user.pk)
+
+
+@transaction.atomic
+def reveal_webhook_secret(*, account: Account, user) -> str | None:
+    """The current signing secret, once per creation or rotation; None when it was revealed
+    already (or there is none): then only "Rotate secret" gives a new one to reveal."""
+    current = (WebhookSecret.objects.select_for_update()
+               .filter(account=account, expires_at__isnull=True).order_by("-created_at").first())
+    if current is None or current.revealed_at is not None:
+        return None
+    WebhookSecret.objects.filter(pk=current.pk).update(revealed_at=timezone.now())
+    _audit(account=account, user=user, what="Revealed the OnceHub webhook signing secret.")
+    return current.secret
+
+
+@transaction.atomic
+def rotate_webhook_secret_by(*, account: Account, user) -> None:
+    """An administrator's "Rotate secret": a new current secret (revealable once); the previous
+    one keeps working for the grace period, so deliveries already signed with it still pass."""
+    rotate_webhook_secret(account=account)
+    _audit(account=account, user=user, what="Rotated the OnceHub webhook signing secret.")

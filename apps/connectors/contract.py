@@ -39,6 +39,22 @@ Plan = list[dict[str, Any]]
 ApplyResult = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class MetadataRefresh:
+    """What ``CrmIntegration.refresh_metadata`` found: one plain sentence (ending with a full
+    stop) per change in the CRM since Bookbridge last read it."""
+
+    crm: str
+    changes: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        if not self.changes:
+            return (f"{self.crm} data refreshed: Bookbridge read it again and found no change since "
+                    "it last read it.")
+        return f"{self.crm} data refreshed. " + " ".join(self.changes)
+
+
 @runtime_checkable
 class CallRecording(Protocol):
     """The one hook every CRM client reports each HTTP exchange to (``apps.sync.recorder``)."""
@@ -199,8 +215,10 @@ class CrmIntegration(ConnectorKind):
         """``[{"id", "email", "name"}]``: the CRM's users, for owner mapping. Reads only."""
 
     @abstractmethod
-    def refresh_metadata(self, connector: Connector) -> None:
-        """Forget what was cached of the CRM's schema (fields, picklists, users, ids)."""
+    def refresh_metadata(self, connector: Connector) -> MetadataRefresh:
+        """"Refresh CRM data": forget what was cached of the CRM's schema (fields, picklists,
+        record types, users, saved ids), read it again and say what changed. Called with no
+        transaction open (it talks to the CRM); raises a ``CrmError`` when the CRM fails."""
 
     # --- plans (``planner.py``) -------------------------------------------------------------
     @abstractmethod

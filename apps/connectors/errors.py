@@ -78,6 +78,15 @@ class Entry:
     next_step: str
     #: The error's type when the raise site does not choose it (``Catalogue.error``).
     kind: type[CrmError] = PermanentCrmError
+    #: Stale CRM data: something Bookbridge read from the CRM earlier (a tag, a category, a
+    #: field, a record type, a picklist value) no longer exists there. The job's page then
+    #: offers "Refresh CRM data" (``suggests_refresh``).
+    stale: bool = False
+
+
+#: The next step of every stale-metadata entry (the button is on the connector's pages).
+REFRESH_NEXT_STEP = ("Use “Refresh CRM data” on the connector's page so that Bookbridge reads it "
+                     "again, fix the setting if it names something that is gone, then retry the job.")
 
 
 def kind_for_status(status: int | None) -> type[CrmError]:
@@ -132,7 +141,7 @@ class Catalogue:
         defaults to the entry's."""
         entry = self.entry(code, status)
         if reason:
-            entry = Entry(reason, entry.next_step, entry.kind)
+            entry = Entry(reason, entry.next_step, entry.kind, entry.stale)
         known = code in self.entries
         cls = kind or (entry.kind if known or status is None else kind_for_status(status))
         sentence = f"{entry.reason} when {action}." if action else f"{entry.reason}."
@@ -144,6 +153,14 @@ class Catalogue:
 #: Every CRM's catalogue, by connector kind (filled when the integrations' ``errors`` modules
 #: are imported, from their ``AppConfig.ready``).
 CATALOGUES: dict[str, Catalogue] = {}
+
+
+def suggests_refresh(kind: str, code: str) -> bool:
+    """Whether a job that failed with ``code`` failed on stale CRM data (``Entry.stale``): a
+    "Refresh CRM data" then lets its retry work."""
+    catalogue = CATALOGUES.get(kind)
+    entry = catalogue.entries.get(code) if catalogue is not None else None
+    return entry is not None and entry.stale
 
 
 def reason_for(kind: str, code: str) -> str:

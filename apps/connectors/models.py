@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.fields import EncryptedJSONField
 
 from . import registry
+from .contract import CrmIntegration
 
 
 class ConnectorStatus(models.TextChoices):
@@ -66,6 +68,26 @@ class Connector(models.Model):
     @property
     def is_live(self) -> bool:
         return self.live_since is not None
+
+    @property
+    def connect_url(self) -> str:
+        """The connection step of the wizard (the kind's connect page), "" for a kind without one."""
+        kind = registry.get(self.kind)
+        return kind.connect_url(self) if kind is not None and self.pk is not None else ""
+
+    @property
+    def status_sentence(self) -> str:
+        """The latest reason of the status (``status_detail``'s sentence, without its details
+        line), ending with a full stop; "" when there is none."""
+        sentence = (self.status_detail or "").strip().split("\n", 1)[0].strip()
+        return sentence if not sentence or sentence[-1] in ".!?" else f"{sentence}."
+
+    @property
+    def refresh_url(self) -> str:
+        """Where "Refresh CRM data" posts (a CRM kind, ``CrmIntegration.refresh_metadata``), else ""."""
+        if not isinstance(registry.get(self.kind), CrmIntegration) or self.pk is None:
+            return ""
+        return reverse("connectors:connector-refresh", args=[self.account.slug, self.pk])
 
     @property
     def setup_url(self) -> str:

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Connector, ConnectorStatus
-from .signals import connector_disconnected
+from .signals import connector_disconnected, connector_reconnected
 
 
 @transaction.atomic
@@ -39,6 +39,10 @@ def mark_disconnected(*, connector: Connector, reason: str) -> bool:
     with transaction.atomic():
         row = Connector.objects.select_for_update().get(pk=connector.pk)
         if row.status == ConnectorStatus.DISCONNECTED:
+            if row.status_detail != reason[:2000]:  # a later, different failure: show the latest
+                row.status_detail = reason[:2000]
+                row.save(update_fields=["status_detail", "updated_at"])
+                connector.status_detail = row.status_detail
             return False
         row.status = ConnectorStatus.DISCONNECTED
         row.status_detail = reason[:2000]
@@ -46,3 +50,10 @@ def mark_disconnected(*, connector: Connector, reason: str) -> bool:
     connector.status, connector.status_detail = row.status, row.status_detail
     connector_disconnected.send(sender=Connector, connector=row, reason=reason)
     return True
+
+
+def reconnected(*, connector: Connector) -> None:
+    """The connector was (re)connected and its connection works: tell subscribers once the
+    transaction that stored it commits (the console resolves the disconnected incident and its
+    banner right away)."""
+    transaction.on_commit(lambda: connector_reconnected.send(sender=Connector, connector=connector))

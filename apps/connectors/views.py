@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
+from apps.accounts.selectors import webhook_secret_state
+from apps.core.public_urls import public_url
 
 from . import registry, wizard
+from .contract import CrmIntegration
+from .errors import CrmError
 from .forms import ConnectorForm
 from .models import Connector
 
 
 @account_view(role=Role.STAFF)
 def account_overview(request, account):
-    webhook_url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
-        "intake:oncehub-webhook", args=[account.slug]
-    )
+    webhook_url = public_url(reverse("intake:oncehub-webhook", args=[account.slug]), request)
     return render(
         request,
         "connectors/account.html",
@@ -28,7 +32,10 @@ def account_overview(request, account):
             "connectors": [(c, wizard.progress(c) if not c.is_live else None)
                            for c in Connector.objects.filter(account=account)],
             "webhook_url": webhook_url,
+            "secret_state": webhook_secret_state(account),
             "is_administrator": request.account_role == Role.ADMINISTRATOR,
+            # Staff see a disconnected connector's banner without its Reconnect button.
+            "staff_view": request.account_role != Role.ADMINISTRATOR,
         },
     )
 
@@ -60,3 +67,26 @@ def _first_page(connector: Connector) -> str:
     kind = registry.get(connector.kind)
     connect_url = kind.connect_url(connector) if kind is not None else ""
     return connect_url or reverse("connectors:account", args=[connector.account.slug])
+
+
+@require_POST
+@account_view(role=Role.ADMINISTRATOR)
+def connector_refresh(request, account, connector_id: int):
+    """"Refresh CRM data": the kind drops what it cached of the CRM (schema, picklists, record
+    types, users, saved ids), reads it again and says what changed. The page it was pressed on
+    (``next``, this site only) shows the message."""
+    connector = get_object_or_404(Connector, account=account, pk=connector_id)
+    kind = registry.get(connector.kind)
+    if not isinstance(kind, CrmIntegration):
+        raise Http404("This connector has no CRM data to refresh.")
+    try:
+        report = kind.refresh_metadata(connector)
+    except CrmError as exc:
+        messages.error(request, f"Could not refresh the {connector.kind_label} data: {exc.message}")
+    else:
+        messages.success(request, report.message)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = connector.setup_url or reverse("connectors:account", args=[account.slug])
+    return redirect(target)

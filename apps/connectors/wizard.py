@@ -79,7 +79,7 @@ from apps.accounts.permissions import account_view
 from . import owner_mapping, registry, services, test_bookings
 from . import preview as preview_module
 from .errors import CrmError
-from .models import Connector
+from .models import Connector, ConnectorStatus
 
 DONE_KEY = "done"
 
@@ -256,10 +256,14 @@ def _connector(account, connector_id: int, kind_key: str) -> Connector:
 def _locked(request, account, connector: Connector):
     kind = registry.get(connector.kind)
     connect_url = kind.connect_url(connector) if kind else ""
+    # A disconnected connector keeps its settings: they stay readable (in words, as on the
+    # review page) until it is reconnected; a connector never connected has none yet.
+    sections = ([s for s in review_sections(connector) if s["key"] not in (CONNECTION, REVIEW)]
+                if connector.status == ConnectorStatus.DISCONNECTED else [])
     return render(
         request,
         "connectors/wizard_locked.html",
-        {"account": account, "connector": connector, "connect_url": connect_url},
+        {"account": account, "connector": connector, "connect_url": connect_url, "sections": sections},
         status=200,
     )
 

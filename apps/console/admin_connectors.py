@@ -6,8 +6,6 @@ above it (sync jobs, pausing, console incidents and the dashboard's API usage), 
 registers it (``apps.console.admin`` imports this module): connectors may not import them.
 """
 
-import threading
-
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -26,11 +24,6 @@ from apps.sync.models import SyncJob
 from .dashboard import api_usage
 
 BACKLOG = ("pending", "running", "retrying")
-class _Current(threading.local):
-    request = None  # the request of the change view being rendered (for "reconnect")
-
-
-_current = _Current()
 
 
 class KindFilter(CrmKindFilter):
@@ -99,13 +92,10 @@ class ConnectorAdmin(AccountScopedAdmin):
 
     @admin.display(description="Reconnect")
     def reconnect(self, obj):
-        """The kind's connect page, for administrators of the connector's account only (the
-        page itself refuses everyone else)."""
+        """The connection step of the connector's wizard (the kind's connect page), for
+        administrators of the connector's account only (the page itself refuses everyone else)."""
         kind = registry.get(obj.kind)
-        request = _current.request
-        if kind is None or request is None or not is_administrator_of(request.user, obj.account_id):
-            return "—"
-        url = kind.connect_url(obj)
+        url = kind.connect_url(obj) if kind is not None else ""
         return format_html('<a href="{}">Reconnect {}</a>', url, obj.kind_label) if url else "—"
 
     @admin.display(description="Open incidents")
@@ -114,12 +104,16 @@ class ConnectorAdmin(AccountScopedAdmin):
         rows = [f"{i.get_kind_display()} since {i.opened_at:%Y-%m-%d %H:%M}" for i in incidents]
         return format_html("<br>".join(["{}"] * len(rows)), *rows) if rows else "None"
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None or not is_administrator_of(request.user, obj.account_id):
+            fields = [name for name in fields if name != "reconnect"]  # staff may not reconnect
+        return fields
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        _current.request = request
-        try:
-            response = super().change_view(request, object_id, form_url, extra_context)
-            if hasattr(response, "render"):
-                response.render()  # display methods run now, while the request is known
-            return response
-        finally:
-            _current.request = None
+        # "Refresh CRM data" (a POST form in the object tools, outside the change form) for the
+        # account's administrators; the portal view checks the role again.
+        connector = Connector.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        refresh = connector if connector and is_administrator_of(request.user, connector.account_id) else None
+        return super().change_view(request, object_id, form_url,
+                                   {**(extra_context or {}), "refresh_connector": refresh})

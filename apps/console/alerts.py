@@ -12,10 +12,12 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.selectors import administrators_of
 from apps.connectors.models import Connector, ConnectorStatus
+from apps.core.public_urls import public_url
 from apps.sync.models import JobStatus, SyncJob
 
 from .models import Incident, IncidentKind
@@ -101,7 +103,7 @@ def notify(incident: Incident) -> bool:
         "",
         f"Opened at {incident.opened_at:%Y-%m-%d %H:%M} UTC. You get this email once per incident;",
         "Django admin shows a banner until the incident is resolved.",
-        f"Dashboard: {settings.PUBLIC_BASE_URL.rstrip('/')}/admin/dashboard/",
+        f"Dashboard: {public_url(reverse('admin:console-dashboard'))}",
     ])
     try:
         send_mail(subject, body, None, recipients)
@@ -156,6 +158,14 @@ def evaluate(connector: Connector) -> list[Incident]:
 def on_connector_disconnected(sender, *, connector: Connector, reason: str, **kwargs) -> None:
     """Tell administrators as soon as a connector is disconnected, not at the next check."""
     evaluate(connector)
+
+
+def on_connector_reconnected(sender, *, connector: Connector, **kwargs) -> None:
+    """A reconnect resolves the "disconnected" incident (and its banner) at once, not at the next
+    periodic check (``check-connector-alerts``, every minute)."""
+    fresh = Connector.objects.filter(pk=connector.pk).first()
+    if fresh is not None:
+        evaluate(fresh)
 
 
 def check_all() -> int:

@@ -21,8 +21,9 @@ from apps.accounts.admin_tools import (
     recent_filter,
     status_badge,
 )
+from apps.accounts.selectors import is_administrator_of
 from apps.connectors.admin_tools import CrmKindFilter, ScopedConnectorFilter
-from apps.connectors.errors import reason_for
+from apps.connectors.errors import reason_for, suggests_refresh
 from apps.core.jsonview import pretty_json
 
 from . import (
@@ -105,6 +106,18 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
         # Cut to one line by .bb-truncate (static/bookbridge/admin.css); the title holds all of it.
         return format_html('<span class="bb-truncate" title="{}">{}</span>', obj.error,
                            Truncator(text).chars(90))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A job that failed on stale CRM data offers "Refresh CRM data" (then retry) to the
+        # account's administrators (``apps.connectors.errors.suggests_refresh``).
+        job = (SyncJob.objects.select_related("connector__account").filter(pk=object_id).first()
+               if str(object_id).isdigit() else None)
+        refresh = None
+        if (job is not None and suggests_refresh(job.connector.kind, job.error_code)
+                and is_administrator_of(request.user, job.connector.account_id)):
+            refresh = job.connector
+        return super().change_view(request, object_id, form_url,
+                                   {**(extra_context or {}), "refresh_connector": refresh})
 
     @admin.display(description="Event")
     def event_link(self, obj):

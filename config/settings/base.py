@@ -178,7 +178,12 @@ INTAKE_REQUEUE_MAX_BACKOFF_SECONDS = env.int("INTAKE_REQUEUE_MAX_BACKOFF_SECONDS
 INTAKE_MAX_PROCESSING_ATTEMPTS = env.int("INTAKE_MAX_PROCESSING_ATTEMPTS", default=5)
 # The wait before the first retry of a failed processing attempt; doubled for each further one.
 INTAKE_PROCESSING_RETRY_SECONDS = env.float("INTAKE_PROCESSING_RETRY_SECONDS", default=2.0)
-PUBLIC_BASE_URL = env("BOOKBRIDGE_PUBLIC_BASE_URL", default="http://localhost:8000")
+# The site's public address (apps/core/public_urls.py). Set explicitly, it is used for every URL
+# Bookbridge shows or sends (webhook URL, OAuth redirect URIs, emails). Unset, pages build their
+# URLs from the request (its Host is checked against ALLOWED_HOSTS) and only emails, alerts and
+# management commands use this default.
+PUBLIC_BASE_URL_IS_SET = bool(env.str("BOOKBRIDGE_PUBLIC_BASE_URL", default=""))
+PUBLIC_BASE_URL = env.str("BOOKBRIDGE_PUBLIC_BASE_URL", default="") or "http://localhost:8000"
 
 # --- Outbound requests (apps/core/outbound.py) ------------------------------------------------
 # Development only: CRM URLs may be plain http:// to loopback (the local CRM sandboxes).

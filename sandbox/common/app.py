@@ -32,7 +32,8 @@ How a CRM plugs in (subclass hooks + a routing table):
 
 Operator endpoints: ``GET /_sandbox/`` (HTML overview), ``GET /_sandbox/health``,
 ``GET|PUT|POST /_sandbox/faults``, ``POST /_sandbox/reset``, ``POST /_sandbox/expire-tokens``,
-``GET /_sandbox/state``.
+``GET /_sandbox/state``, ``DELETE /_sandbox/state/<collection>/<id>`` (a record deleted in the
+CRM behind the product's back, e.g. a Keap tag category an administrator removed).
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ class SandboxApp:
             ("state", "GET"): lambda r: json_response(self.inspection_snapshot()),
         }
         handler = routes.get((sub, request.method))
+        if handler is None and request.method == "DELETE" and sub.count("/") == 2:
+            handler = self._op_delete_record
         if handler is None:
             known = any(key[0] == sub for key in routes)
             return json_response(
@@ -245,6 +248,14 @@ class SandboxApp:
         except (ValueError, TypeError) as exc:
             return json_response({"error": str(exc)}, status=400)
         return json_response(self.faults.as_dict())
+
+    def _op_delete_record(self, request: Request) -> Response:
+        _, collection, record_id = request.path[len(OPERATOR_PREFIX):].strip("/").split("/")
+        if collection not in self.store.collections():
+            return json_response({"error": "not found"}, status=404)
+        with self.store.transaction():
+            deleted = self.store.delete(collection, record_id)
+        return json_response({"deleted": deleted}, status=200 if deleted else 404)
 
     def _op_reset(self, request: Request) -> Response:
         self.reset()

@@ -11,12 +11,14 @@ own message and code on the details line.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import requests
 
 from apps.connectors.errors import (
+    REFRESH_NEXT_STEP,
     AuthCrmError,
     Catalogue,
     CrmError,
@@ -94,6 +96,8 @@ CATALOGUE = Catalogue(kind="keap", crm="Keap", entries={
     "tag_unknown": Entry("Some tags do not exist in Keap yet", RETRY, TransientCrmError),
     "TAG_ID_NOT_FOUND": Entry("Keap no longer has some of the tags (or their category)",
                               "Retry the job: Bookbridge creates the tags again.", TransientCrmError),
+    "stale_reference": Entry("Keap no longer has a tag, tag category, lead source or custom field "
+                             "that Bookbridge had read from it", REFRESH_NEXT_STEP, stale=True),
     "tag_apply_failed": Entry("Keap did not apply some tags to the contact", CHECK_SETTINGS),
     "bad_plan": Entry("The planned Keap operations are incomplete (no contact step)",
                       "Retry the job: it is planned again from the booking."),
@@ -115,6 +119,13 @@ CATALOGUE = Catalogue(kind="keap", crm="Keap", entries={
                  "Open the job's CRM calls to see Keap's answer, fix the connector's settings if "
                  "needed, then retry the job."))
 
+
+#: Keap's answer when a request names a tag, category, lead source or field by an id it no
+#: longer has (e.g. "Tag category with id 6 was not found" on ``POST /tags``): the id came from
+#: what Bookbridge read earlier (``metadata``, ``CrmCacheEntry``), so re-reading is the fix.
+STALE_REFERENCE = re.compile(
+    r"\b(tag category|tag|lead source category|lead source|custom field|field)s? with ids? [\d, ]+"
+    r"(was|were) not found", re.IGNORECASE)
 
 _UNREADABLE = object()
 
@@ -159,6 +170,8 @@ def classify(status: int | None, body: Any, headers: Any = None) -> CrmError:
     if status is None or status in (408, 429) or status >= 500:
         return CATALOGUE.error(code or "http_none", status=status, said=said, kind=TransientCrmError,
                                retry_after=retry_after_from(headers or {}))
+    if status in (400, 404) and STALE_REFERENCE.search(said):
+        code = "stale_reference"
     return CATALOGUE.error(code, status=status, said=said, kind=PermanentCrmError)
 
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from django.urls import reverse
 
 from apps.connectors import form_questions, registry
-from apps.connectors.contract import CrmIntegration, Plan, SyncContext
+from apps.connectors.contract import CrmIntegration, MetadataRefresh, Plan, SyncContext
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 
-from . import applier, connection, errors, metadata, planner, planning, settings_io, wizard_steps
+from . import applier, connection, errors, metadata, planner, planning, refresh, settings_io, wizard_steps
 
 if TYPE_CHECKING:
     from apps.connectors.settings_io import Report
@@ -61,8 +61,8 @@ class KeapIntegration(CrmIntegration):
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
         return metadata.crm_users(connector)
 
-    def refresh_metadata(self, connector: Connector) -> None:
-        metadata.forget(connector)
+    def refresh_metadata(self, connector: Connector) -> MetadataRefresh:
+        return refresh.refresh(connector)
 
     def classify_error(self, status: int | None, body: Any) -> CrmError:
         return errors.classify(status, body)

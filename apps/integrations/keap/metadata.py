@@ -25,9 +25,18 @@ CACHED_IDS = "keap.cached_ids"
 _NAMES = ("users", "config", "custom_fields")
 
 
+def _key(connector: Connector, name: str) -> str:
+    return f"keap:{connector.pk}:{name}"
+
+
+def cached(connector: Connector, name: str) -> Any:
+    """What is cached under ``name`` (one of ``_NAMES``), None when nothing is."""
+    return staging.cache_for(connector).get(_key(connector, name))
+
+
 def _cached(connector: Connector, name: str, fetch: Callable[[], Any], ttl: int = METADATA_TTL) -> Any:
     store = staging.cache_for(connector)
-    key = f"keap:{connector.pk}:{name}"
+    key = _key(connector, name)
     value = store.get(key)
     if value is None:
         value = fetch()
@@ -37,7 +46,7 @@ def _cached(connector: Connector, name: str, fetch: Callable[[], Any], ttl: int 
 
 def forget(connector: Connector) -> None:
     """Drop what was cached of the Keap app (users, picklists, custom fields)."""
-    staging.cache_for(connector).delete_many([f"keap:{connector.pk}:{n}" for n in _NAMES])
+    staging.cache_for(connector).delete_many([_key(connector, n) for n in _NAMES])
 
 
 def crm_users(connector: Connector, client: KeapClient | None = None) -> list[dict[str, str]]:
@@ -98,3 +107,16 @@ def cache_entries(connector: Connector, names: set[str]) -> dict[tuple[str, str]
         .order_by()
         .values_list("kind", "name", "crm_id")
     }
+
+
+def tag_categories(client: KeapClient) -> dict[str, str]:
+    """{Keap id: name} of every tag category of the app (read live, every page)."""
+    found: dict[str, str] = {}
+    token = ""
+    while True:
+        params = {"page_size": 1000, **({"page_token": token} if token else {})}
+        body = client.get("/tags/categories", api="v2", params=params)
+        found.update({str(c["id"]): c.get("name", "") for c in body.get("tag_categories", [])})
+        token = body.get("next_page_token") or ""
+        if not token:
+            return found

@@ -6,12 +6,17 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.connectors import services as connector_services
 from apps.connectors import staging, tokens
 from apps.connectors.models import Connector, ConnectorStatus
 
 from . import metadata
 from .connection import FIELDS
-from .models import KeapConnection
+from .models import CrmCacheEntry, KeapConnection
+
+#: The saved ids that stand for Keap metadata (tags, their categories, lead sources): dropped
+#: by "Refresh CRM data" and found (or created) again by name at the next booking.
+METADATA_ID_KINDS = ("tag", "tag_category", "lead_source", "lead_source_category")
 
 
 @transaction.atomic
@@ -36,6 +41,7 @@ def store_connection(*, connector: Connector, trial: Connector) -> None:
     save_connection(connector=connector, **{name: getattr(row, name) for name in FIELDS})
     tokens.store_credentials(connector, trial.credentials, status=ConnectorStatus.CONNECTED, status_detail="")
     metadata.forget(connector)
+    connector_services.reconnected(connector=connector)
 
 
 @transaction.atomic
@@ -44,3 +50,10 @@ def save_staged_connection(*, connector: Connector) -> None:
     staged = staging.remembered(connector, f"row:{KeapConnection._meta.label}")
     if staged is not None:
         save_connection(connector=connector, **{name: getattr(staged, name) for name in FIELDS})
+
+
+@transaction.atomic
+def forget_saved_ids(*, connector: Connector) -> int:
+    """Drop the saved ids of tags, categories and lead sources; answers how many were dropped."""
+    deleted, _ = CrmCacheEntry.objects.filter(connector=connector, kind__in=METADATA_ID_KINDS).delete()
+    return deleted

@@ -17,7 +17,9 @@ from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.owner_mapping import mapping_dict
+from apps.connectors.pages import sign_in_failed
 from apps.core.crypto import decrypt_json, encrypt_json
+from apps.core.public_urls import public_url
 from apps.directory.models import BookingPage
 
 from . import connection, oauth, services, tracking
@@ -29,7 +31,7 @@ STATE_SESSION_KEY = "keap_oauth_states"
 
 
 def _redirect_uri(request) -> str:
-    return request.build_absolute_uri(reverse("keap:oauth-callback"))
+    return public_url(reverse("keap:oauth-callback"), request)
 
 
 #: OAuth attempts a session may have under way at once (older ones are dropped).
@@ -69,7 +71,9 @@ def connect(request, account, connector_id: int):
 
 
 def oauth_callback(request):
-    """Keap redirects here with ``code`` and our ``state``; the state must be one we issued."""
+    """Keap redirects here with ``code`` and our ``state``; the state must be one we issued.
+    A callback that cannot complete the sign-in (unknown state, consent refused, no code)
+    answers the styled error page, with the way back to the connection step."""
     if not request.user.is_authenticated:
         raise PermissionDenied("Sign in first.")
     state = request.GET.get("state", "")
@@ -77,21 +81,31 @@ def oauth_callback(request):
     attempt = states.pop(state, None) if state else None
     request.session[STATE_SESSION_KEY] = states
     if not isinstance(attempt, dict):
-        return HttpResponse(
-            "This Keap authorization is not one this session started (state mismatch). "
-            "Start again from the connector's Connect page.",
-            status=400,
-        )
+        return sign_in_failed(
+            request, crm="Keap", heading="This Keap sign-in was not started here",
+            explanation="Keap came back with a sign-in that this browser session did not start, or "
+                        "one that was already used (for example after signing in twice or going "
+                        "back in the browser). Nothing was changed. Start again from the "
+                        "connector's connection step.",
+            back_url=_latest_connect_url(request, states))
     connector = get_object_or_404(Connector, pk=attempt["connector"], kind="keap")
     if not is_administrator_of(request.user, connector.account_id) and not request.user.is_superuser:
         raise PermissionDenied("Only administrators can connect Keap.")
+    back_url = reverse("keap:connect", args=[connector.account.slug, connector.pk])
     if request.GET.get("error"):
-        messages.error(
-            request,
-            "Keap did not authorize the connection: "
-            + (request.GET.get("error_description") or request.GET["error"]),
-        )
-        return redirect("keap:connect", connector.account.slug, connector.pk)
+        return sign_in_failed(
+            request, crm="Keap", heading="Keap did not authorize Bookbridge",
+            explanation="The sign-in was cancelled or refused on Keap's page, so the connector was "
+                        "not connected. Go back to the connection step, sign in again and allow "
+                        "Bookbridge to access the Keap app.",
+            back_url=back_url, said=request.GET.get("error_description", ""), code=request.GET["error"])
+    if not request.GET.get("code"):
+        return sign_in_failed(
+            request, crm="Keap", heading="Keap sent no authorization code",
+            explanation="Keap came back without the code that completes the sign-in, so the "
+                        "connector was not connected. Go back to the connection step and sign in "
+                        "again.",
+            back_url=back_url)
     pending = decrypt_json(attempt["pending"])
     trial = staging.stage(connector)
     row = connection.for_connector(trial)
@@ -100,7 +114,7 @@ def oauth_callback(request):
             setattr(row, name, value)
     trial.credentials = pending["credentials"]
     try:
-        oauth.exchange_code(trial, code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request),
+        oauth.exchange_code(trial, code=request.GET["code"], redirect_uri=_redirect_uri(request),
                             client=KeapClient(trial, connection=row))
     except CrmError as exc:
         messages.error(request, f"Could not connect to Keap: {exc.message}")
@@ -108,6 +122,16 @@ def oauth_callback(request):
     services.store_connection(connector=connector, trial=trial)
     messages.success(request, "Connected to Keap.")
     return redirect("keap:wizard", connector.account.slug, connector.pk)
+
+
+def _latest_connect_url(request, states: dict) -> str:
+    """The connection step of the session's latest Keap sign-in still under way, if any."""
+    for attempt in reversed(list(states.values())):
+        connector = Connector.objects.filter(pk=attempt.get("connector"), kind="keap").select_related(
+            "account").first()
+        if connector is not None and is_administrator_of(request.user, connector.account_id):
+            return reverse("keap:connect", args=[connector.account.slug, connector.pk])
+    return ""
 
 
 #: Headers of every tracking answer. The body is JavaScript for a booking form's

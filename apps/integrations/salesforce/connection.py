@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.connectors import staging
 from apps.connectors.models import Connector, ConnectorStatus
-from apps.connectors.services import mark_disconnected
+from apps.connectors.services import mark_disconnected, reconnected
 from apps.core import outbound
 from apps.core.outbound import HostFamily
 
@@ -92,6 +92,7 @@ def verify_connection(client: SalesforceClient) -> list[str]:
 def mark_connected(connector: Connector) -> None:
     if not staging.is_staged(connector):
         Connector.objects.filter(pk=connector.pk).update(status=ConnectorStatus.CONNECTED, status_detail="")
+        reconnected(connector=connector)
     connector.status = ConnectorStatus.CONNECTED
     connector.status_detail = ""
 

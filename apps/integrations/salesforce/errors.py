@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.connectors.errors import (
+    REFRESH_NEXT_STEP,
     AuthCrmError,
     Catalogue,
     CrmError,
@@ -109,20 +110,23 @@ CATALOGUE = Catalogue(kind="salesforce", crm="Salesforce", entries={
                                  "Let the wizard link to the existing record (matching settings) or "
                                  "relax the duplicate rule, then retry the job."),
     "NOT_FOUND": Entry("Salesforce has no such record or address", API_VERSION),
-    "INVALID_FIELD": Entry("Salesforce does not know a field Bookbridge used", CHECK_FIELDS),
+    "INVALID_FIELD": Entry("Salesforce does not know a field Bookbridge used", REFRESH_NEXT_STEP,
+                           stale=True),
     "MALFORMED_QUERY": Entry("Salesforce could not read a search Bookbridge sent", API_VERSION),
     "INVALID_TYPE": Entry("Salesforce does not know an object Bookbridge used", API_VERSION),
     "INVALID_FIELD_FOR_INSERT_UPDATE": Entry("Salesforce does not let Bookbridge write a mapped field",
                                              CHECK_FIELDS),
     "FIELD_CUSTOM_VALIDATION_EXCEPTION": Entry("A Salesforce validation rule refused the record",
                                                CHECK_FIELDS),
-    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": Entry("Salesforce refused a picklist value", CHECK_FIELDS),
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": Entry("Salesforce no longer offers a picklist value "
+                                                     "Bookbridge sent", REFRESH_NEXT_STEP, stale=True),
     "STRING_TOO_LONG": Entry("A value is too long for its Salesforce field", CHECK_FIELDS),
     "INVALID_EMAIL_ADDRESS": Entry("Salesforce refused the customer's email address",
                                    "Correct the customer's email address in the booking, then "
                                    "retry the job."),
     "INVALID_CROSS_REFERENCE_KEY": Entry("Salesforce refused a record id Bookbridge sent (an owner, "
-                                         "a campaign or a record type)", CHECK_FIELDS),
+                                         "a campaign or a record type)", REFRESH_NEXT_STEP,
+                                         stale=True),
     "INSUFFICIENT_ACCESS_OR_READONLY": Entry("The Salesforce API user may not change this record",
                                              "Give the API user edit access to the object (or the "
                                              "record), then retry the job."),

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 from django.urls import reverse
 
 from apps.connectors import form_questions, registry
-from apps.connectors.contract import CrmIntegration, Plan, SyncContext
+from apps.connectors.contract import CrmIntegration, MetadataRefresh, Plan, SyncContext
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 
-from . import applier, metadata, planner, planning, wizard_steps
+from . import applier, metadata, planner, planning, refresh, wizard_steps
 from .client import SalesforceClient
 from .connection import is_connected
 from .errors import classify
@@ -65,8 +65,8 @@ class SalesforceIntegration(CrmIntegration):
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
         return metadata.crm_users(SalesforceClient(connector))
 
-    def refresh_metadata(self, connector: Connector) -> None:
-        metadata.forget(SalesforceClient(connector))
+    def refresh_metadata(self, connector: Connector) -> MetadataRefresh:
+        return refresh.refresh(connector)
 
     def classify_error(self, status: int | None, body: Any) -> CrmError:
         return classify(status, body)

@@ -46,6 +46,8 @@ def slim(describe: dict[str, Any]) -> dict[str, Any]:
         "keyPrefix": describe.get("keyPrefix"),
         "createable": describe.get("createable"), "updateable": describe.get("updateable"),
         "fields": [{k: f.get(k) for k in DESCRIBE_KEEP} for f in describe.get("fields", [])],
+        "recordTypes": sorted(r.get("name") or "" for r in describe.get("recordTypeInfos") or []
+                              if r.get("active", True) and not r.get("master")),
     }
 
 
@@ -72,9 +74,17 @@ def cached_describes(client: SalesforceClient, object_names: list[str]) -> dict[
     return {keys[key]: value for key, value in found.items() if value is not None}
 
 
+#: The objects whose describe is cached.
+DESCRIBED = ("Lead", "Contact", "Account", "Event", "Case")
+
+
+def cached_users(client: SalesforceClient) -> list[dict[str, Any]] | None:
+    return cache_for(client.connector).get(_key(client, "users"))
+
+
 def forget(client: SalesforceClient) -> None:
     store = cache_for(client.connector)
-    for name in ("Lead", "Contact", "Account", "Event", "Case"):
+    for name in DESCRIBED:
         store.delete(_key(client, f"describe:{name}"))
     store.delete(_key(client, "users"))
 

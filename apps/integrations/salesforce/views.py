@@ -9,7 +9,7 @@ import secrets
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -19,8 +19,10 @@ from apps.connectors import wizard
 from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector, ConnectorStatus
+from apps.connectors.pages import sign_in_failed
 from apps.connectors.tokens import store_credentials
 from apps.core.crypto import decrypt_json, encrypt_json
+from apps.core.public_urls import public_url
 
 from . import metadata, oauth
 from .client import DEFAULT_API_VERSION, SalesforceClient
@@ -32,7 +34,7 @@ SESSION_KEY = "salesforce_oauth"
 
 
 def _redirect_uri(request, account) -> str:
-    return request.build_absolute_uri(reverse("salesforce:oauth-callback", args=[account.slug]))
+    return public_url(reverse("salesforce:oauth-callback", args=[account.slug]), request)
 
 
 @account_view(role=Role.ADMINISTRATOR)
@@ -85,23 +87,45 @@ def connect(request, account, connector_id: int | None = None):
 
 @account_view(role=Role.ADMINISTRATOR)
 def oauth_callback(request, account):
-    """Salesforce sends the browser back here with ``code`` (or ``error``) and our ``state``."""
+    """Salesforce sends the browser back here with ``code`` (or ``error``) and our ``state``.
+    A callback that cannot complete the sign-in (unknown state, consent refused, no code)
+    answers the styled error page, with the way back to the connection step."""
     pending = request.session.get(SESSION_KEY) or {}
+    started = Connector.objects.filter(account=account, pk=pending.get("connector"),
+                                       kind="salesforce").first()
+    back_url = (reverse("salesforce:connect", args=[account.slug, started.pk]) if started
+                else reverse("salesforce:new", args=[account.slug]))
     if not pending.get("pending") or request.GET.get("state") != pending.get("state"):
-        return HttpResponseBadRequest("This Salesforce authorization does not match a connection attempt.")
+        return sign_in_failed(
+            request, crm="Salesforce", heading="This Salesforce sign-in was not started here",
+            explanation="Salesforce came back with a sign-in that this browser session did not "
+                        "start, or one that was already used (for example after signing in twice "
+                        "or going back in the browser). Nothing was changed. Start again from the "
+                        "connector's connection step.",
+            back_url=back_url)
     connector = get_object_or_404(Connector, account=account, pk=pending["connector"], kind="salesforce")
     del request.session[SESSION_KEY]
     if request.GET.get("error"):
-        messages.error(request, f"Salesforce did not authorize Bookbridge: "
-                                f"{request.GET.get('error_description') or request.GET['error']}.")
-        return redirect("salesforce:connect", account.slug, connector.pk)
+        return sign_in_failed(
+            request, crm="Salesforce", heading="Salesforce did not authorize Bookbridge",
+            explanation="The sign-in was cancelled or refused on Salesforce's page, so the "
+                        "connector was not connected. Go back to the connection step, sign in "
+                        "again and allow Bookbridge access to the org.",
+            back_url=back_url, said=request.GET.get("error_description", ""), code=request.GET["error"])
+    if not request.GET.get("code"):
+        return sign_in_failed(
+            request, crm="Salesforce", heading="Salesforce sent no authorization code",
+            explanation="Salesforce came back without the code that completes the sign-in, so "
+                        "the connector was not connected. Go back to the connection step and sign "
+                        "in again.",
+            back_url=back_url)
     attempt = decrypt_json(pending["pending"])
     trial = _pending_connection(connector, attempt["connection"])
     credentials = attempt["credentials"]
     try:
         trial_client = SalesforceClient(connector, connection=trial, credentials=credentials)
         answer = trial_client.exchange_code(
-            code=request.GET.get("code", ""), redirect_uri=_redirect_uri(request, account),
+            code=request.GET["code"], redirect_uri=_redirect_uri(request, account),
             client_secret=credentials.get("client_secret", ""), code_verifier=attempt["code_verifier"])
         instance_url = normalize_base_url(answer["instance_url"])
         trial_client.negotiate_version(instance_url)

@@ -245,7 +245,7 @@ def test_a_callback_that_matches_no_attempt_is_refused(client, salesforce, insec
     answer = client.get(reverse("salesforce:oauth-callback", args=[account.slug]),
                         {"code": "aPrxforged", "state": "forged"})
     assert answer.status_code == 400
-    assert "does not match a connection attempt" in answer.content.decode()
+    assert "This Salesforce sign-in was not started here" in answer.content.decode()
 
 
 # ------------------------------------------------------------------ refusals

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -11,6 +10,7 @@ from django.urls import reverse
 
 from apps.accounts.models import Account
 from apps.accounts.services import create_account
+from apps.core.public_urls import public_url
 from apps.core.text import text_problem
 
 MAX_SECRET_LENGTH = 512
@@ -40,9 +40,7 @@ class Command(BaseCommand):
             admin_password=options.get("admin_password"),
             webhook_secret=options.get("webhook_secret"),
         )
-        webhook_url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
-            "intake:oncehub-webhook", args=[slug]
-        )
+        webhook_url = public_url(reverse("intake:oncehub-webhook", args=[slug]))
         if not result.created:
             self.stdout.write(f"Account '{slug}' already exists; nothing changed.")
             self.stdout.write(f"Webhook URL:    {webhook_url}")
