@@ -249,23 +249,23 @@ class MappingForm(StepForm):
         order = [f"map_{s}" for s in [*field_mapping.SOURCES, *self.question_sources]]
         self.order_fields([*order, "date_format", "overrides"])
 
-    def _mapping_field(self, source: str, label: str, current: dict[str, Any], **kwargs) -> forms.ChoiceField:
+    def _mapping_field(self, source: str, label: str, current: dict[str, Any], **kwargs) -> CrmChoiceField:
         """A source's row: only the Keap fields its answers fit (``mapping.compatible_targets``);
         the fixed ones (Email, Subject: ``mapping.REQUIRED``) are shown, not editable."""
         known = field_mapping.targets(self.custom_fields)
         if source in field_mapping.REQUIRED:
             target = field_mapping.REQUIRED[source]
-            return forms.ChoiceField(label=label, required=False, disabled=True, initial=target,
-                                     choices=[(target, known[target][0])],
-                                     help_text="Always mapped: Keap needs it.")
+            return CrmChoiceField(label=label, required=False, disabled=True, initial=target,
+                                  choices=[(target, known[target][0])], crm="Keap", offers="field",
+                                  help_text="Always mapped: Keap needs it.")
         offered = field_mapping.compatible_targets(source, self.custom_fields, self.questions)
         # A stored or posted value that does not fit stays selectable: saving then says why.
         for value in (current.get(source), self.data.get(f"map_{source}") if self.is_bound else None):
             if isinstance(value, str) and value in known and value not in offered:
                 offered[value] = known[value]
         choices = [("", "— not mapped —"), *((key, label) for key, (label, _kind) in offered.items())]
-        return forms.ChoiceField(label=label, required=False, choices=choices,
-                                 initial=current.get(source, ""), **kwargs)
+        return CrmChoiceField(label=label, required=False, choices=choices, crm="Keap", offers="field",
+                              initial=current.get(source, ""), **kwargs)
 
     def _question_sources(self, current: dict[str, Any]) -> list[str]:
         """The question rows: the account's questions, then any the stored mapping or the posted
