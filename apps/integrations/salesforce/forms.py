@@ -619,6 +619,8 @@ class FieldMappingForm(forms.Form):
             source = data.get(f"m{index}_source") or ""
             if not target and not source:
                 continue
+            if self.has_error(f"m{index}_target") or self.has_error(f"m{index}_source"):
+                continue  # a value not offered: its field says so already
             if not target or not source:
                 self.add_error(f"m{index}_target" if not target else f"m{index}_source",
                                "Choose both a Salesforce field and a booking field.")
