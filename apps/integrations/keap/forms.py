@@ -173,8 +173,8 @@ class TaggingForm(StepForm):
         label="Extra tags (optional)",
         widget=TagRulesWidget,
         help_text="Give the bookings of a booking page, event type or master page more Keap tags, "
-        "for every action or one. Fill the empty row and save to add a rule; empty a row's page "
-        "and tags to remove it.",
+        "for every action or one. Fill an empty row (or add one) and save to add a rule; remove a "
+        "row, or empty its page and tags, to remove the rule.",
     )
 
     class Meta:
@@ -217,7 +217,7 @@ class MappingForm(StepForm):
         label="Per event type overrides (optional)",
         widget=OverrideRowsWidget,
         help_text="Bookings of an event type listed here use its rows instead of the mapping above "
-        "(Email and Subject stay mapped). Fill the empty row and save to add one.",
+        "(Email and Subject stay mapped). Fill an empty row (or add one) and save to add it.",
     )
 
     class Meta:
