@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
-from apps.core.text import text_problem
+from apps.core.text import shown_value, text_problem
 
 from . import registry
 from .models import Connector
@@ -87,19 +87,12 @@ class CrmChoiceField(forms.ChoiceField):
                                   code="invalid_choice") from None
 
 
-#: A posted value is echoed at most this long (a forged one may be anything).
-SHOWN_VALUE_MAX = 60
-
-
 def no_longer_offered(value: Any, label: str, crm: str, *, offers: str = "picklist") -> str:
     """“MARS is no longer a value of the Keap picklist “Person type”: …”."""
     text = str(value)
     match = _KIND_PREFIX.match(text)
     shown = match.group("value") if match else text
-    # Braces would read like an unfilled template on the page.
-    shown = shown.replace("{", "(").replace("}", ")")
-    if len(shown) > SHOWN_VALUE_MAX:
-        shown = shown[:SHOWN_VALUE_MAX - 1] + "…"
+    shown = shown_value(shown)
     name = _LABEL_TAIL.sub("", str(label)).strip() or "this field"
     if offers == "field":
         return (f"{shown} is not one of the {crm} fields offered for “{name}”: choose another or "

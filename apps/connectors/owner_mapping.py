@@ -195,7 +195,7 @@ def formset(connector: Connector, users: list[dict[str, str]], data=None):
                                     "crm": connector.kind_label})
     for form, row in zip(fs.forms, rows, strict=False):
         form.row = row
-        form.fields["crm_user_id"].label = f"{connector.kind_label} user for {row.scheduling_user}"
+        form.fields["crm_user_id"].label = str(row.scheduling_user)  # "choose another user for “Sam”"
         if row.crm_user_id and row.crm_user_id not in known:
             # A mapping to a user the CRM no longer lists stays visible (and may be kept) on its
             # own row only: no other row may pick that id.

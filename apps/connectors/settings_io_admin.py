@@ -76,8 +76,8 @@ class ConnectorConfigurationAdmin(AccountScopedAdmin):
 
     @admin.display(description="Set-up")
     def setup_link(self, obj: ConnectorConfiguration) -> str:
-        """The way back from the settings file to the connector's wizard (its review page once
-        connected, else its connect page)."""
+        """The way back from the settings file to the connector's wizard (``Connector.setup_url``:
+        its first open step once connected, else its connect page)."""
         url = obj.setup_url
         if not url:
             return "—"

@@ -87,3 +87,31 @@ def test_salesforce_pickers_refuse_forged_values(client, make_connector):  # noq
     checked = assert_forged_values_refused(client, connector, "salesforce:wizard-step",
                                            ["validation", "mapping", "creation"])
     assert checked >= 10  # the mapping row's three, the creation rules and the page's two
+
+
+def test_keap_row_editors_refuse_forged_values_in_words(client, keap):
+    account = AccountFactory()
+    EventType.objects.create(account=account, external_id="ET-1", name="Discovery")
+    connector = make_keap_connector(account, keap.url)
+    user = UserFactory()
+    MembershipFactory(account=account, user=user, role=Role.ADMINISTRATOR)
+    client.force_login(user)
+    steps = {step.key: step for step in registry.get("keap").wizard_steps()}
+    forged_rows = {
+        "tagging": ("extra_tags", {"target": "booking_page:BP-1", "action": FORGED, "tags": "VIP"}),
+        "mapping": ("overrides", {"event_type": "ET-1", "source": "first_name", "target": FORGED}),
+    }
+    for key, (name, row) in forged_rows.items():
+        step = steps[key]
+        data, _unbound = posted(step, connector)
+        data.pop(name, None)  # the rows, as the browser posts them, instead of the JSON text
+        rows = {f"{name}-rows": "1", **{f"{name}-0-{column}": value for column, value in row.items()}}
+        before = (settings_io.export_step(connector, step), done_steps(connector))
+        url = reverse("keap:wizard-step", args=[account.slug, connector.pk, key])
+        answer = client.post(url, {**data, **rows, "action": "save"})
+        assert answer.status_code == 200
+        errors = answer.context["form"].errors
+        assert list(errors) == [name], errors
+        [message] = errors[name]
+        assert "{" not in message and "available choices" not in message and message.endswith("."), message
+        assert (settings_io.export_step(connector, step), done_steps(connector)) == before
