@@ -70,6 +70,19 @@ def details_line(said: str, code: str, status: int | None, *, crm: str = "") -> 
     return tags
 
 
+def crm_error_text(error: CrmError, *, doing: str = "") -> str:
+    """What a page shows for a CRM error: the catalogue's sentence, naming what was being done
+    (``doing``: "checking the Service Account Key") when the raise site did not, then the
+    ``Details:`` line. Every page, form error and settings report shows a CRM error through this
+    and adds no prefix of its own: the sentence already says who failed ("Keap did not answer"),
+    so "Could not connect to Keap: Keap did not answer" would say it twice."""
+    sentence = error.sentence
+    lead = f"{error.reason}."
+    if doing and error.reason and sentence.startswith(lead):
+        sentence = f"{error.reason} when {doing}.{sentence[len(lead):]}"
+    return f"{sentence}\nDetails: {error.details}" if error.details else sentence
+
+
 @dataclass(frozen=True)
 class Entry:
     """One error code of a catalogue: what happened (short) and what to do next."""

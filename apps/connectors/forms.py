@@ -7,14 +7,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
-from apps.core.text import text_problem
+from apps.core.text import shown_value, text_problem
 
 from . import registry
 from .models import Connector
 
 
 class ConnectorForm(forms.ModelForm):
-    kind = forms.ChoiceField(label="CRM", choices=())
+    kind = forms.ChoiceField(label="CRM", choices=(), error_messages={
+        "required": "Choose the CRM this connector sends the bookings to.",
+        "invalid_choice": "That is not one of the CRMs Bookbridge connects to: choose one from the list."})
 
     class Meta:
         model = Connector
@@ -24,9 +26,15 @@ class ConnectorForm(forms.ModelForm):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        self.fields["kind"].choices = registry.choices()
+        self.fields["kind"].choices = kind_choices()
         if self.instance.pk:
             self.fields["kind"].disabled = True
+        else:
+            # A new administrator adds a connector for a CRM: nothing is preselected (the
+            # testing kind used to be, being registered first).
+            self.fields["kind"].choices = [("", "— choose the CRM —"), *self.fields["kind"].choices]
+            self.fields["kind"].help_text = ("Choose the CRM the bookings go to. “Log only” is for "
+                                             "testing: it records what would be sent and writes to no CRM.")
         self.helper = FormHelper()
         self.helper.add_input(Submit("save", "Save"))
 
@@ -43,6 +51,14 @@ class ConnectorForm(forms.ModelForm):
         return name
 
 
+def kind_choices() -> list[tuple[str, str]]:
+    """The CRMs first (the kinds with a set-up wizard), then the kinds for testing, named so."""
+    crms = [(key, label) for key, label in registry.choices() if registry.needs_setup(key)]
+    testing = [(key, f"{label} — for testing") for key, label in registry.choices()
+               if not registry.needs_setup(key)]
+    return [*crms, *testing]
+
+
 #: A choice's value with its kind in front (``picklist:MARS``): people read only the value.
 _KIND_PREFIX = re.compile(r"^[a-z_]+:(?P<value>.+)$")
 #: A label's technical tail ("Person type (Contact.ContactType)", "Lead · Region (string)").
@@ -52,11 +68,14 @@ _LABEL_TAIL = re.compile(r"\s*\([^()]*\)$")
 class CrmChoiceField(forms.ChoiceField):
     """A choice among values read from the CRM. A posted value the CRM no longer offers is named
     as people know it, with the field's label and what to do — never Django's "Select a valid
-    choice. picklist:MARS is not one of the available choices." (SPEC §5)."""
+    choice. picklist:MARS is not one of the available choices." (SPEC §5). ``offers`` says what
+    the choices are: the CRM's picklist values (the default), its fields, its users, or
+    Bookbridge's own list (``"choice"``: booking fields, write modes)."""
 
-    def __init__(self, *args: Any, crm: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, crm: str, offers: str = "picklist", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.crm = crm
+        self.offers = offers
 
     def validate(self, value: Any) -> None:
         try:
@@ -64,18 +83,39 @@ class CrmChoiceField(forms.ChoiceField):
         except ValidationError as exc:
             if exc.code != "invalid_choice":
                 raise
-            raise ValidationError(no_longer_offered(value, self.label or "", self.crm),
+            raise ValidationError(no_longer_offered(value, self.label or "", self.crm, offers=self.offers),
                                   code="invalid_choice") from None
 
 
-def no_longer_offered(value: Any, label: str, crm: str) -> str:
+def no_longer_offered(value: Any, label: str, crm: str, *, offers: str = "picklist") -> str:
     """“MARS is no longer a value of the Keap picklist “Person type”: …”."""
     text = str(value)
     match = _KIND_PREFIX.match(text)
     shown = match.group("value") if match else text
+    shown = shown_value(shown)
     name = _LABEL_TAIL.sub("", str(label)).strip() or "this field"
+    if offers == "field":
+        return (f"{shown} is not one of the {crm} fields offered for “{name}”: choose another or "
+                f"re-read the fields from {crm}.")
+    if offers == "user":
+        return (f"{shown} is not one of the {crm} users: choose another user for “{name}” or "
+                f"reload the page to read the users from {crm} again.")
+    if offers == "choice":
+        return f"{shown} is not one of the choices for “{name}”: choose one from the list."
     return (f"{shown} is no longer a value of the {crm} picklist “{name}”: choose another or "
             f"re-read the values from {crm}.")
+
+
+def choices_in_words(form: forms.BaseForm) -> forms.BaseForm:
+    """A posted value outside a choice field's list is refused in words on every step form, also
+    on the fields a model's choices make (priority, date format, creation rules): a
+    ``CrmChoiceField`` names the value; the others say which field, without echoing it."""
+    for field in form.fields.values():
+        if isinstance(field, forms.ChoiceField) and not isinstance(field, CrmChoiceField):
+            name = _LABEL_TAIL.sub("", str(field.label or "")).strip() or "this field"
+            field.error_messages["invalid_choice"] = (
+                f"That is not one of the choices for “{name}”: choose one from the list.")
+    return form
 
 
 def method_group(title: str, methods: list[str], *fields: str) -> Div:

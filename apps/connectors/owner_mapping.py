@@ -25,6 +25,7 @@ from django.db import transaction
 from apps.directory.models import SchedulingUser
 
 from . import registry
+from .forms import CrmChoiceField
 from .models import Connector, OwnerMapping
 
 
@@ -147,12 +148,19 @@ def set_mapping(
 
 class OwnerMappingForm(forms.Form):
     mapping_id = forms.IntegerField(widget=forms.HiddenInput)
-    crm_user_id = forms.ChoiceField(label="CRM user", required=False)
 
-    def __init__(self, *args, user_choices=(), mapping_ids=frozenset(), **kwargs):
+    def __init__(self, *args, user_choices=(), mapping_ids=frozenset(), crm="the CRM", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["crm_user_id"].choices = [("", "— not mapped —"), *user_choices]
+        # An id the CRM does not list is a field error on its row, in words: nothing is saved.
+        self.fields["crm_user_id"] = CrmChoiceField(label="CRM user", required=False, crm=crm, offers="user",
+                                                    choices=[("", "— not mapped —"), *user_choices],
+                                                    widget=forms.Select(attrs={"class": "form-select"}))
         self.mapping_ids = mapping_ids
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and "crm_user_id" in self.errors:
+            self.fields["crm_user_id"].widget.attrs["class"] = "form-select is-invalid"
 
     def clean_mapping_id(self) -> int:
         """Each row names one of this connector's mappings (the page lists them): anything else
@@ -178,18 +186,21 @@ def formset(connector: Connector, users: list[dict[str, str]], data=None):
     rows = list(OwnerMapping.objects.filter(connector=connector).select_related("scheduling_user"))
     choices = [(u["id"], _label(u)) for u in users]
     known = {c[0] for c in choices}
-    for row in rows:  # keep a mapping to a user the CRM no longer lists visible
-        if row.crm_user_id and row.crm_user_id not in known:
-            choices.append((row.crm_user_id, row.crm_user_label or row.crm_user_id))
-            known.add(row.crm_user_id)
     initial = [{"mapping_id": r.pk, "crm_user_id": r.crm_user_id} for r in rows]
     # As many forms as rows: a post with more is an error of the form set, not extra work.
     formset_class = forms.formset_factory(OwnerMappingForm, formset=BaseOwnerMappingFormSet, extra=0,
                                           max_num=len(rows), absolute_max=len(rows), validate_max=True)
     fs = formset_class(data, initial=initial,
-                       form_kwargs={"user_choices": choices, "mapping_ids": frozenset(r.pk for r in rows)})
+                       form_kwargs={"user_choices": choices, "mapping_ids": frozenset(r.pk for r in rows),
+                                    "crm": connector.kind_label})
     for form, row in zip(fs.forms, rows, strict=False):
         form.row = row
+        form.fields["crm_user_id"].label = str(row.scheduling_user)  # "choose another user for “Sam”"
+        if row.crm_user_id and row.crm_user_id not in known:
+            # A mapping to a user the CRM no longer lists stays visible (and may be kept) on its
+            # own row only: no other row may pick that id.
+            form.fields["crm_user_id"].choices = [
+                *form.fields["crm_user_id"].choices, (row.crm_user_id, row.crm_user_label or row.crm_user_id)]
     return fs
 
 

@@ -39,7 +39,7 @@ from apps.intake.models import Booking, BookingEvent
 from apps.intake.schema import envelope_problems
 
 from . import registry
-from .errors import CrmError
+from .errors import CrmError, crm_error_text
 
 XMLRPC_READS = re.compile(r"<methodName>\s*DataService\.(load|query|findByField|count)\s*<")
 
@@ -345,7 +345,7 @@ def run_preview(connector, *, sample: str = "", payload: str = "",
         plan = kind.preview(context)
     except CrmError as exc:
         return PreviewResult(
-            error=f"The preview could not build the plan. {exc.message}", reads=context.recorder.calls,
+            error=crm_error_text(exc, doing="building the preview"), reads=context.recorder.calls,
             summary=summary
         )
     return PreviewResult(plan=plan, reads=context.recorder.calls, summary=summary)

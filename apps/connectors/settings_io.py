@@ -62,7 +62,7 @@ from django.utils.datastructures import MultiValueDict
 from apps.core.text import text_problem
 
 from . import registry, settings_yaml, staging
-from .errors import CrmError
+from .errors import CrmError, crm_error_text
 from .models import Connector
 from .owner_mapping import crm_users, export_rows, set_mapping
 from .wizard import WizardStep, mark_done, steps_for
@@ -342,7 +342,7 @@ def _check_steps(connector: Connector, steps: Any, report: Report) -> list[tuple
                 current=export_step(connector, step, unbound),
                 accepts=lambda name, unbound=unbound: _accepts(unbound, name), unbound=unbound)
         except CrmError as exc:  # e.g. no working connection to read the CRM's choices from
-            report.error(path, f"could not be checked against the CRM: {exc.message}")
+            report.error(path, crm_error_text(exc, doing="checking this step against the CRM"))
             continue
         if form is not None:
             valid.append((step, form))

@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html
 
 from apps.accounts.admin_scope import ACCOUNT_FILTER, VIEW, AccountScopedAdmin
 from apps.accounts.models import Account
@@ -72,11 +73,20 @@ class ImportForm(forms.Form):
 
 @admin.register(ConnectorConfiguration)
 class ConnectorConfigurationAdmin(AccountScopedAdmin):
-    list_display = ["name", "crm", "status", "account"]
+    list_display = ["name", "crm", "status", "account", "setup_link"]
     list_filter = [KindFilter, ACCOUNT_FILTER]
     actions = ["export_yaml"]
     change_list_template = "connectors/settings_io_changelist.html"
     administrator_permissions = frozenset({VIEW})
+
+    @admin.display(description="Set-up")
+    def setup_link(self, obj: ConnectorConfiguration) -> str:
+        """The way back from the settings file to the connector's wizard (``Connector.setup_url``:
+        its first open step once connected, else its connect page)."""
+        url = obj.setup_url
+        if not url:
+            return "—"
+        return format_html('<a href="{}" data-testid="setup-link">Open the set-up of {}</a>', url, obj.name)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -116,6 +126,7 @@ class ConnectorConfigurationAdmin(AccountScopedAdmin):
             raise PermissionDenied("Only administrators can import configurations.")
         form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
         problems = []
+        setup_url = ""
         if request.method == "POST" and form.is_valid():
             secrets = {k: form.cleaned_data[k] for k in SECRET_FIELDS if form.cleaned_data.get(k)}
             result = import_connector(
@@ -131,7 +142,10 @@ class ConnectorConfigurationAdmin(AccountScopedAdmin):
                 if not form.cleaned_data["dry_run"]:
                     return redirect("admin:connectors_connectorconfiguration_changelist")
             problems = result.report.problems
+            if result.connector is not None and result.connector.pk:  # a stored connector's file
+                setup_url = result.connector.setup_url
         context = {
+            "setup_url": setup_url,
             **self.admin_site.each_context(request),
             "form": form,
             "problems": problems,

@@ -78,7 +78,8 @@ from apps.accounts.permissions import account_view
 
 from . import owner_mapping, registry, services, test_bookings
 from . import preview as preview_module
-from .errors import CrmError
+from .errors import CrmError, crm_error_text
+from .forms import choices_in_words
 from .models import Connector, ConnectorStatus
 
 DONE_KEY = "done"
@@ -120,7 +121,7 @@ class WizardStep:
             kwargs["instance"] = self.get_instance(connector)
         if _accepts_connector(self.form_class):
             kwargs["connector"] = connector
-        return self.form_class(data, **kwargs)
+        return choices_in_words(self.form_class(data, **kwargs))
 
     def save_form(self, connector: Connector, form: forms.BaseForm) -> None:
         if self.save is not None:
@@ -360,7 +361,7 @@ def refresh(request, connector: Connector, step: WizardStep) -> None:
     try:
         messages.success(request, step.refresh(connector))
     except CrmError as exc:
-        messages.error(request, f"Could not re-read from {connector.kind_label}: {exc.message}")
+        messages.error(request, crm_error_text(exc, doing="re-reading the values"))
 
 
 @account_view(role=Role.ADMINISTRATOR)
@@ -417,7 +418,7 @@ def step_summary(connector: Connector, step: WizardStep) -> list[tuple[str, str]
     try:
         form = step.build_form(connector)
     except CrmError as exc:
-        return [("Settings", f"could not be read from {connector.kind_label}: {exc.message}")]
+        return [("Settings", crm_error_text(exc, doing="reading this step's choices"))]
     lines = []
     for field in form:
         if field.is_hidden or isinstance(field.field.widget, forms.PasswordInput):

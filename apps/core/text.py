@@ -37,3 +37,10 @@ def text_problem(value: Any, *, max_length: int, required: bool = True,
     if has_control_characters(value, multiline=multiline):
         return "contains control characters (such as NUL or a line break); remove them"
     return None
+
+
+def shown_value(value: Any, *, max_length: int = 60) -> str:
+    """A value someone posted, for an error message: braces become parentheses (nothing on a
+    page may look like an unfilled template) and a long value is cut."""
+    text = str(value).replace("{", "(").replace("}", ")")
+    return text if len(text) <= max_length else text[:max_length - 1] + "…"

@@ -83,11 +83,6 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
     fields = ["account", "event_link", "booking_link", "connector", "error_code", "record_links"]
     readonly_fields = fields
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = self.get_object(request, object_id)
-        context = {**job_page.page_context(job), **(extra_context or {})} if job else extra_context
-        return super().change_view(request, object_id, form_url, context)
-
     @admin.display(description="email", ordering="event__customer_email")
     def customer_email(self, obj):
         return obj.event.customer_email
@@ -110,14 +105,16 @@ class SyncJobAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin)
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # A job that failed on stale CRM data offers "Refresh CRM data" (then retry) to the
         # account's administrators (``apps.connectors.errors.suggests_refresh``).
-        job = (SyncJob.objects.select_related("connector__account").filter(pk=object_id).first()
-               if str(object_id).isdigit() else None)
+        # The page's summary, attempts and plan: ``job_page``.
+        job = self.get_object(request, object_id)
+        if job is None:
+            return super().change_view(request, object_id, form_url, extra_context)
         refresh = None
-        if (job is not None and suggests_refresh(job.connector.kind, job.error_code)
+        if (suggests_refresh(job.connector.kind, job.error_code)
                 and is_administrator_of(request.user, job.connector.account_id)):
             refresh = job.connector
-        return super().change_view(request, object_id, form_url,
-                                   {**(extra_context or {}), "refresh_connector": refresh})
+        context = {**job_page.page_context(job), "refresh_connector": refresh, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description="Event")
     def event_link(self, obj):

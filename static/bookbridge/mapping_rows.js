@@ -44,3 +44,63 @@
   var note = document.querySelector("[data-no-script-note]");
   if (note) { note.hidden = true; }
 })();
+
+// Keap row editors (apps/integrations/keap/templates/keap/widgets/*.html, keap.row_editors):
+// "Add rule"/"Add row" appends an empty row numbered after the highest (fields
+// <name>-<i>-<column>, counted by the <name>-rows hidden input); "Remove" takes a row out (a
+// gap in the numbers is an empty row to the server). Without this script the buttons stay
+// hidden and each save offers a few empty rows. The widget includes this file once per
+// editor: each editor is set up once (data-ready).
+(function () {
+  function renumber(row, index) {
+    row.setAttribute("data-row", String(index));
+    row.querySelectorAll("select, input, label").forEach(function (node) {
+      ["name", "id", "for"].forEach(function (attribute) {
+        var value = node.getAttribute(attribute);
+        if (value) { node.setAttribute(attribute, value.replace(/-\d+-(\w+)$/, "-" + index + "-$1")); }
+      });
+    });
+    row.querySelectorAll(".visually-hidden").forEach(function (node) {
+      node.textContent = node.textContent.replace(/\d+$/, String(index + 1));
+    });
+  }
+  function clear(row) {
+    row.querySelectorAll("select").forEach(function (node) {
+      node.classList.remove("is-invalid");
+      node.selectedIndex = 0;
+    });
+    row.querySelectorAll("input[type=text]").forEach(function (node) { node.value = ""; });
+  }
+  function setUp(editor) {
+    if (editor.getAttribute("data-ready")) { return; }
+    editor.setAttribute("data-ready", "true");
+    var body = editor.querySelector("tbody");
+    var count = editor.querySelector("[data-row-count]");
+    var add = editor.querySelector("[data-add-row]");
+    if (!body || !count || !add) { return; }
+    var template = body.querySelector("tr[data-row]").cloneNode(true);
+    clear(template);
+    function wire(row) {
+      var remove = row.querySelector("[data-remove-row]");
+      remove.hidden = false;
+      remove.addEventListener("click", function () {
+        var next = row.nextElementSibling || row.previousElementSibling;
+        row.remove();
+        var target = next ? next.querySelector("select, input") : add;
+        target.focus();
+      });
+    }
+    body.querySelectorAll("tr[data-row]").forEach(wire);
+    add.addEventListener("click", function () {
+      var index = Number(count.value) || 0;
+      var row = template.cloneNode(true);
+      renumber(row, index);
+      count.value = String(index + 1);
+      body.appendChild(row);
+      wire(row);
+      row.querySelector("select, input").focus();
+    });
+    add.hidden = false;
+  }
+  document.querySelectorAll("[data-row-editor]").forEach(setUp);
+})();

@@ -15,17 +15,25 @@ import pytest
 import requests
 import requests.exceptions
 import simple_salesforce.exceptions
+from django import forms
+from django.contrib.messages import get_messages
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import ValidationError
 
 import apps.connectors.errors
 import apps.integrations.keap.errors
 import apps.integrations.salesforce.errors
-from apps.connectors.errors import CATALOGUES, COMMON, Catalogue, CrmError, reason_for
+from apps.connectors import settings_io, wizard
+from apps.connectors.errors import CATALOGUES, COMMON, Catalogue, CrmError, crm_error_text, reason_for
 from apps.connectors.forms import CrmChoiceField
+from apps.connectors.models import Connector
+from apps.connectors.wizard import WizardStep
 from apps.integrations.keap import errors as keap_errors
 from apps.integrations.salesforce import errors as salesforce_errors
 from apps.integrations.salesforce.models import SalesforceConnection
 from apps.sync.models import JobStatus
+from tests.factories import AccountFactory
 from tests.integrations.salesforce.conftest import (  # noqa: F401  (fixtures)
     Deliver,
     _no_background_workers,
@@ -234,3 +242,113 @@ def test_a_refused_record_fails_the_job_with_the_sentence(request, db, salesforc
     assert details.startswith("Salesforce said: Required fields are missing")
     assert details.endswith("(code REQUIRED_FIELD_MISSING, HTTP 400)")
     assert reason_for("salesforce", job.error_code) == "Salesforce needs a value for a required field"
+
+
+# ------------------------------------------------------------ every place a page shows one
+DOING = "checking the connection"
+
+
+def assert_shown_once(text: str, error: CrmError) -> None:
+    """A page's text for a CRM error: the catalogue's sentence with no prefix of the page's own
+    ("Keap: Keap could not …", "Could not refresh: Could not …"), then the details line; no
+    template, class name or bare status."""
+    sentence, separator, details = text.partition("\nDetails: ")
+    assert separator and details == error.details, text
+    assert sentence.startswith(error.reason), text  # nothing in front of the CRM's sentence
+    assert sentence.count(error.reason) == 1, text
+    words = re.findall(r"\w+", sentence)
+    for size in (1, 2, 3):
+        assert words[:size] != words[size:2 * size], text  # the same leading words twice
+    assert not re.search(r"^(\w+(?: \w+){0,3})\b[^.]*?:\s+\1\b", sentence), text
+    assert "{" not in text and "}" not in text, text
+    for name in CLASS_NAMES:
+        assert not re.search(rf"\b{re.escape(name)}\b", text), (name, text)
+    for line in text.splitlines():
+        assert not re.fullmatch(r"(HTTP )?\d+\.?", line.strip()), text
+
+
+def every_error() -> list[CrmError]:
+    return [catalogue.error(code, said=SAID, status=status) for catalogue in all_catalogues()
+            for code in catalogue.entries for status in (None, 400, 503)]
+
+
+def test_crm_error_text_names_what_was_done_once():
+    for error in every_error():
+        assert crm_error_text(error) == error.message
+        shown = crm_error_text(error, doing=DOING)
+        assert_shown_once(shown, error)
+        if f" when {DOING}." in shown:
+            assert shown.count(" when ") == 1
+    # A raise site that said what it was doing keeps its words (no second "when").
+    said = keap_errors.CATALOGUE.error("timeout", action="reading the tags")
+    assert crm_error_text(said, doing=DOING).startswith("Keap did not answer in time when reading the tags.")
+
+
+def raising(error: CrmError):
+    def fail(*args, **kwargs):
+        raise error
+    return fail
+
+
+class FailingForm(forms.Form):
+    """A step whose choices come from a CRM that fails (``step_summary``)."""
+
+    error: CrmError
+
+    def __init__(self, *args, **kwargs):
+        raise self.error
+
+
+def request_with_messages(rf) -> Any:
+    request = rf.post("/")
+    SessionMiddleware(lambda r: None).process_request(request)
+    MessageMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+def test_the_wizard_refresh_and_review_show_each_error_once(rf, db):
+    connector = Connector(name="Shown", kind="keap")
+    for error in every_error():
+        request = request_with_messages(rf)
+        step = WizardStep(key="tags", title="Tagging", form_class=forms.Form, refresh=raising(error))
+        wizard.refresh(request, connector, step)
+        [shown] = [message.message for message in get_messages(request)]
+        assert_shown_once(shown, error)
+        failing = type("Failing", (FailingForm,), {"error": error})
+        [(label, text)] = wizard.step_summary(connector, WizardStep(key="x", title="X", form_class=failing))
+        assert label == "Settings"
+        assert_shown_once(text, error)
+
+
+@pytest.mark.parametrize("kind", ["keap", "salesforce"])
+def test_the_settings_file_checks_show_each_error_once(kind, monkeypatch):
+    """``apps.connectors.settings_io``: a step whose form cannot be built against the CRM."""
+    catalogue = CATALOGUES[kind]
+    for code in catalogue.entries:
+        error = catalogue.error(code, said=SAID)
+        step = WizardStep(key="x", title="X", form_class=type("Failing", (FailingForm,), {"error": error}))
+        monkeypatch.setattr(settings_io, "steps_for", lambda connector, step=step: [step])
+        report = settings_io.Report()
+        assert settings_io._check_steps(Connector(name="Shown", kind=kind), {"x": {}}, report) == []
+        [problem] = report.problems
+        assert problem.path == "steps.x"
+        assert_shown_once(problem.message, error)
+
+
+def test_the_salesforce_steps_show_each_error_once(db, monkeypatch):
+    """Steps 2-4 read the org when they are built or saved: a failure is the form's error."""
+    from apps.integrations.salesforce import forms as salesforce_forms
+    from apps.integrations.salesforce import metadata
+
+    connector = Connector.objects.create(account=AccountFactory(), name="Shown", kind="salesforce")
+    for code in salesforce_errors.CATALOGUE.entries:
+        error = salesforce_errors.CATALOGUE.error(code, said=SAID, status=400)
+        monkeypatch.setattr(metadata, "check_installation", raising(error))
+        monkeypatch.setattr(metadata, "sync_required_rules", raising(error))
+        monkeypatch.setattr(salesforce_forms, "mapping_targets", raising(error))
+        for form_class in (salesforce_forms.InstallationForm, salesforce_forms.RequiredFieldsForm,
+                           salesforce_forms.FieldMappingForm):
+            form = form_class({}, connector=connector)
+            assert not form.is_valid()
+            [shown] = form.non_field_errors()
+            assert_shown_once(shown, error)

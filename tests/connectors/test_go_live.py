@@ -272,3 +272,21 @@ def test_staff_cannot_go_live(client, account, keap):
     assert client.post(_review_url(connector), {"action": "test"}).status_code == 403
     connector.refresh_from_db()
     assert not connector.is_live and not SyncJob.objects.exists()
+
+
+def test_a_new_connector_preselects_no_kind_and_names_log_only_a_testing_kind(client, account):
+    _admin(client, account)
+    url = reverse("connectors:connector-new", args=[account.slug])
+    form = client.get(url).context["form"]
+    choices = form.fields["kind"].choices
+    assert choices[0] == ("", "— choose the CRM —") and form["kind"].value() in (None, "")
+    kinds = [key for key, _label in choices[1:]]
+    assert kinds[-1] == "log_only" and {"keap", "salesforce"} <= set(kinds)
+    assert dict(choices)["log_only"].endswith("for testing")
+    assert "“Log only” is for testing" in form.fields["kind"].help_text
+    page = client.get(url).content.decode()
+    assert '<option value="" selected>' in page
+    missing = client.post(url, {"name": "Mine", "is_active": "on"})
+    assert missing.status_code == 200
+    assert missing.context["form"].errors["kind"] == ["Choose the CRM this connector sends the bookings to."]
+    assert not Connector.objects.filter(account=account, name="Mine").exists()

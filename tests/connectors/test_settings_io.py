@@ -4,9 +4,12 @@ problem of a bad file with its path."""
 import pytest
 import yaml
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
+from apps.accounts.models import Role
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.owner_mapping import mapping_dict
 from apps.connectors.settings_io import export_connector, import_connector, to_yaml
@@ -18,7 +21,7 @@ from apps.integrations.keap.models import (
     MappingSettings,
     TrackingSettings,
 )
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, MembershipFactory, UserFactory
 from tests.integrations.keap.helpers import SERVICE_KEY, make_connector
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -184,3 +187,26 @@ def test_admin_export_and_import(client, staging):
     )
     assert good.status_code == 302
     assert CreationSettings.objects.get(connector__account=production).email_update_mode == "fill_empty"
+
+
+def test_the_settings_pages_and_the_wizard_link_to_each_other(client, staging):
+    user = UserFactory()
+    MembershipFactory(account=staging.account, user=user, role=Role.ADMINISTRATOR)
+    client.force_login(user)
+    changelist = reverse("admin:connectors_connectorconfiguration_changelist")
+    wizard_page = client.get(reverse("keap:wizard-step", args=[staging.account.slug, staging.pk, "creation"]))
+    link = f'href="{changelist}?id__exact={staging.pk}" data-testid="settings-as-code-link"'
+    assert link in wizard_page.content.decode()
+    settings_page = client.get(f"{changelist}?id__exact={staging.pk}").content.decode()
+    assert f'<a href="{staging.setup_url}" data-testid="setup-link">Open the set-up of {staging.name}</a>' \
+        in settings_page
+    assert staging.setup_url == reverse("keap:wizard", args=[staging.account.slug, staging.pk])
+    import_page = client.get(reverse("admin:connectors_import_yaml")).content.decode()
+    assert f'<a href="{changelist}" data-testid="configurations-link">' in import_page
+    dry_run = client.post(reverse("admin:connectors_import_yaml"), {
+        "account": staging.account.pk, "dry_run": "on",
+        "file": SimpleUploadedFile("k.yaml", to_yaml(export_connector(staging)).encode())})
+    assert f'<a href="{staging.setup_url}" data-testid="setup-link">' in dry_run.content.decode()
+    UserFactory._meta.model.objects.filter(pk=user.pk).update(is_staff=False)
+    assert 'data-testid="settings-as-code-link"' not in client.get(
+        reverse("keap:wizard-step", args=[staging.account.slug, staging.pk, "creation"])).content.decode()

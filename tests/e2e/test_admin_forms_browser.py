@@ -13,6 +13,7 @@ from apps.accounts.models import Role
 from apps.connectors.models import Connector
 from apps.directory.models import BookingPage
 from apps.integrations.keap.models import TaggingSettings
+from apps.integrations.keap.row_editors import EMPTY_ROWS
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 from tests.integrations.keap.helpers import make_connector as make_keap_connector
 from tests.integrations.salesforce.conftest import insecure_ok, make_connector  # noqa: F401  (fixtures)
@@ -73,7 +74,8 @@ def test_an_extra_tag_rule_is_added_by_picking_names(page, login_as, live_server
         {"scope": "booking_page", "id": "BP-VIP", "action": "Scheduled", "tags": ["VIP", "Priority"]}]
     page.goto(f"{live_server.url}{reverse('keap:wizard-step', args=[account.slug, connector.pk, 'tagging'])}")
     assert page.input_value("input[name=extra_tags-0-tags]") == "VIP, Priority"
-    assert page.locator("[data-testid=extra-tags-rows] tbody tr").count() == 2  # the rule + an empty row
+    # the rule + the empty rows
+    assert page.locator("[data-testid=extra-tags-rows] tbody tr").count() == 1 + EMPTY_ROWS
 
 
 def test_salesforce_field_mapping_is_a_compact_table(page, login_as, live_server, make_connector):  # noqa: F811

@@ -10,8 +10,16 @@ from django.urls import reverse
 from apps.accounts.models import Role
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.wizard import done_steps
-from apps.integrations.keap.models import ClassificationSettings, CreationSettings, MappingSettings
+from apps.directory.models import BookingPage, EventType
+from apps.integrations.keap.models import (
+    ClassificationSettings,
+    CreationSettings,
+    MappingSettings,
+    TaggingSettings,
+)
+from apps.integrations.keap.row_editors import EMPTY_ROWS
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
+from tests.integrations.keap.helpers import make_connector as make_keap_connector
 
 from .conftest import screenshot
 
@@ -112,3 +120,73 @@ def test_staff_cannot_open_the_wizard(page, login_as, live_server):
     assert answer.status == 403
     page.goto(f"{live_server.url}{reverse('connectors:account', args=[account.slug])}")
     assert page.locator("a:text-is('Set up')").count() == 0
+
+
+def _tagging(page, login_as, live_server, keap, **context):
+    account = AccountFactory(slug="rows")
+    connector = make_keap_connector(account, keap.url)
+    BookingPage.objects.create(account=account, external_id="BP-VIP", label="VIP consultations")
+    EventType.objects.create(account=account, external_id="ET-DISC", name="Discovery")
+    admin = UserFactory()
+    MembershipFactory(account=account, user=admin, role=Role.ADMINISTRATOR)
+    login_as(page, admin)
+    url = f"{live_server.url}{reverse('keap:wizard-step', args=[account.slug, connector.pk, 'tagging'])}"
+    page.goto(url)
+    return connector, url
+
+
+def test_row_editors_add_and_remove_rows_with_buttons_and_the_keyboard(page, login_as, live_server, keap):
+    connector, url = _tagging(page, login_as, live_server, keap)
+    rows = page.locator("[data-testid=extra-tags-rows] tbody tr")
+    assert rows.count() == EMPTY_ROWS
+    add = page.locator("button[data-add-row]:has-text('Add rule')")
+    add.focus()
+    page.keyboard.press("Enter")  # a button: Enter and Space both work
+    add.focus()
+    page.keyboard.press(" ")
+    assert rows.count() == EMPTY_ROWS + 2
+    new = EMPTY_ROWS + 1  # the second added row: numbered after the highest
+    assert page.evaluate("document.activeElement.name") == f"extra_tags-{new}-target"
+    page.select_option(f"select[name=extra_tags-{new}-target]", label="VIP consultations")
+    page.fill(f"input[name=extra_tags-{new}-tags]", "VIP")
+    page.select_option("select[name=extra_tags-0-target]", label="Discovery")
+    page.fill("input[name=extra_tags-0-tags]", "Dropped")
+    remove = page.locator("tr[data-row='0'] button[data-remove-row]")
+    assert remove.inner_text().strip().startswith("Remove")
+    remove.focus()
+    page.keyboard.press("Enter")
+    assert rows.count() == EMPTY_ROWS + 1
+    assert page.evaluate("document.activeElement.tagName") == "SELECT"  # focus stays in the table
+    screenshot(page, "keap-row-editor-added")
+    page.click("button:has-text('Save and continue')")
+    page.wait_for_selector("[data-testid=step-title]:has-text('Mapping')")
+    assert TaggingSettings.objects.get(connector=connector).extra_tags == [
+        {"scope": "booking_page", "id": "BP-VIP", "action": "*", "tags": ["VIP"]}]
+
+    # The mapping step's per-event-type overrides have the same buttons.
+    overrides = page.locator("[data-testid=override-rows] tbody tr")
+    assert overrides.count() == EMPTY_ROWS
+    page.click("button[data-add-row]:has-text('Add row')")
+    assert overrides.count() == EMPTY_ROWS + 1
+    page.locator(f"tr[data-row='{EMPTY_ROWS}'] button[data-remove-row]").click()
+    assert overrides.count() == EMPTY_ROWS
+
+
+def test_row_editors_work_without_script(browser, login_as, live_server, keap):
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        connector, url = _tagging(page, login_as, live_server, keap)
+        assert page.locator("button[data-add-row]").is_hidden()
+        assert page.locator("button[data-remove-row]").first.is_hidden()
+        page.select_option("select[name=extra_tags-0-target]", label="VIP consultations")
+        page.fill("input[name=extra_tags-0-tags]", "VIP")
+        page.select_option("select[name=extra_tags-2-target]", label="Discovery")
+        page.fill("input[name=extra_tags-2-tags]", "Intro")
+        page.click("button:has-text('Save and continue')")
+        page.wait_for_selector("[data-testid=step-title]:has-text('Mapping')")
+        assert [rule["tags"] for rule in TaggingSettings.objects.get(connector=connector).extra_tags] == [
+            ["VIP"], ["Intro"]]
+    finally:
+        context.close()

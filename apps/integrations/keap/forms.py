@@ -173,8 +173,8 @@ class TaggingForm(StepForm):
         label="Extra tags (optional)",
         widget=TagRulesWidget,
         help_text="Give the bookings of a booking page, event type or master page more Keap tags, "
-        "for every action or one. Fill the empty row and save to add a rule; empty a row's page "
-        "and tags to remove it.",
+        "for every action or one. Fill an empty row (or add one) and save to add a rule; remove a "
+        "row, or empty its page and tags, to remove the rule.",
     )
 
     class Meta:
@@ -217,7 +217,7 @@ class MappingForm(StepForm):
         label="Per event type overrides (optional)",
         widget=OverrideRowsWidget,
         help_text="Bookings of an event type listed here use its rows instead of the mapping above "
-        "(Email and Subject stay mapped). Fill the empty row and save to add one.",
+        "(Email and Subject stay mapped). Fill an empty row (or add one) and save to add it.",
     )
 
     class Meta:
@@ -249,23 +249,23 @@ class MappingForm(StepForm):
         order = [f"map_{s}" for s in [*field_mapping.SOURCES, *self.question_sources]]
         self.order_fields([*order, "date_format", "overrides"])
 
-    def _mapping_field(self, source: str, label: str, current: dict[str, Any], **kwargs) -> forms.ChoiceField:
+    def _mapping_field(self, source: str, label: str, current: dict[str, Any], **kwargs) -> CrmChoiceField:
         """A source's row: only the Keap fields its answers fit (``mapping.compatible_targets``);
         the fixed ones (Email, Subject: ``mapping.REQUIRED``) are shown, not editable."""
         known = field_mapping.targets(self.custom_fields)
         if source in field_mapping.REQUIRED:
             target = field_mapping.REQUIRED[source]
-            return forms.ChoiceField(label=label, required=False, disabled=True, initial=target,
-                                     choices=[(target, known[target][0])],
-                                     help_text="Always mapped: Keap needs it.")
+            return CrmChoiceField(label=label, required=False, disabled=True, initial=target,
+                                  choices=[(target, known[target][0])], crm="Keap", offers="field",
+                                  help_text="Always mapped: Keap needs it.")
         offered = field_mapping.compatible_targets(source, self.custom_fields, self.questions)
         # A stored or posted value that does not fit stays selectable: saving then says why.
         for value in (current.get(source), self.data.get(f"map_{source}") if self.is_bound else None):
             if isinstance(value, str) and value in known and value not in offered:
                 offered[value] = known[value]
         choices = [("", "— not mapped —"), *((key, label) for key, (label, _kind) in offered.items())]
-        return forms.ChoiceField(label=label, required=False, choices=choices,
-                                 initial=current.get(source, ""), **kwargs)
+        return CrmChoiceField(label=label, required=False, choices=choices, crm="Keap", offers="field",
+                              initial=current.get(source, ""), **kwargs)
 
     def _question_sources(self, current: dict[str, Any]) -> list[str]:
         """The question rows: the account's questions, then any the stored mapping or the posted

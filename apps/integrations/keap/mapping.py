@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from apps.core.text import shown_value
 from apps.directory import questions as form_questions
 from apps.directory.models import AnswerType
 
@@ -146,14 +147,14 @@ def problems_by_source(mapping: Any, custom_fields: list[dict[str, Any]],
                                      "no booking has answered it yet."))
             continue
         if not is_source(source, questions):
-            problems.append((source, f"Unknown booking field “{source}”."))
+            problems.append((source, f"Unknown booking field “{shown_value(source)}”."))
             continue
         label = source_label(source)
         if not isinstance(target, str):
             problems.append((source, f"{label}: the Keap field must be given by its name, as text."))
             continue
         if target not in known:
-            problems.append((source, f"{label}: Keap has no field “{target}”."))
+            problems.append((source, f"{label}: Keap has no field “{shown_value(target)}”."))
             continue
         kind = known[target][1]
         answers = answers_of(source, questions)

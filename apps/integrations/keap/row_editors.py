@@ -27,6 +27,9 @@ MAX_ROWS = 500
 SCOPES = {"booking_page": (BookingPage, "Booking pages"), "event_type": (EventType, "Event types"),
           "master_page": (MasterPage, "Master pages")}
 ANY_ACTION = "*"
+#: Empty rows offered below the saved ones, so that a browser without script can add a few rules
+#: at once (``static/bookbridge/mapping_rows.js`` adds more, and removes rows).
+EMPTY_ROWS = 3
 #: The bounds of the JSON text the fields take (``forms.JSONListField``, the settings file).
 JSON_MAX_DEPTH = 4
 JSON_MAX_CHARS = 20_000
@@ -121,7 +124,7 @@ class TagRulesWidget(RowsWidget):
             targets.append(("Not found", unknown))
         rows = [{"target": f"{r.get('scope')}:{r.get('id')}", "action": r.get("action", ANY_ACTION),
                  "tags": ", ".join(str(t) for t in r.get("tags") or [])} for r in rules]
-        rows.append({"target": "", "action": ANY_ACTION, "tags": ""})  # one empty row per save
+        rows += [{"target": "", "action": ANY_ACTION, "tags": ""} for _ in range(EMPTY_ROWS)]
         context["widget"].update(rows=rows, targets=targets, row_count=len(rows),
                                  actions=[(ANY_ACTION, "Any action"), *LifecycleAction.choices])
         return context
@@ -166,7 +169,7 @@ class OverrideRowsWidget(RowsWidget):
             shown = [(s, t) for s, t in (rules.items() if isinstance(rules, dict) else [])
                      if field_mapping.REQUIRED.get(s) != t]
             rows += [{"event_type": event_type, "source": s, "target": t} for s, t in shown or [("", "")]]
-        rows.append({"event_type": "", "source": "", "target": ""})  # one empty row per save
+        rows += [{"event_type": "", "source": "", "target": ""} for _ in range(EMPTY_ROWS)]
         known = {key for key, _label in self.event_types}
         missing = dict.fromkeys(row["event_type"] for row in rows if row["event_type"] not in known)
         event_types = [*self.event_types, *((key, f"{key} (not in this account)") for key in missing if key)]

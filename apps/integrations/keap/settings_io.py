@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.connectors import form_questions
-from apps.connectors.errors import CrmError
+from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.settings_io import Report, bind_section
 
@@ -53,7 +53,7 @@ def _prove(connector: Connector, row: KeapConnection, report: Report, changed: b
         elif changed:
             oauth.refresh(connector, stale_access_token="", client=client)
     except CrmError as exc:
-        report.error("connection", f"Keap did not accept the connection: {exc.message}")
+        report.error("connection", crm_error_text(exc, doing="checking the connection"))
 
 
 def import_settings(connector: Connector, data: dict[str, Any], secrets: dict[str, str], report: Report,

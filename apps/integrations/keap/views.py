@@ -14,7 +14,7 @@ from apps.accounts.permissions import account_view
 from apps.accounts.selectors import account_by_slug, is_administrator_of
 from apps.connectors import staging, wizard
 from apps.connectors.csp import csp_form_redirects_to
-from apps.connectors.errors import CrmError
+from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.owner_mapping import mapping_dict
 from apps.connectors.pages import sign_in_failed
@@ -60,7 +60,8 @@ def connect(request, account, connector_id: int):
         try:
             KeapClient(trial, connection=row).get("/setting/application/configuration")
         except CrmError as exc:
-            form.add_error("service_account_key", f"Keap did not accept the key: {exc.message}")
+            form.add_error("service_account_key",
+                           crm_error_text(exc, doing="checking the Service Account Key"))
         else:
             services.store_connection(connector=connector, trial=trial)
             messages.success(request, "Connected to Keap with the Service Account Key.")
@@ -117,7 +118,7 @@ def oauth_callback(request):
         oauth.exchange_code(trial, code=request.GET["code"], redirect_uri=_redirect_uri(request),
                             client=KeapClient(trial, connection=row))
     except CrmError as exc:
-        messages.error(request, f"Could not connect to Keap: {exc.message}")
+        messages.error(request, crm_error_text(exc, doing="finishing the sign-in"))
         return redirect("keap:connect", connector.account.slug, connector.pk)
     services.store_connection(connector=connector, trial=trial)
     messages.success(request, "Connected to Keap.")

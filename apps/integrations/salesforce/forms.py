@@ -14,7 +14,7 @@ from django.db import transaction
 
 from apps.connectors import form_questions as question_settings
 from apps.connectors import staging
-from apps.connectors.errors import CrmError
+from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.forms import CrmChoiceField, advanced, method_group
 from apps.connectors.models import Connector
 from apps.connectors.tokens import store_credentials
@@ -253,7 +253,7 @@ class ConnectForm(ConnectionForm):
                        for name in PERMISSION_OBJECTS
                        if not client.describe(name).get("createable")]
         except CrmError as exc:
-            raise forms.ValidationError(f"Salesforce did not accept the connection: {exc.message}") from exc
+            raise forms.ValidationError(crm_error_text(exc, doing="checking the connection")) from exc
         if missing:
             raise forms.ValidationError(
                 ["The API user is connected but lacks permissions the connector needs:", *missing,
@@ -346,7 +346,7 @@ class InstallationForm(forms.Form):
         try:
             check = metadata.check_installation(_client(self.connector))
         except CrmError as exc:
-            raise forms.ValidationError(f"Could not read the Event object: {exc.message}") from exc
+            raise forms.ValidationError(crm_error_text(exc, doing="reading the Event object")) from exc
         if check.missing_fields:
             raise forms.ValidationError(
                 "Salesforce's Event object is missing the custom fields "
@@ -396,7 +396,7 @@ class RequiredFieldsForm(forms.Form):
             rules = metadata.sync_required_rules(client)
             describes = {name: metadata.describe(client, name) for name in SETUP_OBJECTS}
         except CrmError as exc:
-            self.crm_error = f"Could not read the required fields from Salesforce: {exc.message}"
+            self.crm_error = crm_error_text(exc, doing="reading the required fields")
             describes = {}
             rules = list(RequiredFieldRule.objects.filter(connector_id=connector.pk)) if connector.pk else []
         self.all_rules = rules
@@ -483,7 +483,7 @@ class RequiredFieldsForm(forms.Form):
         except records.RecordIdProblem as exc:
             self.add_error(name, str(exc))
         except CrmError as exc:
-            self.add_error(name, f"Could not check the id with Salesforce: {exc.message}")
+            self.add_error(name, crm_error_text(exc, doing="checking the record id"))
 
     @transaction.atomic
     def save(self) -> None:
@@ -551,7 +551,7 @@ class FieldMappingForm(forms.Form):
         try:
             targets = mapping_targets(connector)
         except CrmError as exc:
-            self.crm_error = f"Could not read the Salesforce fields: {exc.message}"
+            self.crm_error = crm_error_text(exc, doing="reading the fields to map")
             targets = [("", "—"), *[(f"{obj}.{m['field']}", f"{obj}.{m['field']}") for obj, m in current]]
         self.questions = question_settings.offered(connector) if connector is not None else {}
         sources = [("", "—"), *[(b.key, b.label) for b in BOOKING_FIELDS], *self._question_choices(current)]
@@ -562,14 +562,16 @@ class FieldMappingForm(forms.Form):
             self.slots = min(max([self.slots, *(index + 1 for index in posted)]), MAX_MAPPINGS)
         for index in range(self.slots):
             obj, mapping = current[index] if index < len(current) else ("", {})
-            self.fields[f"m{index}_target"] = forms.ChoiceField(
-                label="Salesforce field", choices=targets, required=False,
+            self.fields[f"m{index}_target"] = CrmChoiceField(
+                label="Salesforce field", choices=targets, required=False, crm="Salesforce", offers="field",
                 initial=f"{obj}.{mapping['field']}" if mapping else "")
-            self.fields[f"m{index}_source"] = forms.ChoiceField(
+            self.fields[f"m{index}_source"] = CrmChoiceField(
                 label="Booking field or form question", choices=sources, required=False,
+                crm="Salesforce", offers="choice",
                 initial=mapping.get("booking_field", ""))
-            self.fields[f"m{index}_mode"] = forms.ChoiceField(
+            self.fields[f"m{index}_mode"] = CrmChoiceField(
                 label="When the record exists", choices=WriteMode.choices, required=False,
+                crm="Salesforce", offers="choice",
                 initial=mapping.get("mode", WriteMode.OVERWRITE.value))
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-select form-select-sm"
@@ -617,6 +619,8 @@ class FieldMappingForm(forms.Form):
             source = data.get(f"m{index}_source") or ""
             if not target and not source:
                 continue
+            if self.has_error(f"m{index}_target") or self.has_error(f"m{index}_source"):
+                continue  # a value not offered: its field says so already
             if not target or not source:
                 self.add_error(f"m{index}_target" if not target else f"m{index}_source",
                                "Choose both a Salesforce field and a booking field.")
@@ -688,11 +692,13 @@ class CreationRulesForm(forms.ModelForm):
         for page in self.pages:
             rule = current.get(page.external_id)
             name = page_name(page)
-            self.fields[f"page_{page.external_id}_creates"] = forms.ChoiceField(
+            self.fields[f"page_{page.external_id}_creates"] = CrmChoiceField(
+                crm="Salesforce", offers="choice",
                 label=f"{name}: general links create",
                 choices=[("", "— account default —"), *GeneralLink.choices], required=False,
                 initial=rule.general_link_creates if rule else "")
-            self.fields[f"page_{page.external_id}_event"] = forms.ChoiceField(
+            self.fields[f"page_{page.external_id}_event"] = CrmChoiceField(
+                crm="Salesforce", offers="choice",
                 label=f"{name}: Salesforce Event",
                 choices=[("", "— account default —"), *EventCreation.choices], required=False,
                 initial=rule.event_creation if rule else "")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.connectors import form_questions, staging
-from apps.connectors.errors import CrmError
+from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector
 from apps.connectors.settings_io import Report, bind_section
 
@@ -107,7 +107,7 @@ def import_connection(connector: Connector, data: dict[str, Any], secrets: dict[
         metadata.forget(client)
         missing = verify_connection(client)
     except CrmError as exc:
-        report.error("connection", f"Salesforce did not accept the connection: {exc.message}")
+        report.error("connection", crm_error_text(exc, doing="checking the connection"))
         return
     for problem in missing:
         report.error("connection", problem)

@@ -17,7 +17,7 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 from apps.connectors import wizard
 from apps.connectors.csp import csp_form_redirects_to
-from apps.connectors.errors import CrmError
+from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.pages import sign_in_failed
 from apps.connectors.tokens import store_credentials
@@ -137,8 +137,11 @@ def oauth_callback(request, account):
         client = SalesforceClient(connector)
         metadata.forget(client)
         missing = verify_connection(client)
-    except (CrmError, ValueError) as exc:
-        messages.error(request, f"Salesforce did not accept the connection: {getattr(exc, 'message', exc)}")
+    except CrmError as exc:
+        messages.error(request, crm_error_text(exc, doing="finishing the sign-in"))
+        return redirect("salesforce:connect", account.slug, connector.pk)
+    except ValueError as exc:  # the instance URL Salesforce named: refused in words (normalize_base_url)
+        messages.error(request, f"Salesforce did not accept the connection: {exc}")
         return redirect("salesforce:connect", account.slug, connector.pk)
     if missing:
         for problem in missing:
