@@ -445,6 +445,16 @@ def review_sections(connector: Connector) -> list[dict[str, Any]]:
     return sections
 
 
+def record_links_of(connector: Connector, result: test_bookings.TestBookingResult | None
+                      ) -> list[tuple[str, str, str]]:
+    """The test booking's CRM records as (record type, CRM id, the record's page in the CRM or "")."""
+    if result is None:
+        return []
+    kind = registry.get(connector.kind)
+    return [(record_type, crm_id, kind.record_url(connector, record_type, crm_id) if kind else "")
+            for record_type, crm_id in result.records]
+
+
 @account_view(role=Role.ADMINISTRATOR)
 def wizard_review(request, account, connector_id: int, kind_key: str):
     """Review and go live: what each step saved, a test booking, the "Go live" button."""
@@ -479,6 +489,7 @@ def wizard_review(request, account, connector_id: int, kind_key: str):
             "sections": sections,
             "open_steps": [section for section in sections if not section["done"]],
             "test_result": test_result,
+            "test_records": record_links_of(connector, test_result),
             "job_admin_url": (reverse("admin:sync_syncjob_change", args=[test_result.job_id])
                               if test_result and request.user.is_staff else ""),
             "nav": navigation(request, connector, REVIEW),
