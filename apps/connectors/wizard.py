@@ -372,7 +372,8 @@ def wizard_owners(request, account, connector_id: int, kind_key: str):
         if formset.is_valid():
             owner_mapping.save_formset(connector, formset, crm_users)
             messages.success(request, "Owner mapping saved.")
-            return redirect(f"{kind_key}:wizard-owners", account.slug, connector.pk)
+            # Like every step's "Save and continue": on to the next (and last) item, the review.
+            return redirect(f"{kind_key}:wizard-review", account.slug, connector.pk)
         messages.error(request, "Nothing was saved: please correct the problems shown below.")
     return render(
         request,
@@ -396,8 +397,8 @@ def _shown_value(field: forms.BoundField) -> str:
     labels = {}
     if isinstance(field.field, forms.ChoiceField):
         for key, label in field.field.choices:
-            if isinstance(label, (list, tuple)):  # an option group
-                labels.update({str(k): str(v) for k, v in label})
+            if isinstance(label, (list, tuple)):  # an option group: its name tells same-named options apart
+                labels.update({str(k): f"{key}: {v}" for k, v in label})
             else:
                 labels[str(key)] = str(label)
     words = [labels.get(str(v), str(v)) for v in values if v not in (None, "")]

@@ -30,6 +30,7 @@ from tests.fixtures.processes import wait_until
 
 from .conftest import PASSWORD
 from .test_csp_browser import KEAP_CLIENT, SALESFORCE_CLIENT
+from .test_salesforce_wizard import EVENT_FIELDS  # Bookbridge's package: two Event fields
 from .walk import PageChecks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -38,11 +39,6 @@ VIEWPORTS = {1280: 900, 390: 844}
 OWNER = {"external_id": "USR-YX0J4ANZTV", "first_name": "Michael", "last_name": "Owner",
          "email": "michael@example.com"}  # apps.demo.samples.BookingStory's owner
 SYNC_TIMEOUT = 60  # seconds for the worker to sync the webhook booking
-EVENT_FIELDS = [  # the two Event fields of Bookbridge's Salesforce package (tests/e2e/test_salesforce_wizard.py)
-    {"name": "Booking_Status__c", "label": "Booking Status", "type": "string", "length": 255},
-    {"name": "Cancel_Reschedule_Reason__c", "label": "Cancel/Reschedule Reason", "type": "textarea",
-     "length": 32768},
-]
 
 
 @dataclass
@@ -73,14 +69,6 @@ class Journey:
             toggler.click()
         menu = self.page.get_by_role("navigation", name="Main")
         menu.get_by_role("link", name=name).click()
-
-    def open_step(self, key: str) -> None:
-        """Click a step in the wizard's list, opening the list first on a phone."""
-        toggle = self.page.locator("[data-testid=wizard-nav-toggle]")
-        if toggle.is_visible():
-            toggle.click()
-            self.page.locator("[data-testid=wizard-nav]").wait_for(state="visible")
-        self.page.click(f"[data-testid=wizard-nav] a[data-step={key}]")
 
 
 def connect_keap(journey: Journey) -> None:
@@ -116,6 +104,8 @@ def keap_steps(journey: Journey) -> None:
     page.click("button[name=preview_button]")
     page.wait_for_selector("[data-testid=preview-plan]")
     journey.check("tracking-preview")
+    # The last of Keap's steps leads on (to owner mapping) like the others, and says so.
+    assert page.inner_text("[data-testid=step-form] button[value=save]") == "Save and continue"
     journey.save()
 
 
@@ -170,23 +160,29 @@ class Crm:
     person_type: str  # their record types (``CrmRecordLink.record_type``)
     meeting_type: str
     linked: tuple[str, ...]  # the record types the review links to in the CRM
+    reviewed: tuple[str, ...]  # words the review must show for the choices made
 
 
 CRMS = {
     "keap": Crm("Keap", connect_keap, keap_steps, "Sam Sales", "contacts", "contact_actions",
-                "contact", "appointment", ("contact",)),
+                "contact", "appointment", ("contact",),
+                ("Consultation", "OnceHub bookings", "Phone 1", "Sam Sales")),
     "salesforce": Crm("Salesforce", connect_salesforce, salesforce_steps, "Riley Rep", "Lead", "Event",
-                      "lead", "event", ("lead", "event")),
+                      "lead", "event", ("lead", "event"),
+                      ("Prospect Co", "Lead: Description", "Riley Rep")),
 }
+
+
+def sandbox_emails_of(row: dict) -> set[str]:
+    """The e-mail addresses of a Keap contact or a Salesforce lead as its sandbox stores it."""
+    emails = {str(row.get("Email") or "").lower()}
+    emails.update(str(e.get("email", "")).lower() for e in row.get("email_addresses") or [])
+    return emails - {""}
 
 
 def sandbox_emails(sandbox, collection: str) -> set[str]:
     """The e-mail addresses of the people in a sandbox collection, read over HTTP."""
-    emails = set()
-    for row in sandbox.state().get(collection, []):
-        emails.add(str(row.get("Email") or "").lower())
-        emails.update(str(e.get("email", "")).lower() for e in row.get("email_addresses") or [])
-    return emails - {""}
+    return {email for row in sandbox.state().get(collection, []) for email in sandbox_emails_of(row)}
 
 
 def log_in_and_add_connector(journey: Journey, admin, account, crm: Crm) -> None:
@@ -217,16 +213,16 @@ def map_owner(journey: Journey, crm: Crm) -> None:
     select = page.get_by_label(re.compile(r"user for Michael Owner$"))
     option = select.locator("option", has_text=crm.owner).get_attribute("value")
     select.select_option(option)
-    page.get_by_role("button", name=re.compile(r"^Save")).click()
-    page.wait_for_selector("text=Owner mapping saved.")
-    journey.check("owner-mapping-saved")
+    page.get_by_role("button", name="Save and continue").click()
+    page.wait_for_selector("[data-testid=review-summary]")  # the next (and last) item
+    assert page.get_by_role("alert").filter(has_text="Owner mapping saved.").count() == 1
 
 
 def send_test_booking(journey: Journey, connector: Connector, crm: Crm) -> None:
     page = journey.page
-    journey.open_step("review")
-    page.wait_for_selector("[data-testid=review-summary]")
     journey.check("review")
+    summary = page.inner_text("[data-testid=review-summary]")
+    assert all(words in summary for words in crm.reviewed), summary
     assert page.locator("[data-testid=open-steps]").count() == 0, page.inner_text("[data-testid=open-steps]")
     page.click("[data-testid=send-test-booking]")
     result = page.wait_for_selector("[data-testid=test-result]")
@@ -266,14 +262,19 @@ def webhook_booking_syncs(journey: Journey, account, connector: Connector, crm: 
                            headers=headers, timeout=10)
     assert answer.status_code < 300, answer.text
 
+    done = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD]
+
     def finished() -> SyncJob | None:
-        return SyncJob.objects.filter(connector=connector, booking_id=story.booking_id,
-                                      status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD]).first()
+        jobs = SyncJob.objects.filter(connector=connector, booking_id=story.booking_id)
+        return jobs.filter(status__in=done).first()
 
     job = wait_until(finished, timeout=SYNC_TIMEOUT, interval=0.2,
                      message=f"the webhook booking did not sync within {SYNC_TIMEOUT} s")
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert story.email in sandbox_emails(journey.sandbox, crm.person)
+    person = next(row for row in journey.sandbox.state()[crm.person]
+                  if story.email in sandbox_emails_of(row))
+    owner = connector.owner_mappings.get().crm_user_id  # the CRM user chosen on the owner page
+    assert str(person.get("OwnerId") or person.get("owner_id")) == owner, person
 
 
 @pytest.mark.parametrize("width", sorted(VIEWPORTS, reverse=True))
