@@ -147,7 +147,10 @@ def set_mapping(
 
 class OwnerMappingForm(forms.Form):
     mapping_id = forms.IntegerField(widget=forms.HiddenInput)
-    crm_user_id = forms.ChoiceField(label="CRM user", required=False)
+    # Rendered field by field in a table (templates/connectors/wizard_owners.html), not by
+    # crispy forms, so the Bootstrap class is set here.
+    crm_user_id = forms.ChoiceField(label="CRM user", required=False,
+                                    widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
 
     def __init__(self, *args, user_choices=(), mapping_ids=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -211,6 +211,7 @@ def map_owner(journey: Journey, crm: Crm) -> None:
     page = journey.page
     journey.step("Owner mapping")
     select = page.get_by_label(re.compile(r"user for Michael Owner$"))
+    assert "form-select" in select.get_attribute("class")  # styled like the steps' selects
     option = select.locator("option", has_text=crm.owner).get_attribute("value")
     select.select_option(option)
     page.get_by_role("button", name="Save and continue").click()
