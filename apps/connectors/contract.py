@@ -165,6 +165,11 @@ class ConnectorKind(ABC):
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
         return []
 
+    def record_url(self, connector: Connector, record_type: str, crm_id: str) -> str:
+        """Where the CRM shows a record a sync made (a ``CrmRecordLink``) to a person, or ""
+        when it has no page for that record (the review page then shows the id only)."""
+        return ""
+
     def export_settings(self, connector: Connector) -> dict[str, Any]:
         return {}
 

@@ -152,15 +152,18 @@ class OwnerMappingForm(forms.Form):
     def __init__(self, *args, user_choices=(), mapping_ids=frozenset(), crm="the CRM", **kwargs):
         super().__init__(*args, **kwargs)
         # An id the CRM does not list is a field error on its row, in words: nothing is saved.
-        self.fields["crm_user_id"] = CrmChoiceField(label="CRM user", required=False, crm=crm, offers="user",
-                                                    choices=[("", "— not mapped —"), *user_choices],
-                                                    widget=forms.Select(attrs={"class": "form-select"}))
+        # Rendered field by field in a table (templates/connectors/wizard_owners.html), not by
+        # crispy forms, so the Bootstrap class is set here.
+        self.fields["crm_user_id"] = CrmChoiceField(
+            label="CRM user", required=False, crm=crm, offers="user",
+            choices=[("", "— not mapped —"), *user_choices],
+            widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
         self.mapping_ids = mapping_ids
 
     def full_clean(self) -> None:
         super().full_clean()
         if self.is_bound and "crm_user_id" in self.errors:
-            self.fields["crm_user_id"].widget.attrs["class"] = "form-select is-invalid"
+            self.fields["crm_user_id"].widget.attrs["class"] = "form-select form-select-sm is-invalid"
 
     def clean_mapping_id(self) -> int:
         """Each row names one of this connector's mappings (the page lists them): anything else

@@ -377,7 +377,8 @@ def wizard_owners(request, account, connector_id: int, kind_key: str):
         if formset.is_valid():
             owner_mapping.save_formset(connector, formset, crm_users)
             messages.success(request, "Owner mapping saved.")
-            return redirect(f"{kind_key}:wizard-owners", account.slug, connector.pk)
+            # Like every step's "Save and continue": on to the next (and last) item, the review.
+            return redirect(f"{kind_key}:wizard-review", account.slug, connector.pk)
         messages.error(request, "Nothing was saved: please correct the problems shown below.")
     return render(
         request,
@@ -401,8 +402,8 @@ def _shown_value(field: forms.BoundField) -> str:
     labels = {}
     if isinstance(field.field, forms.ChoiceField):
         for key, label in field.field.choices:
-            if isinstance(label, (list, tuple)):  # an option group
-                labels.update({str(k): str(v) for k, v in label})
+            if isinstance(label, (list, tuple)):  # an option group: its name tells same-named options apart
+                labels.update({str(k): f"{key}: {v}" for k, v in label})
             else:
                 labels[str(key)] = str(label)
     words = [labels.get(str(v), str(v)) for v in values if v not in (None, "")]
@@ -450,6 +451,16 @@ def review_sections(connector: Connector) -> list[dict[str, Any]]:
     return sections
 
 
+def record_links_of(connector: Connector, result: test_bookings.TestBookingResult | None
+                      ) -> list[tuple[str, str, str]]:
+    """The test booking's CRM records as (record type, CRM id, the record's page in the CRM or "")."""
+    if result is None:
+        return []
+    kind = registry.get(connector.kind)
+    return [(record_type, crm_id, kind.record_url(connector, record_type, crm_id) if kind else "")
+            for record_type, crm_id in result.records]
+
+
 @account_view(role=Role.ADMINISTRATOR)
 def wizard_review(request, account, connector_id: int, kind_key: str):
     """Review and go live: what each step saved, a test booking, the "Go live" button."""
@@ -484,6 +495,7 @@ def wizard_review(request, account, connector_id: int, kind_key: str):
             "sections": sections,
             "open_steps": [section for section in sections if not section["done"]],
             "test_result": test_result,
+            "test_records": record_links_of(connector, test_result),
             "job_admin_url": (reverse("admin:sync_syncjob_change", args=[test_result.job_id])
                               if test_result and request.user.is_staff else ""),
             "nav": navigation(request, connector, REVIEW),

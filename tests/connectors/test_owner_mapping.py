@@ -54,7 +54,8 @@ def test_owner_mapping_page_edits_rows(client, keap):
             "form-0-crm_user_id": "5",
         },
     )
-    assert answer.status_code == 302
+    assert answer.status_code == 302  # "Save and continue": on to the review
+    assert answer.url == reverse("keap:wizard-review", args=[account.slug, connector.pk])
     assert mapping_dict(connector) == {"USR-SAM": "5"}
 
 

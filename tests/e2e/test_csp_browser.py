@@ -20,15 +20,11 @@ from apps.connectors.wizard import steps_for
 from tests.console.conftest import build_account
 from tests.factories import ConnectorFactory, MembershipFactory, UserFactory
 
+from .walk import REPORT_VIOLATIONS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 MARK = "Content Security Policy"
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", function (event) {
-  console.error("Content Security Policy violation: " + event.effectiveDirective + " blocked "
-                + event.blockedURI + " in " + document.location.pathname);
-});
-"""
 KEAP_CLIENT = ("sandbox-client", "sandbox-secret")  # tests/integrations/keap/helpers.py
 SALESFORCE_CLIENT = ("bookbridge-sandbox-client-id", "bookbridge-sandbox-client-secret")
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
 from apps.accounts.models import Role
@@ -23,14 +22,13 @@ from tests.console.conftest import build_account
 from tests.factories import MembershipFactory, UserFactory
 
 from .test_csp_browser import KEAP_CLIENT, SALESFORCE_CLIENT
+from .walk import axe_problems, overflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 VIEWPORTS = {1280: 800, 390: 844}
-BLOCKING_IMPACTS = {"serious", "critical"}
 JOB_COLUMNS = ["Status", "Attempts", "Last error"]
-AXE = Axe()
 
 
 @dataclass
@@ -53,34 +51,11 @@ class Walk:
         page.wait_for_load_state("load")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.width}.png"), full_page=True)
-        scroll_width, inner_width = page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]")
-        if scroll_width > inner_width:
-            self.problems.append(f"{name}: {scroll_width} px wide in a {inner_width} px window"
-                                 f" (widest: {widest(page)})")
-        for violation in AXE.run(page).response["violations"]:
-            if violation["impact"] in BLOCKING_IMPACTS:
-                targets = [node["target"] for node in violation["nodes"]][:5]
-                self.problems.append(f"{name}: axe {violation['impact']} {violation['id']}"
-                                     f" ({violation['help']}) at {targets}")
+        too_wide = overflow(page)
+        if too_wide:
+            self.problems.append(f"{name}: {too_wide}")
+        self.problems.extend(f"{name}: {problem}" for problem in axe_problems(page))
         self.problems.extend(f"{name}: console error {text}" for text in self.console)
-
-
-def widest(page) -> list[str]:
-    """The elements that reach past the window's right edge, deepest first: what to fix."""
-    return page.evaluate("""() => {
-      const out = [];
-      for (const el of document.querySelectorAll("body *")) {
-        const r = el.getBoundingClientRect();
-        if (r.right > window.innerWidth + 1 && el.children.length === 0) {
-          const classes = typeof el.className === "string" && el.className
-            ? "." + el.className.split(" ").join(".") : "";
-          const id = el.id ? "#" + el.id : "";
-          out.push(el.tagName.toLowerCase() + id + classes + " " + Math.round(r.right));
-        }
-      }
-      return out.slice(0, 5);
-    }""")
 
 
 def header_cells_outside(page, titles: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ on it, so nothing is written until the attempt is proven.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apps.connectors.models import Connector, ConnectorStatus
@@ -26,6 +27,21 @@ SERVICE_KEY = AuthMethod.SERVICE_KEY.value
 #: The row's settings (what the settings file's ``connection`` section holds).
 FIELDS = ("auth_method", "client_id", "api_base", "token_url", "authorize_url")
 URL_FIELDS = ("api_base", "token_url", "authorize_url")
+
+
+#: Keap's token answer names the app it was granted for: ``scope`` is "full|<app>.infusionsoft.com"
+#: (the sandbox's ``sandbox/keap/auth.py`` answers the same).
+APP_HOST = re.compile(r"[a-z0-9][a-z0-9-]*\.infusionsoft\.com")
+
+
+def record_url(connector: Connector, record_type: str, crm_id: str) -> str:
+    """A contact's page in the Keap app it was written to (Max Classic's contact page); ""
+    for other records (appointments have no page of their own) or an unknown app."""
+    scope = str((connector.credentials or {}).get("scope", ""))
+    host = scope.rpartition("|")[2].lower()
+    if record_type != "contact" or not crm_id.isdigit() or not APP_HOST.fullmatch(host):
+        return ""
+    return f"https://{host}/Contact/manageContact.jsp?view=edit&ID={crm_id}"
 
 
 def for_connector(connector: Connector) -> KeapConnection:

@@ -58,6 +58,9 @@ class KeapIntegration(CrmIntegration):
                         report: Report, save: bool) -> None:
         settings_io.import_settings(connector, data, secrets, report, save)
 
+    def record_url(self, connector: Connector, record_type: str, crm_id: str) -> str:
+        return connection.record_url(connector, record_type, crm_id)
+
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
         return metadata.crm_users(connector)
 

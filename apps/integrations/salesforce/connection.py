@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -62,6 +63,22 @@ def login_url_for(environment: str, custom_url: str = "") -> str:
     if text and "://" not in text and "." not in text.split(":")[0]:
         text = f"https://{text}.my.salesforce.com"  # "acme" → the org's My Domain
     return normalize_base_url(text)
+
+
+#: A record id: 15 characters, or 18 with the case-safe suffix (reference: record ids).
+RECORD_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
+
+
+def record_url(connector: Connector, crm_id: str) -> str:
+    """The record's page in the org: Salesforce opens ``<instance URL>/<record id>`` in
+    Lightning and Classic alike. "" for an id that is not one or an org not signed in to."""
+    saved = SalesforceConnection.objects.filter(connector=connector).first()
+    if saved is None or not saved.instance_url or not RECORD_ID.fullmatch(crm_id):
+        return ""
+    try:
+        return f"{normalize_base_url(saved.instance_url)}/{crm_id}"
+    except ValueError:  # an instance URL the outbound policy no longer accepts: no link
+        return ""
 
 
 # ------------------------------------------------------------------------ the row

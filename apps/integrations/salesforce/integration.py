@@ -13,7 +13,7 @@ from apps.connectors.contract import CrmIntegration, MetadataRefresh, Plan, Sync
 from apps.connectors.errors import CrmError
 from apps.connectors.models import Connector
 
-from . import applier, metadata, planner, planning, refresh, wizard_steps
+from . import applier, connection, metadata, planner, planning, refresh, wizard_steps
 from .client import SalesforceClient
 from .connection import is_connected
 from .errors import classify
@@ -61,6 +61,9 @@ class SalesforceIntegration(CrmIntegration):
                         report: Report, save: bool) -> None:
         form_questions.import_section(connector, data, report, save)
         import_connection(connector, data, secrets, report, save)
+
+    def record_url(self, connector: Connector, record_type: str, crm_id: str) -> str:
+        return connection.record_url(connector, crm_id)
 
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
         return metadata.crm_users(SalesforceClient(connector))
