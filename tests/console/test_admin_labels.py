@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 LABEL_TAGS = {"h1", "h2", "h3", "th", "label", "caption", "summary", "legend", "option", "button"}
 #: Words that end in "ss" in English (anything else ending in "ss" is a plural made twice).
 SS_WORDS = {"access", "address", "success", "process", "business", "class", "less", "pass",
-            "progress", "loss", "unless", "express"}
+            "progress", "loss", "unless", "express", "harness"}
 LOWER_ACRONYM = re.compile(r"\b(Crm|Url|Urls|Api|Oauth|Soql|Ms)\b|^Id\b")
 MICROSECONDS = re.compile(r"\d{2}:\d{2}:\d{2}[.,]\d{6}")
 
