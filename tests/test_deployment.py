@@ -18,11 +18,13 @@ PROD_ENV = {
     "DJANGO_SECRET_KEY": "x" * 60 + "-prod-check-secret-key-with-enough-entropy",
     "DJANGO_ALLOWED_HOSTS": "bookbridge.example.com",
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "BOOKBRIDGE_PUBLIC_BASE_URL": "https://bookbridge.example.com",
 }
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "FIELD_", "BOOKBRIDGE_PUBLIC_BASE_URL"))}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT,
                           env={**base, **env}, capture_output=True, text=True, timeout=120)
 
@@ -66,11 +68,19 @@ def test_production_passes_check_deploy():
 
 
 def test_production_refuses_to_start_without_each_required_variable():
-    for missing in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS"):
+    required = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS",
+                "BOOKBRIDGE_PUBLIC_BASE_URL")
+    for missing in required:
         env = {k: v for k, v in PROD_ENV.items() if k != missing}
         result = manage("check", env=env)
         assert result.returncode != 0, missing
         assert missing in result.stderr, result.stderr[-2000:]
+
+
+def test_production_refuses_a_public_address_without_https():
+    env = {**PROD_ENV, "BOOKBRIDGE_PUBLIC_BASE_URL": "http://bookbridge.example.com"}
+    result = manage("check", env=env)
+    assert result.returncode != 0 and "https://" in result.stderr
 
 
 def test_production_refuses_the_development_encryption_key():

@@ -14,6 +14,13 @@ if not ALLOWED_HOSTS or not FIELD_ENCRYPTION_KEYS:
 if "ZGV2LW9ubHktYm9va2JyaWRnZS1rZXktMDAwMDAwMDA=" in FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS still holds the development key.")
 
+# Emails (invitations, alerts) and the webhook URLs administrators paste into OnceHub are built
+# on it (apps/core/public_urls.py): a production portal states its address, over https.
+PUBLIC_BASE_URL = env.str("BOOKBRIDGE_PUBLIC_BASE_URL")  # no default: refuses to start without it
+if not PUBLIC_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured("BOOKBRIDGE_PUBLIC_BASE_URL must be the portal's https:// address.")
+PUBLIC_BASE_URL_IS_SET = True
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -132,7 +132,7 @@ def test_production_settings_turn_insecure_urls_off_and_refuse_to_turn_them_on(t
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.prod", "DJANGO_SECRET_KEY": "x" * 50,
            "DJANGO_ALLOWED_HOSTS": "portal.example.com", "BOOKBRIDGE_VAR_DIR": str(tmp_path),
-           "FIELD_ENCRYPTION_KEYS": "f" * 43 + "="}
+           "FIELD_ENCRYPTION_KEYS": "f" * 43 + "=", "BOOKBRIDGE_PUBLIC_BASE_URL": "https://portal.example.com"}
     probe = ("import django; django.setup(); from django.conf import settings; "
              "from apps.core import outbound; from apps.integrations.keap.connection import HOSTS; "
              "print(settings.ALLOW_INSECURE_CRM_URLS); "
