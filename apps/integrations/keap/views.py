@@ -17,7 +17,7 @@ from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.owner_mapping import mapping_dict
-from apps.connectors.pages import sign_in_failed
+from apps.connectors.pages import refused_callback, state_not_ours
 from apps.core.crypto import decrypt_json, encrypt_json
 from apps.core.public_urls import public_url
 from apps.directory.models import BookingPage
@@ -82,31 +82,15 @@ def oauth_callback(request):
     attempt = states.pop(state, None) if state else None
     request.session[STATE_SESSION_KEY] = states
     if not isinstance(attempt, dict):
-        return sign_in_failed(
-            request, crm="Keap", heading="This Keap sign-in was not started here",
-            explanation="Keap came back with a sign-in that this browser session did not start, or "
-                        "one that was already used (for example after signing in twice or going "
-                        "back in the browser). Nothing was changed. Start again from the "
-                        "connector's connection step.",
-            back_url=_latest_connect_url(request, states))
+        return state_not_ours(request, crm="Keap", back_url=_latest_connect_url(request, states))
     connector = get_object_or_404(Connector, pk=attempt["connector"], kind="keap")
     if not is_administrator_of(request.user, connector.account_id) and not request.user.is_superuser:
         raise PermissionDenied("Only administrators can connect Keap.")
     back_url = reverse("keap:connect", args=[connector.account.slug, connector.pk])
-    if request.GET.get("error"):
-        return sign_in_failed(
-            request, crm="Keap", heading="Keap did not authorize Bookbridge",
-            explanation="The sign-in was cancelled or refused on Keap's page, so the connector was "
-                        "not connected. Go back to the connection step, sign in again and allow "
-                        "Bookbridge to access the Keap app.",
-            back_url=back_url, said=request.GET.get("error_description", ""), code=request.GET["error"])
-    if not request.GET.get("code"):
-        return sign_in_failed(
-            request, crm="Keap", heading="Keap sent no authorization code",
-            explanation="Keap came back without the code that completes the sign-in, so the "
-                        "connector was not connected. Go back to the connection step and sign in "
-                        "again.",
-            back_url=back_url)
+    refused = refused_callback(request, crm="Keap", back_url=back_url,
+                               what_to_allow="to access the Keap app")
+    if refused is not None:
+        return refused
     pending = decrypt_json(attempt["pending"])
     trial = staging.stage(connector)
     row = connection.for_connector(trial)

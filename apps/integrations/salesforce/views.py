@@ -19,7 +19,7 @@ from apps.connectors import wizard
 from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector, ConnectorStatus
-from apps.connectors.pages import sign_in_failed
+from apps.connectors.pages import refused_callback, state_not_ours
 from apps.connectors.tokens import store_credentials
 from apps.core.crypto import decrypt_json, encrypt_json
 from apps.core.public_urls import public_url
@@ -96,29 +96,13 @@ def oauth_callback(request, account):
     back_url = (reverse("salesforce:connect", args=[account.slug, started.pk]) if started
                 else reverse("salesforce:new", args=[account.slug]))
     if not pending.get("pending") or request.GET.get("state") != pending.get("state"):
-        return sign_in_failed(
-            request, crm="Salesforce", heading="This Salesforce sign-in was not started here",
-            explanation="Salesforce came back with a sign-in that this browser session did not "
-                        "start, or one that was already used (for example after signing in twice "
-                        "or going back in the browser). Nothing was changed. Start again from the "
-                        "connector's connection step.",
-            back_url=back_url)
+        return state_not_ours(request, crm="Salesforce", back_url=back_url)
     connector = get_object_or_404(Connector, account=account, pk=pending["connector"], kind="salesforce")
     del request.session[SESSION_KEY]
-    if request.GET.get("error"):
-        return sign_in_failed(
-            request, crm="Salesforce", heading="Salesforce did not authorize Bookbridge",
-            explanation="The sign-in was cancelled or refused on Salesforce's page, so the "
-                        "connector was not connected. Go back to the connection step, sign in "
-                        "again and allow Bookbridge access to the org.",
-            back_url=back_url, said=request.GET.get("error_description", ""), code=request.GET["error"])
-    if not request.GET.get("code"):
-        return sign_in_failed(
-            request, crm="Salesforce", heading="Salesforce sent no authorization code",
-            explanation="Salesforce came back without the code that completes the sign-in, so "
-                        "the connector was not connected. Go back to the connection step and sign "
-                        "in again.",
-            back_url=back_url)
+    refused = refused_callback(request, crm="Salesforce", back_url=back_url,
+                               what_to_allow="access to the org")
+    if refused is not None:
+        return refused
     attempt = decrypt_json(pending["pending"])
     trial = _pending_connection(connector, attempt["connection"])
     credentials = attempt["credentials"]
