@@ -245,9 +245,14 @@ def test_review_page_summarises_the_steps_in_words(client, account, keap):
 def test_review_sends_a_test_booking_and_goes_live(client, account, keap):
     _admin(client, account, is_staff=True)
     connector = _draft(make_connector(account, keap.url))
+    connector.credentials = {**connector.credentials, "scope": "full|sandbox.infusionsoft.com"}  # its app
+    connector.save(update_fields=["credentials"])
     response = client.post(_review_url(connector), {"action": "test"}, follow=True)
     page = response.content.decode()
-    assert 'data-outcome="succeeded"' in page and "contact <code>" in page
+    assert 'data-outcome="succeeded"' in page and "Contact <code>" in page
+    contact_id = CrmRecordLink.objects.get(connector=connector, record_type="contact").crm_id
+    page_url = f"https://sandbox.infusionsoft.com/Contact/manageContact.jsp?view=edit&amp;ID={contact_id}"
+    assert f'href="{page_url}"' in page  # the contact's page in the Keap app
     job = SyncJob.objects.get(connector=connector)
     assert reverse("admin:sync_syncjob_change", args=[job.pk]) in page
     response = client.post(_review_url(connector), {"action": "go_live"}, follow=True)
