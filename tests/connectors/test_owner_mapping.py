@@ -92,7 +92,7 @@ def test_an_owner_id_the_crm_does_not_list_is_refused_on_its_row(client, keap):
     [message] = errors["USR-SAM"]
     assert message.startswith("999 is not one of the Keap (Infusionsoft) users: choose another user for ")
     assert "available choices" not in answer.content.decode()
-    assert 'class="form-select is-invalid"' in answer.content.decode()
+    assert 'class="form-select form-select-sm is-invalid"' in answer.content.decode()
     assert mapping_dict(connector) == {"USR-SAM": "3"}  # nothing saved, not even the valid row
 
 
