@@ -55,6 +55,27 @@ class MetadataRefresh:
         return f"{self.crm} data refreshed. " + " ".join(self.changes)
 
 
+#: Names listed in one sentence of a refresh before "and N more".
+SHOWN_NAMES = 5
+
+
+def quoted_names(values: list[str]) -> str:
+    """“a”, “b” and 3 more: the names a refresh sentence lists."""
+    shown = ", ".join(f"“{v}”" for v in values[:SHOWN_NAMES])
+    return shown + (f" and {len(values) - SHOWN_NAMES} more" if len(values) > SHOWN_NAMES else "")
+
+
+def list_changes(what: str, before: list[str] | None, after: list[str], *, crm: str) -> list[str]:
+    """Sentences for the names new in and gone from a list the CRM gives (nothing to compare
+    with when ``before`` is None: no sentence)."""
+    if before is None:
+        return []
+    added = [v for v in after if v not in before]
+    gone = [v for v in before if v not in after]
+    return ([f"{what} new in {crm}: {quoted_names(added)}."] if added else []) + (
+        [f"{what} no longer in {crm}: {quoted_names(gone)}."] if gone else [])
+
+
 @runtime_checkable
 class CallRecording(Protocol):
     """The one hook every CRM client reports each HTTP exchange to (``apps.sync.recorder``)."""

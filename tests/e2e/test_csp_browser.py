@@ -20,7 +20,7 @@ from apps.connectors.wizard import steps_for
 from tests.console.conftest import build_account
 from tests.factories import ConnectorFactory, MembershipFactory, UserFactory
 
-from .walk import REPORT_VIOLATIONS
+from .walk import REPORT_VIOLATIONS, fill_keap_oauth_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -102,14 +102,7 @@ def test_an_administrator_walks_the_portal_wizards_and_admin_without_violations(
     keap_connector = Connector.objects.create(account=account, kind="keap", name="Keap")
     visit(page, f"{base}{reverse('keap:connect', args=[account.slug, keap_connector.pk])}",
           "input[name=auth_method]")
-    page.check("input[name=auth_method][value=oauth]")
-    page.fill("input[name=client_id]", KEAP_CLIENT[0])
-    page.fill("input[name=client_secret]", KEAP_CLIENT[1])
-    page.click("[data-testid=advanced] summary")  # the URLs are folded under Advanced
-    page.fill("input[name=api_base]", f"{keap.url}/crm")
-    page.fill("input[name=token_url]", f"{keap.url}/token")
-    page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")
-    page.click("button[type=submit]:has-text('Connect')")
+    fill_keap_oauth_form(page, keap, KEAP_CLIENT)
     watch.arrive(page, "[data-testid=step-title]:has-text('Creation')")
     assert any(url.startswith(f"{keap.url}/app/oauth/authorize?") for url in watch.requests)
     assert any("/keap/oauth/callback/?" in url for url in watch.requests)

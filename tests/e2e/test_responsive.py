@@ -22,7 +22,7 @@ from tests.console.conftest import build_account
 from tests.factories import MembershipFactory, UserFactory
 
 from .test_csp_browser import KEAP_CLIENT, SALESFORCE_CLIENT
-from .walk import axe_problems, overflow
+from .walk import axe_problems, fill_keap_oauth_form, overflow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -98,14 +98,7 @@ def check_step_list(page, width: int) -> None:
 def connect_keap(page, base: str, account, keap) -> Connector:
     connector = Connector.objects.create(account=account, kind="keap", name="Keap")
     page.goto(f"{base}{reverse('keap:connect', args=[account.slug, connector.pk])}")
-    page.check("input[name=auth_method][value=oauth]")
-    page.fill("input[name=client_id]", KEAP_CLIENT[0])
-    page.fill("input[name=client_secret]", KEAP_CLIENT[1])
-    page.click("[data-testid=advanced] summary")  # the URLs are folded under Advanced
-    page.fill("input[name=api_base]", f"{keap.url}/crm")
-    page.fill("input[name=token_url]", f"{keap.url}/token")
-    page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")
-    page.click("button[type=submit]:has-text('Connect')")
+    fill_keap_oauth_form(page, keap, KEAP_CLIENT)
     page.wait_for_selector("[data-testid=step-title]:has-text('Creation')")
     connector.refresh_from_db()
     assert connector.status == ConnectorStatus.CONNECTED

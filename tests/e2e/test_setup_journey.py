@@ -31,7 +31,7 @@ from tests.fixtures.processes import wait_until
 from .conftest import PASSWORD
 from .test_csp_browser import KEAP_CLIENT, SALESFORCE_CLIENT
 from .test_salesforce_wizard import EVENT_FIELDS  # Bookbridge's package: two Event fields
-from .walk import PageChecks
+from .walk import PageChecks, fill_keap_oauth_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -73,14 +73,7 @@ class Journey:
 
 def connect_keap(journey: Journey) -> None:
     page, keap = journey.page, journey.sandbox
-    page.check("input[name=auth_method][value=oauth]")
-    page.fill("input[name=client_id]", KEAP_CLIENT[0])
-    page.fill("input[name=client_secret]", KEAP_CLIENT[1])
-    page.click("[data-testid=advanced] summary")  # the URLs are folded under Advanced
-    page.fill("input[name=api_base]", f"{keap.url}/crm")
-    page.fill("input[name=token_url]", f"{keap.url}/token")
-    page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")
-    page.click("button[type=submit]:has-text('Connect')")
+    fill_keap_oauth_form(page, keap, KEAP_CLIENT)
 
 
 def keap_steps(journey: Journey) -> None:

@@ -88,3 +88,16 @@ class PageChecks:
         self.problems.extend(f"{where}: console error {text}" for text in self.console)
         self.console.clear()
         return path
+
+
+def fill_keap_oauth_form(page, keap, client: tuple[str, str]) -> None:
+    """Keap's connect form, OAuth chosen, pointed at the sandbox (its URLs folded under
+    Advanced), submitted: the browser goes on to the sandbox's authorize page and back."""
+    page.check("input[name=auth_method][value=oauth]")
+    page.fill("input[name=client_id]", client[0])
+    page.fill("input[name=client_secret]", client[1])
+    page.click("[data-testid=advanced] summary")
+    page.fill("input[name=api_base]", f"{keap.url}/crm")
+    page.fill("input[name=token_url]", f"{keap.url}/token")
+    page.fill("input[name=authorize_url]", f"{keap.url}/app/oauth/authorize")
+    page.click("button[type=submit]:has-text('Connect')")

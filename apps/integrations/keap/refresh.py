@@ -9,30 +9,16 @@ category by name again, or creates it.
 
 from __future__ import annotations
 
-from apps.connectors.contract import MetadataRefresh
+from apps.connectors.contract import MetadataRefresh, list_changes
 from apps.connectors.models import Connector
 
 from . import metadata, services
 from .client import KeapClient
 from .models import CrmCacheEntry
 
-#: Names listed in one sentence before "and N more".
-SHOWN = 5
-
-
-def _names(values: list[str]) -> str:
-    shown = ", ".join(f"“{v}”" for v in values[:SHOWN])
-    return shown + (f" and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
-
 
 def _diff(what: str, before: list[str] | None, after: list[str]) -> list[str]:
-    """Sentences for the names added to and gone from a list (nothing to compare: none)."""
-    if before is None:
-        return []
-    added = [v for v in after if v not in before]
-    gone = [v for v in before if v not in after]
-    return ([f"{what} new in Keap: {_names(added)}."] if added else []) + (
-        [f"{what} no longer in Keap: {_names(gone)}."] if gone else [])
+    return list_changes(what, before, after, crm="Keap")
 
 
 def refresh(connector: Connector) -> MetadataRefresh:

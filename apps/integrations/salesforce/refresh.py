@@ -6,25 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.connectors.contract import MetadataRefresh
+from apps.connectors.contract import MetadataRefresh, list_changes, quoted_names
 from apps.connectors.models import Connector
 
 from . import metadata
 from .client import SalesforceClient
 
-SHOWN = 5
-
-
-def _names(values: list[str]) -> str:
-    shown = ", ".join(f"“{v}”" for v in values[:SHOWN])
-    return shown + (f" and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
-
 
 def _gone_and_new(what: str, before: list[str], after: list[str]) -> list[str]:
-    added = [v for v in after if v not in before]
-    gone = [v for v in before if v not in after]
-    return ([f"{what} new in Salesforce: {_names(added)}."] if added else []) + (
-        [f"{what} no longer in Salesforce: {_names(gone)}."] if gone else [])
+    return list_changes(what, before, after, crm="Salesforce")
 
 
 def _picklists(described: dict[str, Any]) -> dict[str, list[str]]:
@@ -43,7 +33,7 @@ def _object_changes(name: str, before: dict[str, Any], after: dict[str, Any]) ->
             gone = [v for v in values if v not in now[field]]
             if gone:
                 changes.append(f"Values of the {name} field {field} no longer in Salesforce: "
-                               f"{_names(gone)}.")
+                               f"{quoted_names(gone)}.")
     return changes
 
 
