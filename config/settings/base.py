@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.connectors",
     "apps.integrations.keap",
     "apps.integrations.salesforce",
+    "apps.integrations.hubspot",
     "apps.sync",
     "apps.console",
     "apps.demo",
@@ -194,6 +195,7 @@ ALLOW_INSECURE_CRM_URLS = env.bool("ALLOW_INSECURE_CRM_URLS", default=DEBUG)
 OUTBOUND_EXTRA_ALLOWED_HOSTS = {
     "keap": env.list("KEAP_EXTRA_ALLOWED_HOSTS", default=[]),
     "salesforce": env.list("SALESFORCE_EXTRA_ALLOWED_HOSTS", default=[]),
+    "hubspot": env.list("HUBSPOT_EXTRA_ALLOWED_HOSTS", default=[]),
 }
 
 # --- Keap defaults for new connectors (apps/integrations/keap/connection.py) -------------------
@@ -204,6 +206,13 @@ KEAP_API_BASE = env("KEAP_API_BASE", default="https://api.infusionsoft.com/crm")
 KEAP_TOKEN_URL = env("KEAP_TOKEN_URL", default="https://api.infusionsoft.com/token")
 KEAP_AUTHORIZE_URL = env("KEAP_AUTHORIZE_URL",
                          default="https://accounts.infusionsoft.com/app/oauth/authorize")
+
+# --- HubSpot defaults for new connectors (apps/integrations/hubspot/connection.py) ------------
+# The public app's client id (its secret is entered on the connect page and stored encrypted),
+# and HubSpot's hosts (../shared/reference/hubspot-api.md §2); a connector may point elsewhere.
+HUBSPOT_CLIENT_ID = env("HUBSPOT_CLIENT_ID", default="")
+HUBSPOT_API_BASE = env("HUBSPOT_API_BASE", default="https://api.hubapi.com")
+HUBSPOT_AUTHORIZE_URL = env("HUBSPOT_AUTHORIZE_URL", default="https://app.hubspot.com/oauth/authorize")
 
 # --- Content-Security-Policy (django-csp 4, ``csp.middleware.CSPMiddleware``) ------------------
 # SPEC §13: every page carries a policy without inline script. The project's templates have no
