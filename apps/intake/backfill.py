@@ -28,7 +28,8 @@ What a booking's state implies (OnceHub's ``status``, SPEC §4 and
 
 Not recoverable from a booking's state: ``booking.reassigned`` (``owner`` stays the original
 user) and a cancellation with a reschedule request whose rebooking has not happened yet (it
-reads as a cancellation by the owner).
+reads as a cancellation by the owner). How Calendly and Cal.com would plug in here:
+``docs/booking-sources.md``.
 """
 
 from __future__ import annotations

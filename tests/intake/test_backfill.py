@@ -1,0 +1,119 @@
+"""Backfill's parts: what a booking's state implies (pure), the API client's paging and bounds
+against the OnceHub API sandbox, the outbound policy, and the periodic reconcile's switch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings
+
+from apps.demo.samples import BookingStory, iso
+from apps.intake import tasks
+from apps.intake.backfill import envelope_for, envelope_id, implied_events, is_present
+from apps.intake.envelope import validate_envelope
+from apps.intake.models import BookingEvent
+from apps.intake.oncehub_api import OnceHubApi, OnceHubApiError, store_api_key
+from tests.factories import AccountFactory
+
+
+def booking(status: str, **fields) -> dict:
+    story = BookingStory()
+    data = story.scheduled()["data"]
+    return {**data, "status": status, "creation_time": "2030-01-01T09:00:00.000Z",
+            "last_updated_time": "2030-01-25T10:00:00.000Z", **fields}
+
+
+def types(events) -> list[str]:
+    return [event.event_type for event in events]
+
+
+@pytest.mark.parametrize(("status", "fields", "replaced", "expected"), [
+    ("requested", {}, False, []),
+    ("scheduled", {}, False, ["booking.scheduled"]),
+    ("rescheduled", {"rescheduled_booking_id": "BKNG-OLD000000001"}, False, ["booking.rescheduled"]),
+    ("completed", {}, False, ["booking.scheduled", "booking.completed"]),
+    ("no_show", {}, False, ["booking.scheduled", "booking.completed", "booking.no_show"]),
+    ("canceled", {}, False, ["booking.scheduled", "booking.canceled"]),
+    ("canceled", {"cancel_reschedule_information": {"actioned_by": "user", "user_id": "USR-1", "reason": ""}},
+     True, ["booking.scheduled", "booking.canceled_reschedule_requested"]),
+    ("canceled", {"cancel_reschedule_information": {"actioned_by": "customer", "user_id": "", "reason": ""}},
+     True, ["booking.scheduled"]),
+])
+def test_what_a_state_implies(status, fields, replaced, expected) -> None:
+    assert types(implied_events(booking(status, **fields), replaced=replaced)) == expected
+
+
+def test_implied_events_carry_the_state_they_had_then() -> None:
+    state = booking("no_show", starting_time="2030-01-20T16:45:00.000Z", duration_minutes=30,
+                    contact="CTC-262WER5NR9CG38", utm_params=None)
+    made, completed, no_show = implied_events(state, replaced=False)
+    assert made.data["status"] == "scheduled" and made.at == datetime(2030, 1, 1, 9, tzinfo=UTC)
+    assert made.data["last_updated_time"] == "2030-01-01T09:00:00.000Z"
+    assert completed.at == datetime(2030, 1, 20, 17, 15, tzinfo=UTC)  # when the meeting ended
+    assert completed.data["status"] == "completed"
+    assert no_show.data["status"] == "no_show" and no_show.at == datetime(2030, 1, 25, 10, tzinfo=UTC)
+    assert "contact" not in no_show.data and "utm_params" not in no_show.data  # REST-only fields
+
+
+def test_envelopes_are_deterministic_and_pass_the_webhook_checks() -> None:
+    state = booking("completed")
+    first = [envelope_for(state["id"], event) for event in implied_events(state, replaced=False)]
+    again = [envelope_for(state["id"], event) for event in implied_events(state, replaced=False)]
+    assert first == again
+    assert first[0]["id"] == envelope_id(state["id"], "booking.scheduled") != first[1]["id"]
+    assert all(validate_envelope(envelope) is envelope for envelope in first)
+    assert is_present("booking.scheduled", {"booking.canceled_then_rescheduled"})
+    assert not is_present("booking.completed", {"booking.scheduled"})
+
+
+def test_the_client_pages_and_keeps_the_exact_range(oncehub_api) -> None:
+    start, end = datetime(2030, 2, 1, 12, tzinfo=UTC), datetime(2030, 2, 3, 12, tzinfo=UTC)
+    inside = [booking("scheduled", id=f"BKNG-IN{n:010d}", last_updated_time=iso(start + timedelta(minutes=n)))
+              for n in range(150)]
+    same_day_outside = booking("scheduled", id="BKNG-OUT00000001",
+                               last_updated_time=iso(start - timedelta(hours=1)))
+    oncehub_api.load_bookings(*inside, same_day_outside)
+    api = OnceHubApi(api_key=oncehub_api.api_key, api_base=f"{oncehub_api.url}/v2")
+
+    found = [b["id"] for b in api.bookings(start=start, end=end)]
+
+    assert sorted(found) == sorted(b["id"] for b in inside)  # two pages of at most 100
+    assert api.check() == "The API key is valid for account: admin@bookbridge.sandbox"
+
+
+def test_the_client_refuses_in_words(oncehub_api) -> None:
+    wrong = OnceHubApi(api_key="wrong", api_base=f"{oncehub_api.url}/v2")
+    with pytest.raises(OnceHubApiError) as refused:
+        wrong.check()
+    assert refused.value.code == "auth" and "OnceHub refused the API key" in str(refused.value)
+    private = OnceHubApi(api_key="k", api_base="http://10.1.2.3/v2")
+    with pytest.raises(OnceHubApiError) as blocked:
+        private.check()
+    assert blocked.value.code == "address_refused"
+    assert "Bookbridge does not send requests to this OnceHub address" in str(blocked.value)
+
+
+def test_reconcile_is_off_by_default() -> None:
+    assert settings.ONCEHUB_RECONCILE_HOURS == 0
+    assert all(entry["task"] != "bookbridge.intake.reconcile_oncehub"
+               for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reconcile_task_adds_the_last_hours_when_switched_on(oncehub_api, monkeypatch) -> None:
+    monkeypatch.setattr("apps.intake.services.hand_off", lambda event_id: True)  # no worker here
+    account = AccountFactory()
+    store_api_key(account=account, api_key=oncehub_api.api_key, api_base=f"{oncehub_api.url}/v2")
+    recent = iso(datetime.now(UTC) - timedelta(minutes=30))
+    oncehub_api.load_bookings(booking("completed", id="BKNG-RECENT00001", creation_time=recent,
+                                      last_updated_time=recent))
+
+    assert tasks.reconcile_oncehub() == 0  # off: nothing read, nothing written
+    assert not BookingEvent.objects.exists()
+
+    monkeypatch.setattr(settings, "ONCEHUB_RECONCILE_HOURS", 2)
+    assert tasks.reconcile_oncehub() == 2
+    assert set(BookingEvent.objects.values_list("event_type", flat=True)) == {
+        "booking.scheduled", "booking.completed"}
+    assert tasks.reconcile_oncehub() == 0  # the same hours again: already there
