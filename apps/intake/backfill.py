@@ -202,12 +202,17 @@ def backfill(account: Account, start: datetime, end: datetime, *,
     report = BackfillReport(account=account.slug, start=start, end=end, bookings_seen=len(bookings))
     stored = _stored_event_types(account, list(bookings))
     replaced = _replaced_ids(account, bookings)
-    for booking_id, booking in sorted(bookings.items()):
+    missing = []
+    for booking_id, booking in bookings.items():
         for event in implied_events(booking, replaced=booking_id in replaced):
             if is_present(event.event_type, stored.get(booking_id, set())):
                 report.already_present += 1
             else:
-                _deliver(account, booking_id, event, report)
+                missing.append((event.at, booking_id, event))
+    # Oldest first, across bookings: the workers meet an owner's reschedule request before the
+    # rebooking it explains, as they would have met the webhooks.
+    for _, booking_id, event in sorted(missing, key=lambda item: item[:2]):
+        _deliver(account, booking_id, event, report)
     logger.info("Backfill %s", report.summary())
     return report
 

@@ -10,10 +10,11 @@ from django.conf import settings
 
 from apps.demo.samples import BookingStory, iso
 from apps.intake import tasks
-from apps.intake.backfill import envelope_for, envelope_id, implied_events, is_present
+from apps.intake.backfill import backfill, envelope_for, envelope_id, implied_events, is_present
 from apps.intake.envelope import validate_envelope
-from apps.intake.models import BookingEvent
+from apps.intake.models import Booking, BookingEvent
 from apps.intake.oncehub_api import OnceHubApi, OnceHubApiError, store_api_key
+from apps.sync import services as sync_services
 from tests.factories import AccountFactory
 
 
@@ -117,3 +118,29 @@ def test_the_reconcile_task_adds_the_last_hours_when_switched_on(oncehub_api, mo
     assert set(BookingEvent.objects.values_list("event_type", flat=True)) == {
         "booking.scheduled", "booking.completed"}
     assert tasks.reconcile_oncehub() == 0  # the same hours again: already there
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_owners_reschedule_is_rebuilt_as_one(oncehub_api, monkeypatch) -> None:
+    """The old booking (canceled by its owner) and the rebooking that names it: the owner's
+    request and the rebooking, so the rebooking reads "Rescheduled by Owner" (SPEC §4)."""
+    monkeypatch.setattr("apps.intake.services.hand_off", lambda event_id: True)  # no worker here
+    account = AccountFactory()
+    store_api_key(account=account, api_key=oncehub_api.api_key, api_base=f"{oncehub_api.url}/v2")
+    old = BookingStory()
+    made = old.scheduled()
+    request = old.reschedule_requested()
+    new, rebooked = old.rebooked_after_request()
+    oncehub_api.load_bookings({**request["data"], "creation_time": made["data"]["creation_time"]},
+                              rebooked["data"])
+
+    report = backfill(account, datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 2, tzinfo=UTC))
+
+    assert report.added == [f"{old.booking_id} booking.scheduled",
+                            f"{old.booking_id} booking.canceled_reschedule_requested",
+                            f"{new.booking_id} booking.rescheduled"]
+    for event in BookingEvent.objects.order_by("event_created_at"):
+        sync_services.process_event(event_id=event.pk)
+    states = dict(Booking.objects.values_list("booking_id", "lifecycle_action"))
+    assert states == {old.booking_id: "Canceled (reschedule requested by Owner)",
+                      new.booking_id: "Rescheduled by Owner"}
