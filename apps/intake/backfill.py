@@ -57,8 +57,13 @@ logger = logging.getLogger(__name__)
 
 #: The longest range one backfill reads.
 MAX_RANGE = timedelta(days=92)
-#: Event types that each mean "the booking was made" (one of them is enough).
-ORIGIN_TYPES = frozenset({"booking.scheduled", "booking.rescheduled", "booking.canceled_then_rescheduled"})
+#: Event types that each mean the same step of a booking's life: one stored is enough. The
+#: portal may know better than the booking's state (an owner's reschedule request whose rebooking
+#: is not made yet reads as a plain cancellation in the API).
+EQUIVALENT_TYPES = (
+    frozenset({"booking.scheduled", "booking.rescheduled", "booking.canceled_then_rescheduled"}),
+    frozenset({"booking.canceled", "booking.canceled_reschedule_requested"}),
+)
 #: Fields of the REST booking that webhooks do not carry (``booking-webhook-event.yaml``).
 REST_ONLY_FIELDS = ("contact", "utm_params")
 _NO_CANCEL_INFO = {"reason": "", "actioned_by": "", "user_id": ""}
@@ -165,8 +170,10 @@ def envelope_for(booking_id: str, event: ImpliedEvent) -> dict[str, Any]:
 
 
 def is_present(event_type: str, stored_types: set[str]) -> bool:
-    if event_type in ORIGIN_TYPES:
-        return bool(stored_types & ORIGIN_TYPES)
+    """Whether the portal stored this step of the booking's life (``EQUIVALENT_TYPES``)."""
+    for group in EQUIVALENT_TYPES:
+        if event_type in group:
+            return bool(stored_types & group)
     return event_type in stored_types
 
 

@@ -65,7 +65,9 @@ def test_envelopes_are_deterministic_and_pass_the_webhook_checks() -> None:
     assert first[0]["id"] == envelope_id(state["id"], "booking.scheduled") != first[1]["id"]
     assert all(validate_envelope(envelope) is envelope for envelope in first)
     assert is_present("booking.scheduled", {"booking.canceled_then_rescheduled"})
+    assert is_present("booking.canceled", {"booking.scheduled", "booking.canceled_reschedule_requested"})
     assert not is_present("booking.completed", {"booking.scheduled"})
+    assert not is_present("booking.no_show", {"booking.completed"})
 
 
 def test_the_client_pages_and_keeps_the_exact_range(oncehub_api) -> None:

@@ -4,6 +4,7 @@ webhooks never reached the portal are repaired through the intake, and a live Ke
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -123,7 +124,8 @@ def test_the_command_reports_and_refuses_in_words(account, outage, oncehub_api, 
     assert f"added {unseen.booking_id} booking.completed" in out
     assert "3 booking(s) seen, 3 missed event(s) added, 2 already present." in out
 
-    call_command("backfill", account.slug, "--check")
+    call_command("backfill", account.slug, "--check", "--api-key", "-", "--api-base", f"{oncehub_api.url}/v2",
+                 stdin=io.StringIO(f"{oncehub_api.api_key}\n"))  # the key from standard input
     assert "The API key is valid for account: admin@bookbridge.sandbox" in capsys.readouterr().out
 
     refusals = {
