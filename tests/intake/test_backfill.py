@@ -95,6 +95,11 @@ def test_the_client_refuses_in_words(oncehub_api) -> None:
         private.check()
     assert blocked.value.code == "address_refused"
     assert "Bookbridge does not send requests to this OnceHub address" in str(blocked.value)
+    oncehub_api.set_faults(error_rate=1.0)  # OnceHub failing (the shared fault injection)
+    with pytest.raises(OnceHubApiError) as failing:
+        OnceHubApi(api_key=oncehub_api.api_key, api_base=f"{oncehub_api.url}/v2").check()
+    assert failing.value.code == "server_error"
+    assert str(failing.value).startswith("OnceHub had a problem answering. Run the backfill again later.")
 
 
 def test_reconcile_is_off_by_default() -> None:
