@@ -47,7 +47,7 @@ from apps.accounts.models import Account
 from apps.accounts.selectors import accounts_with_source_api_key
 
 from .envelope import EnvelopeError, validate_envelope
-from .lifecycle import utc_moment
+from .lifecycle import LifecycleAction, derive_action, utc_moment
 from .models import Booking, BookingEvent
 from .oncehub_api import OnceHubApi, OnceHubApiError, api_for
 from .schema import BodyError, parse_body
@@ -137,24 +137,31 @@ def implied_events(booking: dict[str, Any], *, replaced: bool) -> list[ImpliedEv
               "last_updated_time": _stamp(created)}
     if not rebooked:
         origin["cancel_reschedule_information"] = dict(_NO_CANCEL_INFO)
-    events = [ImpliedEvent(origin_type, created, origin)]
+    return [ImpliedEvent(origin_type, created, origin),
+            *_closing_events(booking, current, created, updated, replaced=replaced)]
+
+
+def _closing_events(booking: dict[str, Any], current: dict[str, Any], created: datetime,
+                    updated: datetime, *, replaced: bool) -> list[ImpliedEvent]:
+    """What ended the booking: completed, a no-show (after completed), a cancellation."""
+    status = booking.get("status")
     if status == "completed":
-        events.append(ImpliedEvent("booking.completed", updated, current))
-    elif status == "no_show":
+        return [ImpliedEvent("booking.completed", updated, current)]
+    if status == "no_show":
         end = _meeting_end(booking)
         done = end if end is not None and created < end < updated else updated
         completed = {**current, "status": "completed", "last_updated_time": _stamp(done)}
-        events += [ImpliedEvent("booking.completed", done, completed),
-                   ImpliedEvent("booking.no_show", updated, current)]
-    elif status == "canceled":
-        info = booking.get("cancel_reschedule_information")
-        by_user = isinstance(info, dict) and (info.get("actioned_by") == "user"
-                                               or (not info.get("actioned_by") and info.get("user_id")))
-        if not replaced:
-            events.append(ImpliedEvent("booking.canceled", updated, current))
-        elif by_user:
-            events.append(ImpliedEvent("booking.canceled_reschedule_requested", updated, current))
-    return events
+        return [ImpliedEvent("booking.completed", done, completed),
+                ImpliedEvent("booking.no_show", updated, current)]
+    if status != "canceled":
+        return []
+    if not replaced:
+        return [ImpliedEvent("booking.canceled", updated, current)]
+    # Who canceled, read as the lifecycle reads it (SPEC §4): a user's cancellation that another
+    # booking replaced was the owner's request to reschedule.
+    if derive_action("booking.canceled", booking) == LifecycleAction.CANCELED_BY_OWNER:
+        return [ImpliedEvent("booking.canceled_reschedule_requested", updated, current)]
+    return []
 
 
 def envelope_id(booking_id: str, event_type: str) -> str:
