@@ -44,7 +44,6 @@ from typing import Any
 from django.utils import timezone
 
 from apps.accounts.models import Account
-from apps.accounts.selectors import accounts_with_source_api_key
 
 from .envelope import EnvelopeError, validate_envelope
 from .lifecycle import LifecycleAction, derive_action, utc_moment
@@ -264,15 +263,15 @@ def _deliver(account: Account, booking_id: str, event: ImpliedEvent, report: Bac
         report.already_present += 1
 
 
-def reconcile(*, hours: int, now: datetime | None = None) -> list[BackfillReport]:
-    """The periodic reconcile: the last ``hours`` of every account with a OnceHub API key.
-
-    One account's failure (a revoked key) is logged and does not stop the others."""
+def reconcile_account(account_id: int, *, hours: int, now: datetime | None = None) -> BackfillReport | None:
+    """The periodic reconcile of one account: its last ``hours``. A failure (a revoked key,
+    OnceHub down) is logged and answers None: the next run tries again."""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
     end = now or timezone.now()
-    reports = []
-    for account in accounts_with_source_api_key():
-        try:
-            reports.append(backfill(account, end - timedelta(hours=hours), end))
-        except (BackfillError, OnceHubApiError) as exc:
-            logger.warning("Reconcile of %s with OnceHub failed: %s", account.slug, exc)
-    return reports
+    try:
+        return backfill(account, end - timedelta(hours=hours), end)
+    except (BackfillError, OnceHubApiError) as exc:
+        logger.warning("Reconcile of %s with OnceHub failed: %s", account.slug, exc)
+        return None

@@ -109,7 +109,7 @@ def test_reconcile_is_off_by_default() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_reconcile_task_adds_the_last_hours_when_switched_on(oncehub_api, monkeypatch) -> None:
+def test_the_reconcile_task_of_an_account_adds_its_last_hours(oncehub_api, monkeypatch) -> None:
     monkeypatch.setattr("apps.intake.services.hand_off", lambda event_id: True)  # no worker here
     account = AccountFactory()
     store_api_key(account=account, api_key=oncehub_api.api_key, api_base=f"{oncehub_api.url}/v2")
@@ -117,14 +117,15 @@ def test_the_reconcile_task_adds_the_last_hours_when_switched_on(oncehub_api, mo
     oncehub_api.load_bookings(booking("completed", id="BKNG-RECENT00001", creation_time=recent,
                                       last_updated_time=recent))
 
-    assert tasks.reconcile_oncehub() == 0  # off: nothing read, nothing written
+    assert tasks.reconcile_oncehub() == 0  # off: nothing queued, read or written
     assert not BookingEvent.objects.exists()
 
-    monkeypatch.setattr(settings, "ONCEHUB_RECONCILE_HOURS", 2)
-    assert tasks.reconcile_oncehub() == 2
+    assert tasks.reconcile_oncehub_account(account.pk, 2) == 2  # what each queued task does
     assert set(BookingEvent.objects.values_list("event_type", flat=True)) == {
         "booking.scheduled", "booking.completed"}
-    assert tasks.reconcile_oncehub() == 0  # the same hours again: already there
+    assert tasks.reconcile_oncehub_account(account.pk, 2) == 0  # the same hours again: already there
+    store_api_key(account=account, api_key="revoked", api_base=f"{oncehub_api.url}/v2")
+    assert tasks.reconcile_oncehub_account(account.pk, 2) == 0  # logged; the next run tries again
 
 
 @pytest.mark.django_db(transaction=True)
