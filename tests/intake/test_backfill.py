@@ -152,3 +152,24 @@ def test_an_owners_reschedule_is_rebuilt_as_one(oncehub_api, monkeypatch) -> Non
     states = dict(Booking.objects.values_list("booking_id", "lifecycle_action"))
     assert states == {old.booking_id: "Canceled (reschedule requested by Owner)",
                       new.booking_id: "Rescheduled by Owner"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_the_webhook_checks_refuse_is_reported_not_stored(oncehub_api, monkeypatch) -> None:
+    """The synthesised envelopes pass the webhook endpoint's own checks (``schema``): what would
+    be a 400 there is listed as refused here, and the other bookings still get their events."""
+    monkeypatch.setattr("apps.intake.services.hand_off", lambda event_id: True)  # no worker here
+    account = AccountFactory()
+    store_api_key(account=account, api_key=oncehub_api.api_key, api_base=f"{oncehub_api.url}/v2")
+    too_long = "x" * 300 + "@customer.test"
+    fine = booking("scheduled", id="BKNG-FINE00000001")
+    oncehub_api.load_bookings(fine, booking("scheduled", id="BKNG-LONG00000001",
+                                            form_submission={"name": "Long", "email": too_long}))
+
+    report = backfill(account, datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 31, tzinfo=UTC))
+
+    assert report.added == ["BKNG-FINE00000001 booking.scheduled"]
+    [refused] = report.refused
+    assert refused.startswith("BKNG-LONG00000001 booking.scheduled: data.form_submission.email")
+    assert report.summary().endswith("1 missed event(s) added, 0 already present, 1 refused.")
+    assert list(BookingEvent.objects.values_list("booking_id", flat=True)) == ["BKNG-FINE00000001"]
