@@ -1,4 +1,4 @@
-"""Command line: ``python -m sandbox keap|salesforce|hubspot --port N [options]``.
+"""Command line: ``python -m sandbox keap|salesforce|hubspot|oncehub --port N [options]``.
 
 The CRM module is imported lazily by name (``sandbox.<kind>.app:create_app``) so one sandbox
 keeps working while another is missing or broken. Every ``create_app`` has the signature
@@ -19,7 +19,7 @@ from typing import Any
 from sandbox.common.faults import FaultConfig
 from sandbox.common.server import serve
 
-KINDS = ("keap", "salesforce", "hubspot")
+KINDS = ("keap", "salesforce", "hubspot", "oncehub")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -91,6 +91,33 @@ class WebhookSecret(models.Model):
         return f"Webhook secret of {self.account} ({state})"
 
 
+class SourceApiKey(models.Model):
+    """An account's key to its booking source's API (OnceHub's ``API-Key``): what a backfill
+    and the periodic reconcile read bookings with (``apps/intake/backfill.py``). Encrypted at
+    rest like the webhook secrets; never shown again once saved."""
+
+    ONCEHUB = "oncehub"
+    SOURCES = [(ONCEHUB, "OnceHub")]
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="source_api_keys")
+    source = models.CharField(max_length=32, choices=SOURCES, default=ONCEHUB)
+    api_key = EncryptedTextField()
+    api_base = models.CharField(
+        "API address", max_length=300, default="https://api.oncehub.com/v2",
+        help_text="The source's API base URL (a sandbox's in development)")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "booking source API key"
+        verbose_name_plural = "booking source API keys"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "source"], name="one_api_key_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} API key of {self.account}"
+
+
 # --- sign-in throttling (django-axes) in admin ----------------------------------------------
 # django-axes' rows name themselves with a raw timestamp (microseconds and all); these proxies
 # give the admin pages (apps/accounts/admin.py, AXES_ENABLE_ADMIN is off) names in words.

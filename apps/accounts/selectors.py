@@ -19,7 +19,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import Account, Membership, Role, WebhookSecret
+from .models import Account, Membership, Role, SourceApiKey, WebhookSecret
 
 
 def account_ids_for(user: AbstractBaseUser | AnonymousUser) -> set[int]:
@@ -248,3 +248,12 @@ def _forget_webhook_signers(**kwargs: Any) -> None:
     forget_cached_accounts()
     # Again once the change is visible: another thread may have cached the old rows meanwhile.
     transaction.on_commit(forget_cached_accounts)
+
+
+def source_api_key(account: Account, source: str = SourceApiKey.ONCEHUB) -> SourceApiKey | None:
+    """The account's stored API key of a booking source, or None."""
+    return SourceApiKey.objects.filter(account=account, source=source).first()
+
+
+def accounts_with_source_api_key(source: str = SourceApiKey.ONCEHUB) -> QuerySet[Account]:
+    return Account.objects.filter(source_api_keys__source=source).order_by("pk")

@@ -1,4 +1,4 @@
-"""Writes for accounts, memberships and webhook secrets."""
+"""Writes for accounts, memberships, webhook secrets and booking source API keys."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import invitations
-from .models import Account, Membership, Role, WebhookSecret
+from .models import Account, Membership, Role, SourceApiKey, WebhookSecret
 
 audit = logging.getLogger("bookbridge.audit")
 
@@ -153,3 +153,17 @@ def rotate_webhook_secret_by(*, account: Account, user) -> None:
     one keeps working for the grace period, so deliveries already signed with it still pass."""
     rotate_webhook_secret(account=account)
     _audit(account=account, user=user, what="Rotated the OnceHub webhook signing secret.")
+
+
+@transaction.atomic
+def set_source_api_key(*, account: Account, api_key: str, api_base: str,
+                       source: str = SourceApiKey.ONCEHUB) -> SourceApiKey:
+    """Store (or replace) the account's API key of a booking source, encrypted.
+
+    ``api_base`` must have passed the outbound policy already (the caller knows the source's
+    hosts). A key always goes with the address it was given for: changing one replaces both.
+    """
+    row, _ = SourceApiKey.objects.update_or_create(
+        account=account, source=source, defaults={"api_key": api_key, "api_base": api_base})
+    audit.info("Stored the %s API key (account %s)", source, account.slug)
+    return row

@@ -5,7 +5,7 @@ from apps.accounts.admin_scope import ReadOnlyScopedAdmin
 from apps.accounts.admin_tools import ScopedAccountFilter, administrators_only
 from apps.connectors.admin_tools import ScopedConnectorFilter
 
-from . import admin_connectors  # noqa: F401  (registers the connectors page)
+from . import admin_backfill, admin_connectors  # noqa: F401  (register the OnceHub API keys and connectors pages)
 from .models import Incident
 
 

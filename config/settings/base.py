@@ -179,6 +179,10 @@ INTAKE_REQUEUE_MAX_BACKOFF_SECONDS = env.int("INTAKE_REQUEUE_MAX_BACKOFF_SECONDS
 INTAKE_MAX_PROCESSING_ATTEMPTS = env.int("INTAKE_MAX_PROCESSING_ATTEMPTS", default=5)
 # The wait before the first retry of a failed processing attempt; doubled for each further one.
 INTAKE_PROCESSING_RETRY_SECONDS = env.float("INTAKE_PROCESSING_RETRY_SECONDS", default=2.0)
+# Reconcile with OnceHub's bookings API (apps/intake/backfill.py, SPEC §15): every hour, the
+# bookings of the last this many hours of every account with a stored OnceHub API key are read
+# and the webhooks the portal missed are fed through the intake. 0 = off (the default).
+ONCEHUB_RECONCILE_HOURS = env.int("ONCEHUB_RECONCILE_HOURS", default=0)
 # The site's public address (apps/core/public_urls.py). Set explicitly, it is used for every URL
 # Bookbridge shows or sends (webhook URL, OAuth redirect URIs, emails). Unset, pages build their
 # URLs from the request (its Host is checked against ALLOWED_HOSTS) and only emails, alerts and
@@ -196,6 +200,7 @@ OUTBOUND_EXTRA_ALLOWED_HOSTS = {
     "keap": env.list("KEAP_EXTRA_ALLOWED_HOSTS", default=[]),
     "salesforce": env.list("SALESFORCE_EXTRA_ALLOWED_HOSTS", default=[]),
     "hubspot": env.list("HUBSPOT_EXTRA_ALLOWED_HOSTS", default=[]),
+    "oncehub": env.list("ONCEHUB_EXTRA_ALLOWED_HOSTS", default=[]),
 }
 
 # --- Keap defaults for new connectors (apps/integrations/keap/connection.py) -------------------
@@ -345,6 +350,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+if ONCEHUB_RECONCILE_HOURS > 0:
+    CELERY_BEAT_SCHEDULE["reconcile-oncehub-bookings"] = {
+        "task": "bookbridge.intake.reconcile_oncehub",
+        "schedule": 3600.0,
+    }
 
 # --- Operations console ----------------------------------------------------------------------
 # Data retention in days (0 keeps forever). Rows of jobs a retry still needs (pending, running,

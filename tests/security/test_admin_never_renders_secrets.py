@@ -1,7 +1,8 @@
 """No admin page renders a secret back: not a connector's credentials (in clear or as the stored
-ciphertext), not an account's webhook signing secret (revealed only through its own reveal-once
-flow, tests/security/test_webhook_secret_reveal.py). Every registered ModelAdmin's changelist
-and change page is opened as a superuser, the person who sees the most."""
+ciphertext), not an account's OnceHub API key, not an account's webhook signing secret (revealed
+only through its own reveal-once flow, tests/security/test_webhook_secret_reveal.py). Every
+registered ModelAdmin's changelist and change page is opened as a superuser, the person who sees
+the most."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.contrib import admin
 from django.db import connection
 from django.urls import reverse
 
-from apps.accounts.models import WebhookSecret
+from apps.accounts.models import SourceApiKey, WebhookSecret
 from apps.connectors.models import Connector
 from tests.factories import AccountFactory, ConnectorFactory
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 ACCESS_TOKEN = "tok-admin-must-never-show-1"
 REFRESH_TOKEN = "ref-admin-must-never-show-2"
 SIGNING_SECRET = "whsec-admin-must-never-show-3"
+ONCEHUB_API_KEY = "oncehub-key-admin-must-never-show-4"
 
 
 def stored_text(model, pk: int, column: str) -> str:
@@ -36,10 +38,13 @@ def secrets(client, django_user_model):
     root = django_user_model.objects.create_superuser("root", "root@example.test", "pw")
     client.force_login(root)
     secret = WebhookSecret.objects.get(account=account)
+    api_key = SourceApiKey.objects.create(account=account, api_key=ONCEHUB_API_KEY)
     ciphertexts = [stored_text(Connector, connector.pk, "credentials"),
-                   stored_text(WebhookSecret, secret.pk, "secret")]
-    assert all(ACCESS_TOKEN not in c and SIGNING_SECRET not in c for c in ciphertexts)  # encrypted at rest
-    return [ACCESS_TOKEN, REFRESH_TOKEN, SIGNING_SECRET, *(c.strip('"')[:40] for c in ciphertexts)]
+                   stored_text(WebhookSecret, secret.pk, "secret"),
+                   stored_text(SourceApiKey, api_key.pk, "api_key")]
+    plain = [ACCESS_TOKEN, REFRESH_TOKEN, SIGNING_SECRET, ONCEHUB_API_KEY]
+    assert not any(p in c for p in plain for c in ciphertexts)  # encrypted at rest
+    return [*plain, *(c.strip('"')[:40] for c in ciphertexts)]
 
 
 def admin_pages():
