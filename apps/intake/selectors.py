@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.db.models import Q
 
-from .models import BookingEvent
+from apps.accounts.models import Account
+
+from .models import BookingEvent, SourceConnection
 
 #: How long a failure of one of its events marks a booking as worth checking (a hint only).
 FAILING_HINT_SECONDS = 6 * 3600
@@ -52,3 +54,14 @@ def quarantine_health() -> dict:
         return {"status": "degraded", "quarantined_events": count,
                 "detail": "events are quarantined; replay them from the console once fixed"}
     return {"status": "ok", "quarantined_events": 0}
+
+
+def source_signers(slug: str, source: str) -> tuple[Account | None, list[str]]:
+    """The account of a webhook URL of ``source`` (not OnceHub) and the secrets that may sign
+    its deliveries: ``(None, [])`` when the account has no enabled connection of that source,
+    which the endpoint answers exactly like a bad signature (SPEC §13)."""
+    connection = (SourceConnection.objects.filter(account__slug=slug, source=source, enabled=True)
+                  .select_related("account").first())
+    if connection is None:
+        return None, []
+    return connection.account, [connection.signing_secret]
