@@ -69,20 +69,22 @@ def test_the_same_delivery_again_is_a_duplicate(account, client):
 
 def test_wrong_key(account, client):
     body = json.dumps(CalendlyStory().created()).encode()
-    rejected(post(client, "calendly", "acme", body, signed(body, key="not-the-key")), 401, "invalid_signature")
+    answer = post(client, "calendly", "acme", body, signed(body, key="not-the-key"))
+    rejected(answer, 401, "invalid_signature")
 
 
 def test_stale_timestamp(account, client):
     body = json.dumps(CalendlyStory().created()).encode()
-    document = rejected(post(client, "calendly", "acme", body, signed(body, timestamp=int(time.time()) - 301)),
-                        401, "invalid_signature")
+    answer = post(client, "calendly", "acme", body, signed(body, timestamp=int(time.time()) - 301))
+    document = rejected(answer, 401, "invalid_signature")
     assert "seconds away from now" in document["detail"]
 
 
 def test_tampered_body(account, client):
     body = json.dumps(CalendlyStory().created()).encode()
     headers = signed(body)
-    rejected(post(client, "calendly", "acme", body.replace(b"Jane", b"John"), headers), 401, "invalid_signature")
+    answer = post(client, "calendly", "acme", body.replace(b"Jane", b"John"), headers)
+    rejected(answer, 401, "invalid_signature")
 
 
 def test_missing_header(account, client):
