@@ -178,7 +178,8 @@ def test_an_owners_reschedule_request_makes_the_rebooking_the_owners(account):
     fold(account, "calcom", story.created())
     request = fold(account, "calcom", story.cancelled(by=story.host_email, request_reschedule=True))
     assert request.lifecycle_action == LifecycleAction.CANCELED_RESCHEDULE_REQUESTED
-    assert fold(account, "calcom", story.rescheduled()).lifecycle_action == LifecycleAction.RESCHEDULED_BY_OWNER
+    rebooking = fold(account, "calcom", story.rescheduled())
+    assert rebooking.lifecycle_action == LifecycleAction.RESCHEDULED_BY_OWNER
 
 
 @pytest.mark.parametrize(("by", "action"), [
