@@ -184,6 +184,7 @@ class CalcomStory:
     name: str = "Jane Doe"
     host_email: str = "sam.host@example.org"
     host_name: str = "Sam Host"
+    title: str = ""
     start: datetime = field(default_factory=lambda: datetime(2030, 1, 20, 16, 45, tzinfo=UTC))
     clock: datetime = field(default_factory=lambda: datetime(2030, 1, 1, 9, 0, tzinfo=UTC))
     uid: str = field(default_factory=lambda: unique("kX9f2mQe"))
@@ -203,7 +204,7 @@ class CalcomStory:
         first, _, last = self.name.partition(" ")
         payload = {
             "bookerUrl": "https://cal.com", "type": "discovery-call",
-            "title": f"Discovery Call between {self.host_name} and {self.name}",
+            "title": self.title or f"Discovery Call between {self.host_name} and {self.name}",
             "description": "Looking at options for 50 seats",
             "additionalNotes": "Looking at options for 50 seats",
             "customInputs": {}, "startTime": seconds_iso(self.start),
