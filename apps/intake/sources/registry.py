@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from apps.intake.lifecycle import ONCEHUB_EVENT_TYPES
+
 from ..models import BookingEvent, BookingSourceKey
 from .calcom.source import CalCom
 from .calendly.source import Calendly
@@ -25,4 +29,15 @@ def concerns_booking(event: BookingEvent) -> bool:
     return bool(event.booking_id) and source_of(event).concerns_booking(event.event_type)
 
 
-__all__ = ["SOURCES", "BookingSourceKey", "concerns_booking", "get", "source_of"]
+def oncehub_envelope(event: BookingEvent, action: str) -> dict[str, Any]:
+    """The event as OnceHub would have sent it, for what reads OnceHub envelopes (the
+    connectors' preview of a recent booking): another source's booking in OnceHub's shape,
+    under the OnceHub event of the booking's lifecycle ``action``."""
+    if event.source == BookingSourceKey.ONCEHUB:
+        return event.payload
+    return {"id": event.envelope_id, "object": "event", "api_version": "v2",
+            "creation_time": event.event_created_at.isoformat(),
+            "type": ONCEHUB_EVENT_TYPES.get(action, "booking.scheduled"), "data": event.booking_data}
+
+
+__all__ = ["SOURCES", "BookingSourceKey", "concerns_booking", "get", "oncehub_envelope", "source_of"]
