@@ -73,6 +73,8 @@ class BookingSource(ABC):
     label: str
     #: The HTTP header that carries the signature (as Django's ``request.headers`` names it).
     signature_header: str
+    #: The event types folded into a booking (others are stored only).
+    event_types: frozenset[str]
 
     @abstractmethod
     def verify(self, header: str | None, body: bytes, secrets: Iterable[str]) -> int | None:
@@ -87,9 +89,8 @@ class BookingSource(ABC):
     def read(self, document: dict[str, Any]) -> Envelope:
         """The stored columns of a document ``envelope_problems`` accepted (pure)."""
 
-    @abstractmethod
     def concerns_booking(self, event_type: str) -> bool:
-        """Events of these types are folded into a booking (others are stored only)."""
+        return event_type in self.event_types
 
     @abstractmethod
     def normalize(self, document: dict[str, Any], *, earlier: dict[str, Any]) -> dict[str, Any] | None:

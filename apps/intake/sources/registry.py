@@ -15,6 +15,10 @@ from .oncehub.source import OnceHub
 SOURCES: dict[str, BookingSource] = {source.key: source for source in (OnceHub(), Calendly(), CalCom())}
 
 
+#: Every source's event types that are folded into bookings (the inbox's filter lists them).
+BOOKING_EVENT_TYPES = frozenset().union(*(source.event_types for source in SOURCES.values()))
+
+
 def get(key: str) -> BookingSource:
     """The source of this key (a ``BookingSourceKey``); KeyError for one that is not registered."""
     return SOURCES[key]
@@ -40,4 +44,5 @@ def oncehub_envelope(event: BookingEvent, action: str) -> dict[str, Any]:
             "type": ONCEHUB_EVENT_TYPES.get(action, "booking.scheduled"), "data": event.booking_data}
 
 
-__all__ = ["SOURCES", "BookingSourceKey", "concerns_booking", "get", "oncehub_envelope", "source_of"]
+__all__ = ["BOOKING_EVENT_TYPES", "SOURCES", "BookingSourceKey", "concerns_booking", "get",
+           "oncehub_envelope", "source_of"]

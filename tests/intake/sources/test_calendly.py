@@ -126,7 +126,7 @@ _FIELDS = ["event", "created_at", "payload", "payload.uri", "payload.email", "pa
            "payload.old_invitee", "payload.rescheduled", "payload.tracking", "payload.questions_and_answers"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(_FIELDS), value=_json)
 def test_any_value_in_a_read_field_gets_202_or_a_clear_400(account, client, path, value):
     """Property: whatever a signed delivery carries where the product reads, never a 500."""

@@ -33,9 +33,10 @@ BOOKING_TRIGGERS = frozenset({"BOOKING_CREATED", "BOOKING_REQUESTED", "BOOKING_R
 NO_SHOW = "BOOKING_NO_SHOW_UPDATED"
 FLAT_TRIGGERS = frozenset({"MEETING_STARTED", "MEETING_ENDED"})
 
-_PERSON = Record({"name": Text(column_length(Booking, "customer_name")),
+_PERSON_FIELDS = {"name": Text(column_length(Booking, "customer_name")),
                   "email": Text(column_length(Booking, "customer_email")),
-                  "firstName": Text(), "lastName": Text(), "phoneNumber": Text(), "timeZone": Text()})
+                  "firstName": Text(), "lastName": Text(), "phoneNumber": Text(), "timeZone": Text()}
+_PERSON = Record(_PERSON_FIELDS)
 
 _BOOKING_FIELDS = {
     "uid": Text(ID_LENGTH, required=True),
@@ -43,8 +44,8 @@ _BOOKING_FIELDS = {
     "description": Text(), "additionalNotes": Text(),
     "startTime": Moment(), "endTime": Moment(), "length": Whole(0, 7 * 24 * 60),
     "organizer": _PERSON,
-    "attendees": Items(_PERSON),
-    "team": Record({"members": Items(Record({"email": Text()}))}),
+    "attendees": Items(Record(_PERSON_FIELDS, required=True, what="an object (an attendee)")),
+    "team": Record({"members": Items(Record({"email": Text()}, required=True))}),
     "responses": Anything(), "userFieldsResponses": Anything(),
     "location": Text(),
     "metadata": Record({"videoCallUrl": Text()}),
@@ -58,7 +59,7 @@ _BOOKING_FIELDS = {
 BOOKING_PAYLOAD = Record(_BOOKING_FIELDS, required=True, what="an object (the booking)")
 NO_SHOW_PAYLOAD = Record(
     {"bookingUid": Text(ID_LENGTH, required=True),
-     "attendees": Items(Record({"email": Text(), "noShow": Flag(required=True)})),
+     "attendees": Items(Record({"email": Text(), "noShow": Flag(required=True)}, required=True)),
      "message": Text()},
     required=True, what="an object (the no-show change)",
 )

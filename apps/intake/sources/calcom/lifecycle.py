@@ -10,9 +10,7 @@ from ..contract import History
 from .envelope import BOOKING_TRIGGERS, FLAT_TRIGGERS, NO_SHOW
 from .normalize import booker_no_show
 
-
-def concerns_booking(event_type: str) -> bool:
-    return event_type in BOOKING_TRIGGERS or event_type in FLAT_TRIGGERS or event_type == NO_SHOW
+EVENT_TYPES = BOOKING_TRIGGERS | FLAT_TRIGGERS | {NO_SHOW}
 
 
 def _rescheduled(history: History) -> LifecycleAction:

@@ -70,6 +70,9 @@ def _booking(trigger: str, payload: dict[str, Any], when: str, earlier: dict[str
     location = text(payload.get("location"))
     guests = [text(a.get("email")) for a in attendees[1:] if text(a.get("email"))]
     event_type_id = payload.get("eventTypeId")
+    # Cal.com's user ids are numbers; another value names no one the directory could learn.
+    organizer_id = organizer.get("id") if isinstance(organizer.get("id"), int | str) else ""
+    organizer_id = "" if isinstance(organizer_id, bool) else organizer_id
     return {
         "object": "booking",
         "id": payload["uid"],
@@ -102,9 +105,9 @@ def _booking(trigger: str, payload: dict[str, Any], when: str, earlier: dict[str
             "mobile_phone": "", "company": "", "note": text(payload.get("additionalNotes")),
             "guests": guests, "custom_fields": merged_fields(_answers(payload), earlier),
         },
-        "owner": ({"id": str(organizer["id"]), "object": "user", "first_name": owner_first,
+        "owner": ({"id": str(organizer_id), "object": "user", "first_name": owner_first,
                    "last_name": owner_last, "email": text(organizer.get("email")), "status": "active"}
-                  if organizer.get("id") not in (None, "") else ""),
+                  if organizer_id else ""),
         "event_type": ({"id": str(event_type_id), "object": "event_type",
                         "name": text(payload.get("eventTitle")) or text(payload.get("type"))}
                        if isinstance(event_type_id, int) else ""),

@@ -57,7 +57,7 @@ class InviteeUri:
 
 _TRACKING = Record({key: Text() for key in ("utm_campaign", "utm_source", "utm_medium", "utm_content",
                                             "utm_term", "salesforce_uuid")})
-_ANSWERS = Items(Record({"question": Text(), "answer": Anything()}))
+_ANSWERS = Items(Record({"question": Text(), "answer": Anything()}, required=True))
 _PERSON_EMAIL = Text(column_length(Booking, "customer_email"))
 
 INVITEE = Record(
@@ -80,8 +80,8 @@ INVITEE = Record(
                 "start_time": Moment(), "end_time": Moment(), "event_type": Text(),
                 "location": Record({"type": Text(), "location": Text(), "join_url": Text()}),
                 "event_memberships": Items(Record({"user": Text(), "user_email": Text(),
-                                                   "user_name": Text()})),
-                "event_guests": Items(Record({"email": Text()})),
+                                                   "user_name": Text()}, required=True)),
+                "event_guests": Items(Record({"email": Text()}, required=True)),
             },
             required=True, what="an object (the scheduled event)",
         ),

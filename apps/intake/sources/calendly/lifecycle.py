@@ -16,11 +16,9 @@ from typing import Any
 from apps.intake.lifecycle import LifecycleAction
 
 from ..contract import History
-from .envelope import INVITEE_EVENTS
+from .envelope import INVITEE_EVENTS, ROUTING_EVENT
 
-
-def concerns_booking(event_type: str) -> bool:
-    return event_type in INVITEE_EVENTS or event_type == "routing_form_submission.created"
+EVENT_TYPES = INVITEE_EVENTS | {ROUTING_EVENT}
 
 
 def _active(booking: dict[str, Any]) -> LifecycleAction:

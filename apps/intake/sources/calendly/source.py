@@ -17,6 +17,7 @@ class Calendly(BookingSource):
     key = BookingSourceKey.CALENDLY
     label = "Calendly"
     signature_header = signature.HEADER
+    event_types = lifecycle.EVENT_TYPES
 
     def verify(self, header: str | None, body: bytes, secrets: Iterable[str]) -> int | None:
         return signature.verify(header, body, secrets)
@@ -27,9 +28,6 @@ class Calendly(BookingSource):
 
     def read(self, document: dict[str, Any]) -> Envelope:
         return envelope.read(document, normalize.booking(document, earlier={}))
-
-    def concerns_booking(self, event_type: str) -> bool:
-        return lifecycle.concerns_booking(event_type)
 
     def normalize(self, document: dict[str, Any], *, earlier: dict[str, Any]) -> dict[str, Any] | None:
         return normalize.booking(document, earlier=earlier)

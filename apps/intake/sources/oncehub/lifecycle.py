@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.intake.lifecycle import LifecycleAction, derive_action, is_booking_event
+from apps.intake.lifecycle import BOOKING_EVENT_TYPES, LifecycleAction, derive_action
 
 from ..contract import History
 
-__all__ = ["action_of", "is_booking_event"]
+__all__ = ["BOOKING_EVENT_TYPES", "action_of"]
 
 
 def action_of(document: dict[str, Any], booking: dict[str, Any], *,

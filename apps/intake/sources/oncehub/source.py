@@ -16,6 +16,7 @@ class OnceHub(BookingSource):
     key = BookingSourceKey.ONCEHUB
     label = "OnceHub"
     signature_header = signature.HEADER
+    event_types = lifecycle.BOOKING_EVENT_TYPES
 
     def verify(self, header: str | None, body: bytes, secrets: Iterable[str]) -> int | None:
         return signature.verify_delivery(header, body, secrets).timestamp
@@ -25,9 +26,6 @@ class OnceHub(BookingSource):
 
     def read(self, document: dict[str, Any]) -> Envelope:
         return envelope.read(document)
-
-    def concerns_booking(self, event_type: str) -> bool:
-        return lifecycle.is_booking_event(event_type)
 
     def normalize(self, document: dict[str, Any], *, earlier: dict[str, Any]) -> dict[str, Any] | None:
         return normalize.booking(document, earlier=earlier)
