@@ -56,10 +56,11 @@ def quarantine_health() -> dict:
     return {"status": "ok", "quarantined_events": 0}
 
 
-def source_signers(slug: str, source: str) -> tuple[Account | None, list[str]]:
+def source_signers(slug: str, *, source: str, fresh: bool = False) -> tuple[Account | None, list[str]]:
     """The account of a webhook URL of ``source`` (not OnceHub) and the secrets that may sign
     its deliveries: ``(None, [])`` when the account has no enabled connection of that source,
-    which the endpoint answers exactly like a bad signature (SPEC §13)."""
+    which the endpoint answers exactly like a bad signature (SPEC §13). Read from the database
+    every time (no per-process cache yet), so ``fresh`` changes nothing."""
     connection = (SourceConnection.objects.filter(account__slug=slug, source=source, enabled=True)
                   .select_related("account").first())
     if connection is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets as secrets_module
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -103,13 +104,6 @@ def _receive(request, account_slug: str, source: BookingSource, signers: Signers
     )
 
 
-def _connection_signers(source: str) -> Signers:
-    """The secrets of the account's ``SourceConnection`` (read each time: ``fresh`` is moot)."""
-    def signers(account_slug: str, *, fresh: bool = False) -> tuple[Account | None, list[str]]:
-        return source_signers(account_slug, source)
-    return signers
-
-
 @csrf_exempt
 @require_POST
 def oncehub_webhook(request, account_slug: str):
@@ -119,10 +113,12 @@ def oncehub_webhook(request, account_slug: str):
 @csrf_exempt
 @require_POST
 def calendly_webhook(request, account_slug: str):
-    return _receive(request, account_slug, registry.get("calendly"), _connection_signers("calendly"))
+    signers = partial(source_signers, source="calendly")
+    return _receive(request, account_slug, registry.get("calendly"), signers)
 
 
 @csrf_exempt
 @require_POST
 def calcom_webhook(request, account_slug: str):
-    return _receive(request, account_slug, registry.get("calcom"), _connection_signers("calcom"))
+    signers = partial(source_signers, source="calcom")
+    return _receive(request, account_slug, registry.get("calcom"), signers)
