@@ -344,7 +344,8 @@ def apply_event(*, event: BookingEvent) -> Booking | None:
 
                 # OnceHub's events order by the envelope's creation_time second; the other
                 # sources' last_updated_time is their event's own time (``normalize``).
-                moment = event.payload.get("creation_time") or data.get("last_updated_time", "")
+                moment = (event.payload.get("creation_time", "") if event.booking is None
+                          else data.get("last_updated_time", ""))
                 key = ordering_key(data, moment)
                 lookup = {"account": event.account, "booking_id": event.booking_id}
                 # Counted by the database in the INSERT/UPDATE itself (no round trip of its own).
@@ -374,7 +375,8 @@ def apply_event(*, event: BookingEvent) -> Booking | None:
                     _relabel_owner_reschedules(event.account, event.booking_id)
                 return booking
         except IntegrityError:
-            event.lifecycle_action, event.booking = stored_action, stored_booking  # rolled back with the rest
+            # rolled back with the rest
+            event.lifecycle_action, event.booking = stored_action, stored_booking
             if attempt == 2:
                 raise
     return None  # pragma: no cover - the loop returns or raises
