@@ -32,6 +32,7 @@ PAUSED = "waiting (connector paused)"
 IN_PROGRESS = "in progress"
 WOULD_RUN = "would run"
 NOT_A_BOOKING = "not a booking event"
+NOT_SYNCED = "not synced (a request not yet accepted, or the cancel half of a reschedule)"
 TEST_BOOKING = "a test booking (send another from the connector's set-up)"
 RELEASED = "released from quarantine (queued)"
 WOULD_RELEASE = "would be released from quarantine"
@@ -106,7 +107,7 @@ def replay_event(
         return report
     event.refresh_from_db(fields=["lifecycle_action"])
     if not event.lifecycle_action:  # folded, not synced (a Cal.com request, a reschedule's cancel half)
-        report.add(NOT_A_BOOKING)
+        report.add(NOT_SYNCED)
         return report
     for connector in chosen:
         _replay_for(event, connector, report, run)

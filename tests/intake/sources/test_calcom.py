@@ -12,7 +12,8 @@ from apps.demo.source_samples import CalcomStory, sign_calcom
 from apps.intake.lifecycle import LifecycleAction
 from apps.intake.models import BookingEvent
 from apps.intake.sources.calcom.signature import HEADER, sign
-from tests.factories import AccountFactory
+from apps.sync.replay import NOT_SYNCED, replay_event
+from tests.factories import AccountFactory, ConnectorFactory
 
 from .helpers import CALCOM_SECRET, booking, connect, fold, post
 
@@ -219,3 +220,11 @@ def test_duplicates_are_folded_once(account):
     created = story.created()
     assert fold(account, "calcom", created).pk == fold(account, "calcom", created).pk
     assert booking(account, story.uid).events_seen == 1
+
+
+def test_a_replay_of_a_request_syncs_nothing(account):
+    ConnectorFactory(account=account)  # a live connector it would otherwise sync to
+    story = CalcomStory()
+    requested = fold(account, "calcom", story.requested())
+    report = replay_event(requested)
+    assert report.outcomes == {NOT_SYNCED: 1} and report.jobs == []
