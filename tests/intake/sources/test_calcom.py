@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from apps.demo.source_samples import CalcomStory, sign_calcom
 from apps.intake.lifecycle import LifecycleAction
 from apps.intake.models import BookingEvent
+from apps.intake.services import accept_delivery
 from apps.intake.sources.calcom.signature import HEADER, sign
+from apps.sync import services as sync_services
+from apps.sync.models import JobStatus
 from apps.sync.replay import NOT_SYNCED, replay_event
 from tests.factories import AccountFactory, ConnectorFactory
 
@@ -228,3 +231,18 @@ def test_a_replay_of_a_request_syncs_nothing(account):
     requested = fold(account, "calcom", story.requested())
     report = replay_event(requested)
     assert report.outcomes == {NOT_SYNCED: 1} and report.jobs == []
+
+
+def test_the_workers_sync_a_request_only_once_accepted(account):
+    connector = ConnectorFactory(account=account)
+    story = CalcomStory()
+    requested = accept_delivery(account=account, raw_body="{}", envelope=story.requested(),
+                                signature_timestamp=None, source="calcom").event
+    assert sync_services.process_event(event_id=requested.pk) == []
+    requested.refresh_from_db()
+    assert requested.processed_at is not None  # folded and done with
+    accepted = accept_delivery(account=account, raw_body="{}", envelope=story.created(),
+                               signature_timestamp=None, source="calcom").event
+    [job] = sync_services.process_event(event_id=accepted.pk)
+    assert job.connector_id == connector.pk and job.status == JobStatus.SUCCEEDED
+    assert job.lifecycle_action == LifecycleAction.SCHEDULED
