@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from apps.accounts.models import WebhookSecret
 from apps.connectors.models import Connector
+from apps.intake.models import SourceConnection
 from tests.factories import AccountFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 ACCESS_TOKEN = "tok-admin-must-never-show-1"
 REFRESH_TOKEN = "ref-admin-must-never-show-2"
 SIGNING_SECRET = "whsec-admin-must-never-show-3"
+SOURCE_SECRET = "calendly-key-admin-must-never-show-4"
 
 
 def stored_text(model, pk: int, column: str) -> str:
@@ -36,10 +38,13 @@ def secrets(client, django_user_model):
     root = django_user_model.objects.create_superuser("root", "root@example.test", "pw")
     client.force_login(root)
     secret = WebhookSecret.objects.get(account=account)
+    source = SourceConnection.objects.create(account=account, source="calendly", signing_secret=SOURCE_SECRET)
     ciphertexts = [stored_text(Connector, connector.pk, "credentials"),
-                   stored_text(WebhookSecret, secret.pk, "secret")]
-    assert all(ACCESS_TOKEN not in c and SIGNING_SECRET not in c for c in ciphertexts)  # encrypted at rest
-    return [ACCESS_TOKEN, REFRESH_TOKEN, SIGNING_SECRET, *(c.strip('"')[:40] for c in ciphertexts)]
+                   stored_text(WebhookSecret, secret.pk, "secret"),
+                   stored_text(SourceConnection, source.pk, "signing_secret")]
+    clear = (ACCESS_TOKEN, SIGNING_SECRET, SOURCE_SECRET)
+    assert all(s not in c for c in ciphertexts for s in clear)  # encrypted at rest
+    return [*clear, REFRESH_TOKEN, *(c.strip('"')[:40] for c in ciphertexts)]
 
 
 def admin_pages():

@@ -99,10 +99,14 @@ def test_malformed_header(account, client, header):
     rejected(post(client, "calendly", "acme", body, {HEADER: header}), 401, "invalid_signature")
 
 
-def test_an_account_without_a_calendly_connection_answers_like_a_bad_signature(client):
+@pytest.mark.parametrize("slug", ["other", "no-such-account"])
+def test_an_account_without_a_calendly_connection_answers_like_a_bad_signature(account, client, slug):
     AccountFactory(slug="other")
     body, headers = sign_calendly(CalendlyStory().created(), CALENDLY_KEY)
-    rejected(post(client, "calendly", "other", body, headers), 401, "invalid_signature")
+    unknown = post(client, "calendly", slug, body, headers)
+    forged = post(client, "calendly", "acme", body, signed(body, key="not-the-key"))
+    assert (unknown.status_code, unknown.content) == (forged.status_code, forged.content)
+    rejected(unknown, 401, "invalid_signature")
 
 
 def test_an_invitee_without_its_uri_is_refused_by_path(account, client):
