@@ -73,7 +73,8 @@ def _receive(request, account_slug: str, source: BookingSource, signers: Signers
     except SignatureError:
         # The secrets may come from the process's cache: a rotation made elsewhere would only
         # show in the database, so they are read again (at most once per account per
-        # WEBHOOK_SECRET_REFRESH_SECONDS, see account_and_webhook_secrets) before refusing.
+        # WEBHOOK_SECRET_REFRESH_SECONDS, see account_and_webhook_secrets, source_signers) before
+        # refusing.
         account, secrets = signers(account_slug, fresh=True)
         try:
             timestamp = source.verify(header, body, secrets or _UNKNOWN_ACCOUNT_SECRETS)
