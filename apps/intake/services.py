@@ -388,7 +388,7 @@ def _relabel_owner_reschedules(account: Account, requested_booking_id: str) -> N
         account=account,
         rescheduled_booking_id=requested_booking_id,
         lifecycle_action=LifecycleAction.RESCHEDULED_BY_CUSTOMER,
-        latest_event__event_type="booking.rescheduled",
+        latest_event__event_type__in=registry.REBOOKING_EVENT_TYPES,
     )
     for booking in rebookings:
         BookingEvent.objects.filter(pk=booking.latest_event_id).update(

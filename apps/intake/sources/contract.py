@@ -75,6 +75,9 @@ class BookingSource(ABC):
     signature_header: str
     #: The event types folded into a booking (others are stored only).
     event_types: frozenset[str]
+    #: The event types of a customer's rebooking that an owner's reschedule request arriving
+    #: after it turns into "Rescheduled by Owner" (SPEC §4; none for a source without requests).
+    rebooking_event_types: frozenset[str] = frozenset()
 
     @abstractmethod
     def verify(self, header: str | None, body: bytes, secrets: Iterable[str]) -> int | None:

@@ -17,6 +17,8 @@ SOURCES: dict[str, BookingSource] = {source.key: source for source in (OnceHub()
 
 #: Every source's event types that are folded into bookings (the inbox's filter lists them).
 BOOKING_EVENT_TYPES = frozenset().union(*(source.event_types for source in SOURCES.values()))
+#: Every source's rebooking event types (``BookingSource.rebooking_event_types``).
+REBOOKING_EVENT_TYPES = frozenset().union(*(source.rebooking_event_types for source in SOURCES.values()))
 
 
 def get(key: str) -> BookingSource:
@@ -44,5 +46,5 @@ def oncehub_envelope(event: BookingEvent, action: str) -> dict[str, Any]:
             "type": ONCEHUB_EVENT_TYPES.get(action, "booking.scheduled"), "data": event.booking_data}
 
 
-__all__ = ["BOOKING_EVENT_TYPES", "SOURCES", "BookingSourceKey", "concerns_booking", "get",
-           "oncehub_envelope", "source_of"]
+__all__ = ["BOOKING_EVENT_TYPES", "REBOOKING_EVENT_TYPES", "SOURCES", "BookingSourceKey",
+           "concerns_booking", "get", "oncehub_envelope", "source_of"]

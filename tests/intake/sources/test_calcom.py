@@ -246,3 +246,17 @@ def test_the_workers_sync_a_request_only_once_accepted(account):
     [job] = sync_services.process_event(event_id=accepted.pk)
     assert job.connector_id == connector.pk and job.status == JobStatus.SUCCEEDED
     assert job.lifecycle_action == LifecycleAction.SCHEDULED
+
+
+def test_a_rebooking_that_arrives_before_the_owners_request_is_the_owners(account):
+    story = CalcomStory()
+    created = story.created()
+    request = story.cancelled(by=story.host_email, request_reschedule=True)
+    rebooking = story.rescheduled()
+    fold(account, "calcom", created)
+    early = fold(account, "calcom", rebooking)
+    assert early.lifecycle_action == LifecycleAction.RESCHEDULED_BY_CUSTOMER
+    fold(account, "calcom", request)
+    early.refresh_from_db()
+    assert early.lifecycle_action == LifecycleAction.RESCHEDULED_BY_OWNER
+    assert booking(account, story.uid).lifecycle_action == LifecycleAction.RESCHEDULED_BY_OWNER

@@ -14,7 +14,8 @@ signed for one account does not verify for another.
 Lifecycle: ``BOOKING_CREATED`` Scheduled (also when a requested booking is accepted: same uid),
 ``BOOKING_RESCHEDULED`` a new uid naming the old one (``rescheduleUid``): Rescheduled by
 Customer, or by Owner after the host's reschedule request (``BOOKING_CANCELLED`` with
-``requestReschedule``, "Canceled (reschedule requested by Owner)"), ``BOOKING_CANCELLED``
+``requestReschedule``, "Canceled (reschedule requested by Owner)"; also when the rebooking
+arrived first), ``BOOKING_CANCELLED``
 Canceled by Owner when the organizer (or a team member) cancelled, else by Customer,
 ``BOOKING_NO_SHOW_UPDATED`` No-show when the booker (the first attendee) is marked, and back
 to the action before when unmarked (guests alone change nothing), ``MEETING_ENDED`` Completed.

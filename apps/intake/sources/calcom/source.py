@@ -18,6 +18,7 @@ class CalCom(BookingSource):
     label = "Cal.com"
     signature_header = signature.HEADER
     event_types = lifecycle.EVENT_TYPES
+    rebooking_event_types = frozenset({"BOOKING_RESCHEDULED"})
 
     def verify(self, header: str | None, body: bytes, secrets: Iterable[str]) -> int | None:
         return signature.verify(header, body, secrets)

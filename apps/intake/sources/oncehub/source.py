@@ -17,6 +17,7 @@ class OnceHub(BookingSource):
     label = "OnceHub"
     signature_header = signature.HEADER
     event_types = lifecycle.BOOKING_EVENT_TYPES
+    rebooking_event_types = frozenset({"booking.rescheduled"})
 
     def verify(self, header: str | None, body: bytes, secrets: Iterable[str]) -> int | None:
         return signature.verify_delivery(header, body, secrets).timestamp
