@@ -37,6 +37,7 @@ from apps.directory.services import reference_id
 from apps.intake.lifecycle import BOOKING_EVENT_TYPES, derive_action, is_booking_event
 from apps.intake.models import Booking, BookingEvent
 from apps.intake.schema import envelope_problems
+from apps.intake.sources import registry as sources
 
 from . import registry
 from .errors import CrmError, crm_error_text
@@ -326,7 +327,8 @@ def run_preview(connector, *, sample: str = "", payload: str = "",
             )
             if booking is None or booking.latest_event is None:
                 raise ValueError("That booking is no longer available.")
-            envelope = booking.latest_event.payload
+            # Planned from OnceHub's envelope, whichever source the booking came from.
+            envelope = sources.oncehub_envelope(booking.latest_event, booking.lifecycle_action)
             if not isinstance(envelope, dict):
                 raise ValueError("That booking's stored event cannot be read.")
             check_envelope(envelope)

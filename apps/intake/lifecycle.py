@@ -41,6 +41,22 @@ BOOKING_EVENT_TYPES = frozenset(
 )
 
 
+#: The OnceHub event that reports each action (``derive_action`` of it gives the action back,
+#: but for the owner's reschedule, which needs the booking it rescheduled).
+ONCEHUB_EVENT_TYPES: dict[str, str] = {
+    LifecycleAction.SCHEDULED: "booking.scheduled",
+    LifecycleAction.RESCHEDULED_BY_CUSTOMER: "booking.rescheduled",
+    LifecycleAction.RESCHEDULED_BY_OWNER: "booking.rescheduled",
+    LifecycleAction.CANCELED_RESCHEDULE_REQUESTED: "booking.canceled_reschedule_requested",
+    LifecycleAction.COMPLETED: "booking.completed",
+    LifecycleAction.CANCELED_BY_CUSTOMER: "booking.canceled",
+    LifecycleAction.CANCELED_BY_OWNER: "booking.canceled",
+    LifecycleAction.NO_SHOW: "booking.no_show",
+    LifecycleAction.SCHEDULED_REASSIGNED: "booking.reassigned",
+    LifecycleAction.RESCHEDULED_REASSIGNED: "booking.reassigned",
+}
+
+
 def is_booking_event(event_type: str) -> bool:
     return event_type in BOOKING_EVENT_TYPES
 

@@ -1,4 +1,5 @@
-"""The inbox (every accepted delivery, raw) and each booking's current state."""
+"""The inbox (every accepted delivery, raw), each booking's current state, and the signing
+secrets of the booking sources other than OnceHub (whose secrets are ``accounts.WebhookSecret``)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,38 @@ from django.db import models
 from django.db.models.functions import Upper
 
 from apps.accounts.models import Account
+from apps.core.fields import EncryptedTextField
 
 from .lifecycle import LifecycleAction
+
+
+class BookingSourceKey(models.TextChoices):
+    """The scheduling systems a booking event can come from (``apps.intake.sources``)."""
+
+    ONCEHUB = "oncehub", "OnceHub"
+    CALENDLY = "calendly", "Calendly"
+    CALCOM = "calcom", "Cal.com"
 
 
 class BookingEvent(models.Model):
     """One accepted webhook delivery, stored before it is acknowledged."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="booking_events")
-    envelope_id = models.CharField(verbose_name="event ID", max_length=64,
-                                   help_text="OnceHub event id (EVNT-…)")
+    source = models.CharField(max_length=16, choices=BookingSourceKey.choices,
+                              default=BookingSourceKey.ONCEHUB)
+    envelope_id = models.CharField(
+        verbose_name="event ID", max_length=64,
+        help_text="OnceHub event id (EVNT-…); for sources without one, derived from the content")
     event_type = models.CharField(max_length=64, db_index=True)
     event_created_at = models.DateTimeField(help_text="The envelope's creation_time")
     booking_id = models.CharField(verbose_name="booking ID", max_length=64, blank=True, db_index=True)
     customer_email = models.CharField(max_length=254, blank=True, db_index=True)
     raw_body = models.TextField(help_text="The body exactly as received (signed bytes)")
     payload = models.JSONField()
+    #: The booking in OnceHub's shape, the one the CRM connectors read, for the sources whose
+    #: payloads have another shape (None for OnceHub: its ``payload["data"]`` is that booking).
+    booking = models.JSONField(null=True, blank=True, editable=False,
+                               help_text="The booking as the CRM rules read it (other sources)")
     signature_timestamp = models.BigIntegerField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     lifecycle_action = models.CharField(
@@ -65,6 +82,9 @@ class BookingEvent(models.Model):
 
     @property
     def booking_data(self) -> dict:
+        """The booking in OnceHub's shape (SPEC §15: connectors never see a source's own)."""
+        if self.booking is not None:
+            return self.booking
         data = self.payload.get("data") if isinstance(self.payload, dict) else None
         return data if isinstance(data, dict) else {}
 
@@ -109,3 +129,32 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return self.booking_id
+
+
+class SourceConnection(models.Model):
+    """An account's webhook from a booking source other than OnceHub, with its signing secret.
+
+    The secret is encrypted at rest like ``accounts.WebhookSecret`` (``EncryptedTextField``):
+    Calendly's subscription signing key, Cal.com's webhook secret.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="source_connections")
+    source = models.CharField(max_length=16, choices=BookingSourceKey.choices)
+    enabled = models.BooleanField(default=True)
+    signing_secret = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "booking source connection"
+        verbose_name_plural = "booking source connections"
+        ordering = ["account", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "source"], name="one_connection_per_source"),
+            models.CheckConstraint(condition=~models.Q(source="oncehub"),
+                                   name="oncehub_secrets_are_webhook_secrets"),
+        ]
+
+    def __str__(self) -> str:
+        state = "enabled" if self.enabled else "disabled"
+        return f"{self.get_source_display()} webhook of {self.account} ({state})"

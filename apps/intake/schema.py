@@ -165,6 +165,20 @@ class Whole:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """true or false (Calendly's ``rescheduled``, Cal.com's ``noShow``)."""
+
+    required: bool = False
+
+    def problems(self, value: Any, path: str) -> Iterator[str]:
+        if value is _MISSING or value is None:
+            if self.required:
+                yield f"{_label(path)}: required (true or false)"
+        elif not isinstance(value, bool):
+            yield f"{_label(path)}: must be true or false"
+
+
+@dataclass(frozen=True)
 class Anything:
     """Any JSON value (a custom field's value): only the whole-body checks apply."""
 
@@ -345,6 +359,22 @@ def envelope_problems(document: Any) -> list[str]:
 def booking_problems(data: Any) -> list[str]:
     """The same checks for a booking object alone (e.g. one pasted into a preview)."""
     return _bounded(_first(BOOKING.problems(data, "data"), MAX_PROBLEMS + 1))
+
+
+def bounded(problems: Iterator[str]) -> list[str]:
+    """The first ``MAX_PROBLEMS`` of ``problems`` (then "… and more problems"): for the rules
+    of the other booking sources (``apps.intake.sources``)."""
+    return _bounded(_first(problems, MAX_PROBLEMS + 1))
+
+
+def is_empty(value: Any) -> bool:
+    """Missing, null or "": what an optional rule lets through."""
+    return _is_empty(value)
+
+
+def path_label(path: str) -> str:
+    """How a problem names the field at ``path`` ("(the body)" for the whole body)."""
+    return _label(path)
 
 
 def _first(problems: Iterator[str], count: int) -> list[str]:

@@ -20,10 +20,13 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.directory.services import learn_from_booking, reference_id
 
-from .lifecycle import LifecycleAction, derive_action, is_booking_event, ordering_key, utc_moment
-from .models import Booking, BookingEvent
+from .lifecycle import LifecycleAction, ordering_key, utc_moment
+from .models import Booking, BookingEvent, BookingSourceKey
 from .relay import BatchRelay
 from .selectors import FAILING_HINT_SECONDS, failing_hint_key
+from .sources import registry
+from .sources.contract import History
+from .sources.oncehub.envelope import customer_email
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +40,6 @@ class Delivery:
     created: bool
 
 
-def _customer_email(booking: dict[str, Any]) -> str:
-    form = booking.get("form_submission")
-    email = form.get("email") if isinstance(form, dict) else ""
-    return email if isinstance(email, str) else ""
-
-
 def accept_delivery(
     *,
     account: Account,
@@ -51,6 +48,7 @@ def accept_delivery(
     signature_timestamp: int | None,
     defer_hand_off: bool = False,
     test: bool = False,
+    source: str = BookingSourceKey.ONCEHUB,
 ) -> Delivery:
     """Store a verified delivery once per envelope id; hand it to the workers after commit.
 
@@ -58,25 +56,27 @@ def accept_delivery(
     webhook endpoint) need not wait for the broker; ``requeue_stalled`` re-sends any it loses.
     A ``test`` delivery (a connector's test booking, ``apps.sync.test_bookings``) is stored
     marked as a test and not handed off: its caller runs the one connector's job itself.
+    ``envelope`` is the document as the ``source`` sent it, checked by its envelope rules.
     """
-    data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
-    booking_id = data.get("id", "") if is_booking_event(envelope["type"]) else ""
+    read = registry.get(source).read(envelope)
     event = _insert_once(
         account=account,
-        envelope_id=envelope["id"],
-        event_type=envelope["type"],
-        event_created_at=utc_moment(envelope["creation_time"]),
-        booking_id=booking_id,
-        customer_email=_customer_email(data),
+        source=source,
+        envelope_id=read.envelope_id,
+        event_type=read.event_type,
+        event_created_at=utc_moment(read.created_at),
+        booking_id=read.booking_id,
+        customer_email=read.customer_email,
         raw_body=raw_body,
         payload=envelope,
+        booking=read.booking,
         signature_timestamp=signature_timestamp,
         queued_at=timezone.now(),
         hand_offs=0 if test else 1,
         is_test=test,
     )
     if event is None:
-        existing = BookingEvent.objects.get(account=account, envelope_id=envelope["id"])
+        existing = BookingEvent.objects.get(account=account, envelope_id=read.envelope_id)
         return Delivery(existing, created=False)
     if test:
         return Delivery(event, created=True)
@@ -258,16 +258,55 @@ def _previous_booking_action(account: Account, booking: dict[str, Any]) -> str |
     )
 
 
-def _booking_fields(data: dict[str, Any], action: str) -> dict[str, Any]:
+def _action_before_no_show(event: BookingEvent) -> str | None:
+    """The booking's latest action before this event other than a no-show (an undone no-show
+    returns the booking to it); the events' own order, whatever order they arrived in."""
+    return (
+        BookingEvent.objects.filter(account_id=event.account_id, booking_id=event.booking_id,
+                                    event_created_at__lt=event.event_created_at)
+        .exclude(lifecycle_action__in=["", LifecycleAction.NO_SHOW])
+        .order_by("-event_created_at", "-pk")
+        .values_list("lifecycle_action", flat=True)
+        .first()
+    )
+
+
+def _history(event: BookingEvent, data: dict[str, Any]) -> History:
+    """What a source's lifecycle may ask of earlier events (each read only when asked)."""
+    return History(
+        rescheduled_booking_action=lambda: _previous_booking_action(event.account, data),
+        action_before_no_show=lambda: _action_before_no_show(event),
+    )
+
+
+def _folded_data(event: BookingEvent) -> dict[str, Any]:
+    """The booking in OnceHub's shape as of this event. A source whose events may carry only a
+    change (``BookingSource.normalize``) completes it with the booking's data as last folded:
+    its latest event's, or, when this event is the latest, its own (folding again is stable)."""
+    if event.booking is None:  # OnceHub: the payload's data is the booking
+        return event.booking_data
+    latest = (Booking.objects.filter(account_id=event.account_id, booking_id=event.booking_id)
+              .exclude(latest_event_id=event.pk).exclude(latest_event__isnull=True)
+              .values_list("latest_event__booking", flat=True).first())
+    earlier = latest if isinstance(latest, dict) else event.booking
+    data = registry.source_of(event).normalize(event.payload, earlier=earlier) or {}
+    if data != event.booking:
+        event.booking = data
+        BookingEvent.objects.filter(pk=event.pk).update(booking=data)
+    return data
+
+
+def _booking_fields(data: dict[str, Any], action: str | None) -> dict[str, Any]:
     """The booking's columns from its payload, whole: the webhook endpoint accepted only
-    payloads whose values have these types and fit these columns (``schema.BOOKING``)."""
+    payloads whose values have these types and fit these columns (``schema.BOOKING``). An
+    event that is not synced (``action`` None) keeps the booking's lifecycle action."""
     form = data.get("form_submission") if isinstance(data.get("form_submission"), dict) else {}
     duration = data.get("duration_minutes")
     return {
         "status": data.get("status") or "",
-        "lifecycle_action": action,
+        **({"lifecycle_action": action} if action is not None else {}),
         "subject": data.get("subject") or "",
-        "customer_email": _customer_email(data),
+        "customer_email": customer_email(data),
         "customer_name": form.get("name") or "",
         "starting_time": utc_moment(data.get("starting_time")),
         "duration_minutes": None if isinstance(duration, bool) or not isinstance(duration, int) else duration,
@@ -288,24 +327,26 @@ def apply_event(*, event: BookingEvent) -> Booking | None:
     where another worker inserted the same booking first the unique constraint refuses ours and
     the fold is done again (it is idempotent), this time updating that row.
     """
-    if not is_booking_event(event.event_type):
+    if not registry.concerns_booking(event):
         return None
-    stored_action = event.lifecycle_action
+    source = registry.source_of(event)
+    stored_action, stored_booking = event.lifecycle_action, event.booking
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                data = event.booking_data
+                data = _folded_data(event)
                 if not event.is_test:  # a test booking's owner and pages are samples
                     learn_from_booking(account=event.account, booking=data)
-                action = derive_action(
-                    event.event_type, data,
-                    previous_booking_action=_previous_booking_action(event.account, data),
-                )
-                if event.lifecycle_action != action:
-                    event.lifecycle_action = action
-                    BookingEvent.objects.filter(pk=event.pk).update(lifecycle_action=action)
+                action = source.derive_action(event.payload, data, history=_history(event, data))
+                if event.lifecycle_action != (action or ""):
+                    event.lifecycle_action = action or ""
+                    BookingEvent.objects.filter(pk=event.pk).update(lifecycle_action=action or "")
 
-                key = ordering_key(data, event.payload.get("creation_time", ""))
+                # OnceHub's events order by the envelope's creation_time second; the other
+                # sources' last_updated_time is their event's own time (``normalize``).
+                moment = (event.payload.get("creation_time", "") if event.booking is None
+                          else data.get("last_updated_time", ""))
+                key = ordering_key(data, moment)
                 lookup = {"account": event.account, "booking_id": event.booking_id}
                 # Counted by the database in the INSERT/UPDATE itself (no round trip of its own).
                 events_seen = Coalesce(Subquery(
@@ -334,7 +375,8 @@ def apply_event(*, event: BookingEvent) -> Booking | None:
                     _relabel_owner_reschedules(event.account, event.booking_id)
                 return booking
         except IntegrityError:
-            event.lifecycle_action = stored_action  # rolled back with the rest
+            # rolled back with the rest
+            event.lifecycle_action, event.booking = stored_action, stored_booking
             if attempt == 2:
                 raise
     return None  # pragma: no cover - the loop returns or raises
@@ -346,7 +388,7 @@ def _relabel_owner_reschedules(account: Account, requested_booking_id: str) -> N
         account=account,
         rescheduled_booking_id=requested_booking_id,
         lifecycle_action=LifecycleAction.RESCHEDULED_BY_CUSTOMER,
-        latest_event__event_type="booking.rescheduled",
+        latest_event__event_type__in=registry.REBOOKING_EVENT_TYPES,
     )
     for booking in rebookings:
         BookingEvent.objects.filter(pk=booking.latest_event_id).update(

@@ -20,8 +20,8 @@ from apps.accounts.admin_tools import (
 )
 from apps.core.display import moment
 from apps.core.jsonview import pretty_json
-from apps.intake.lifecycle import BOOKING_EVENT_TYPES
 from apps.intake.models import Booking, BookingEvent
+from apps.intake.sources.registry import BOOKING_EVENT_TYPES
 
 from . import job_page
 from .admin_actions import replay_events
@@ -30,7 +30,7 @@ from .models import SyncJob
 
 
 class EventTypeFilter(admin.SimpleListFilter):
-    """OnceHub event types, from the known list (no DISTINCT over the inbox)."""
+    """Every booking source's event types, from the known lists (no DISTINCT over the inbox)."""
 
     title = "event type"
     parameter_name = "event_type"
@@ -85,15 +85,15 @@ def _jobs_table(jobs) -> str:
 @admin.register(BookingEvent)
 class BookingEventAdmin(ConsoleSearchMixin, FastChangeListMixin, ReadOnlyScopedAdmin):
     crm_search_booking_path = "booking_id"
-    list_display = ["envelope_id", "event_type", "booking_id", "customer_email",
+    list_display = ["envelope_id", "source", "event_type", "booking_id", "customer_email",
                     "lifecycle_action", "received_at", "processing", "account"]
-    list_filter = [EventTypeFilter, "lifecycle_action", ProcessedFilter,
+    list_filter = ["source", EventTypeFilter, "lifecycle_action", ProcessedFilter,
                    recent_filter("received_at", "received"), ScopedAccountFilter]
     search_fields = ["envelope_id__exact", "booking_id__exact", "customer_email__iexact"]
     search_help_text = "Event id (EVNT-…), booking id (BKNG-…), customer email or CRM record id."
     list_select_related = ["account"]
     actions = [replay_events]
-    fields = ["account", "envelope_id", "event_type", "booking_link", "customer_email",
+    fields = ["account", "source", "envelope_id", "event_type", "booking_link", "customer_email",
               "lifecycle_action", "event_created_at", "received_at", "queued_at", "processed_at",
               "hand_offs", "processing_attempts", "quarantined_at", "processing_error_text",
               "signature_timestamp", "sync_jobs", "payload_pretty"]

@@ -16,8 +16,8 @@ from django.db import transaction
 from apps.connectors.models import Connector
 from apps.connectors.selectors import active_connectors
 from apps.intake import services as intake_services
-from apps.intake.lifecycle import is_booking_event
 from apps.intake.models import BookingEvent
+from apps.intake.sources import registry as sources
 
 from . import dispatch, services
 from .models import FINISHED_STATUSES, JobStatus, SyncJob
@@ -32,6 +32,7 @@ PAUSED = "waiting (connector paused)"
 IN_PROGRESS = "in progress"
 WOULD_RUN = "would run"
 NOT_A_BOOKING = "not a booking event"
+NOT_SYNCED = "not synced (a request not yet accepted, or the cancel half of a reschedule)"
 TEST_BOOKING = "a test booking (send another from the connector's set-up)"
 RELEASED = "released from quarantine (queued)"
 WOULD_RELEASE = "would be released from quarantine"
@@ -85,7 +86,7 @@ def replay_event(
             intake_services.release_from_quarantine(event)
             report.add(RELEASED)
         return report
-    if not is_booking_event(event.event_type):
+    if not sources.concerns_booking(event):
         report.add(NOT_A_BOOKING)
         return report
     if event.is_test:  # a connector's test booking: sent again from its set-up, not replayed
@@ -105,6 +106,9 @@ def replay_event(
         report.add(FAILED_AGAIN)
         return report
     event.refresh_from_db(fields=["lifecycle_action"])
+    if not event.lifecycle_action:  # folded, not synced (a Cal.com request, a reschedule's cancel half)
+        report.add(NOT_SYNCED)
+        return report
     for connector in chosen:
         _replay_for(event, connector, report, run)
     if event.processed_at is None:

@@ -15,7 +15,6 @@ from apps.connectors.models import Connector
 from apps.connectors.selectors import active_connectors
 from apps.intake import selectors as intake_selectors
 from apps.intake import services as intake_services
-from apps.intake.lifecycle import is_booking_event
 from apps.intake.models import BookingEvent
 
 from . import dispatch, ordering, running
@@ -56,8 +55,10 @@ def process_event(*, event_id: int) -> list[SyncJob]:
     booking = intake_services.apply_event(event=event)
     jobs: list[SyncJob] = []
     # A test booking syncs to the one connector that sent it (``test_bookings``), never to
-    # the account's live connectors; a hand-off that reaches here anyway only folds it.
-    if is_booking_event(event.event_type) and not event.is_test:
+    # the account's live connectors; a hand-off that reaches here anyway only folds it. An
+    # event without a lifecycle action (a Cal.com request, a Calendly reschedule's cancel
+    # half) is folded and not synced.
+    if booking is not None and event.lifecycle_action and not event.is_test:
         chain = ordering.booking_chain(booking) if booking is not None else None
         for connector in active_connectors(event.account_id):
             job = (known or {}).get(connector.pk)

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from apps.accounts.models import SourceApiKey, WebhookSecret
 from apps.connectors.models import Connector
+from apps.intake.models import SourceConnection
 from tests.factories import AccountFactory, ConnectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,7 @@ ACCESS_TOKEN = "tok-admin-must-never-show-1"
 REFRESH_TOKEN = "ref-admin-must-never-show-2"
 SIGNING_SECRET = "whsec-admin-must-never-show-3"
 ONCEHUB_API_KEY = "oncehub-key-admin-must-never-show-4"
+SOURCE_SECRET = "calendly-key-admin-must-never-show-5"
 
 
 def stored_text(model, pk: int, column: str) -> str:
@@ -39,10 +41,12 @@ def secrets(client, django_user_model):
     client.force_login(root)
     secret = WebhookSecret.objects.get(account=account)
     api_key = SourceApiKey.objects.create(account=account, api_key=ONCEHUB_API_KEY)
+    source = SourceConnection.objects.create(account=account, source="calendly", signing_secret=SOURCE_SECRET)
     ciphertexts = [stored_text(Connector, connector.pk, "credentials"),
                    stored_text(WebhookSecret, secret.pk, "secret"),
-                   stored_text(SourceApiKey, api_key.pk, "api_key")]
-    plain = [ACCESS_TOKEN, REFRESH_TOKEN, SIGNING_SECRET, ONCEHUB_API_KEY]
+                   stored_text(SourceApiKey, api_key.pk, "api_key"),
+                   stored_text(SourceConnection, source.pk, "signing_secret")]
+    plain = [ACCESS_TOKEN, REFRESH_TOKEN, SIGNING_SECRET, ONCEHUB_API_KEY, SOURCE_SECRET]
     assert not any(p in c for p in plain for c in ciphertexts)  # encrypted at rest
     return [*plain, *(c.strip('"')[:40] for c in ciphertexts)]
 

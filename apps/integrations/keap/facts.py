@@ -20,12 +20,12 @@ LEAD_SOURCE_PARTS = (("master_page_id", MasterPage), ("event_type_id", EventType
 
 
 def booking_payload(context) -> dict[str, Any]:
-    """The booking data of the latest event (so stale or duplicate events converge)."""
+    """The booking data of the latest event (so stale or duplicate events converge), in
+    OnceHub's shape whatever the booking's source (``BookingEvent.booking_data``)."""
     booking = context.booking
     latest = booking.latest_event if booking is not None else None
     event = latest if latest is not None else context.event
-    data = event.payload.get("data") if isinstance(event.payload, dict) else None
-    return data if isinstance(data, dict) else {}
+    return event.booking_data
 
 
 def _form(data: dict[str, Any]) -> dict[str, Any]:

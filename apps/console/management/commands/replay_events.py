@@ -23,8 +23,8 @@ from apps.accounts.models import Account
 from apps.connectors.models import Connector
 from apps.console.progress import ProgressBar
 from apps.core.text import text_problem
-from apps.intake.lifecycle import BOOKING_EVENT_TYPES
 from apps.intake.models import BookingEvent
+from apps.intake.sources.registry import BOOKING_EVENT_TYPES
 from apps.sync import running
 from apps.sync.replay import ReplayReport, replay_event
 
