@@ -1,0 +1,166 @@
+"""Booking fields (and the booking forms' own questions) and the checks a property mapping
+passes against HubSpot's property definitions (pure).
+
+A definition is what ``GET /crm/v3/properties/{objectType}`` answers (hubspot-api.md §8.2):
+``name``, ``label``, ``type``, ``fieldType``, ``options``, ``calculated``,
+``externalOptions``, ``modificationMetadata.readOnlyValue``. The Mapping step
+(``forms.MappingForm``) and the settings file refuse what HubSpot would refuse at sync time,
+in words, on the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from apps.directory.models import AnswerType
+from apps.directory.questions import in_words, question_name
+from apps.directory.questions import label as question_label
+from apps.intake.lifecycle import LifecycleAction
+
+from .models import MEETING_PROPERTIES, ObjectType
+
+
+@dataclass(frozen=True)
+class BookingField:
+    key: str
+    label: str
+    kind: str  # text, textarea, email, phone, url, number, datetime, date, boolean, status
+    max_length: int = 255
+
+
+#: The booking values a property may be given (the keys ``PropertyMapping.booking_field`` holds;
+#: a form question is ``question:<name>``).
+BOOKING_FIELDS: tuple[BookingField, ...] = (
+    BookingField("customer_first_name", "Customer first name", "text", 40),
+    BookingField("customer_last_name", "Customer last name", "text", 80),
+    BookingField("customer_name", "Customer full name", "text", 121),
+    BookingField("customer_email", "Customer email", "email", 254),
+    BookingField("customer_phone", "Customer phone", "phone", 40),
+    BookingField("customer_mobile_phone", "Customer mobile phone", "phone", 40),
+    BookingField("customer_company", "Customer company", "text", 255),
+    BookingField("customer_note", "Customer note", "textarea", 32000),
+    BookingField("customer_timezone", "Customer time zone", "text", 80),
+    BookingField("subject", "Booking subject", "text", 255),
+    BookingField("booking_id", "Booking ID", "text", 64),
+    BookingField("status", "Booking status (lifecycle action)", "status", 64),
+    BookingField("starting_time", "Start date and time (UTC)", "datetime"),
+    BookingField("creation_time", "Creation date and time (UTC)", "datetime"),
+    BookingField("duration_minutes", "Duration (minutes)", "number"),
+    BookingField("location", "Location", "text", 255),
+    BookingField("web_conferencing_link", "Web conferencing link", "url", 2000),
+    BookingField("cancel_reschedule_reason", "Cancel/reschedule reason", "textarea", 32000),
+    BookingField("booking_page", "Booking page", "text", 200),
+    BookingField("owner_name", "Booking owner name", "text", 300),
+    BookingField("owner_email", "Booking owner email", "email", 254),
+)
+BOOKING_FIELD_MAP = {f.key: f for f in BOOKING_FIELDS}
+
+#: Booking field kinds → the HubSpot property types they may be written to (§8.2: every value
+#: travels as a string; an enumeration takes only its options' values).
+COMPATIBLE = {
+    "text": {"string"},
+    "textarea": {"string"},
+    "email": {"string"},
+    "phone": {"string", "phone_number"},
+    "url": {"string"},
+    "number": {"number", "string"},
+    "datetime": {"datetime", "date", "string"},
+    "date": {"date", "string"},
+    "boolean": {"bool", "string"},
+    "status": {"string", "enumeration"},
+}
+#: HubSpot keeps at most 65,536 characters in a string property (HubSpot's properties guide).
+STRING_MAX_LENGTH = 65536
+#: Field types whose values are not text a booking has (a file id, a formula).
+REFUSED_FIELD_TYPES = {"file": "a file", "calculation_equation": "a calculated value"}
+#: Set by the connector itself on every write (Creation, Classification and Meeting steps).
+CONNECTOR_OWNED = {
+    ObjectType.CONTACTS: {"email", "hubspot_owner_id", "lifecyclestage", "hs_lead_status"},
+    ObjectType.COMPANIES: {"hubspot_owner_id", "name", "domain"},
+    ObjectType.MEETINGS: {"hs_timestamp", "hs_meeting_start_time", "hs_meeting_end_time",
+                          "hs_meeting_outcome", "hs_activity_type", "hubspot_owner_id",
+                          *MEETING_PROPERTIES},
+}
+STATUS_VALUES = [action.value for action in LifecycleAction]
+#: A question's answers as a booking field kind.
+QUESTION_KINDS = {AnswerType.TEXT: "text", AnswerType.NUMBER: "number", AnswerType.BOOLEAN: "boolean",
+                  AnswerType.DATE: "date"}
+
+
+def booking_field(key: str, questions: dict[str, str] | None = None) -> BookingField | None:
+    """The booking field, or the form question (``question:<name>``), a mapping names."""
+    if key in BOOKING_FIELD_MAP:
+        return BOOKING_FIELD_MAP[key]
+    name = question_name(key)
+    if name is None or name not in (questions or {}):
+        return None
+    return BookingField(key, question_label(name), QUESTION_KINDS.get(questions[name], "text"), 255)
+
+
+def by_name(definitions: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((d for d in definitions if d.get("name") == name), None)
+
+
+def option_values(definition: dict[str, Any]) -> list[str]:
+    return [str(option.get("value")) for option in definition.get("options") or []]
+
+
+def mappable(object_type: str, definition: dict[str, Any]) -> bool:
+    """Whether the property picker offers ``definition`` at all (writable, not the connector's)."""
+    return check_target(object_type, definition) is None
+
+
+def check_target(object_type: str, definition: dict[str, Any] | None) -> str | None:
+    """Why no booking value may be written to the property (plain words), or None."""
+    if definition is None:
+        return "HubSpot has no such property: choose another or re-read the properties from HubSpot."
+    name = definition.get("label") or definition["name"]
+    label = f"The {ObjectType(object_type).label.lower()} property “{name}”"
+    if definition["name"] in CONNECTOR_OWNED.get(object_type, set()):
+        return f"{label} is set by Bookbridge itself (Creation, Classification and Meeting steps)."
+    if (definition.get("modificationMetadata") or {}).get("readOnlyValue") or definition.get("calculated"):
+        return f"{label} is read-only in HubSpot."
+    if definition.get("externalOptions"):
+        return f"{label} takes HubSpot records (such as users), not booking values."
+    if definition.get("fieldType") in REFUSED_FIELD_TYPES:
+        what = REFUSED_FIELD_TYPES[definition["fieldType"]]
+        return f"{label} holds {what}; it cannot take a booking value."
+    return None
+
+
+def check_mapping(object_type: str, definition: dict[str, Any] | None, booking_key: str,
+                  questions: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """Why ``booking_key`` cannot be written to the property: ("source" or "property", the
+    problem in plain words) — which of the row's fields the problem belongs to — or None."""
+    name = question_name(booking_key)
+    if name is not None and name not in (questions or {}):
+        return "source", (f"“{name}” is not a question of this account's booking forms: no booking "
+                          "has answered it yet.")
+    problem = check_target(object_type, definition)
+    if problem:
+        return "property", problem
+    booking = booking_field(booking_key, questions)
+    if booking is None:
+        return "source", "That is not one of the booking fields: choose one from the list."
+    label = f"“{definition.get('label') or definition['name']}”"
+    kind = definition.get("type", "")
+    if kind not in COMPATIBLE[booking.kind]:
+        what = in_words(booking.kind) if name is not None else "its values"
+        return "property", (f"{booking.label} cannot be written to {label}: HubSpot keeps "
+                            f"{_type_words(kind)} there, and {booking.label} has {what}.")
+    if kind == "enumeration":
+        missing = [value for value in STATUS_VALUES if value not in option_values(definition)]
+        if missing:
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            return "property", (f"{label} has no option for {shown}: add the booking statuses as "
+                                "options in HubSpot, or choose a text property.")
+    if kind == "string" and booking.max_length > STRING_MAX_LENGTH:
+        return "property", f"{booking.label} can be longer than HubSpot keeps in {label}."
+    return None
+
+
+def _type_words(kind: str) -> str:
+    return {"number": "numbers", "date": "dates", "datetime": "dates and times", "bool": "yes/no values",
+            "enumeration": "one of its options", "phone_number": "phone numbers",
+            "string": "text"}.get(kind, kind or "another type of value")
