@@ -53,7 +53,7 @@ def test_a_posted_secret_is_not_echoed_with_the_forms_problems(admin_client, con
     wrong = admin_client.post(connect_url(connector), connect_form(
         hubspot, auth_method="static_token", static_token=STATIC))
     text = wrong.content.decode()
-    assert "when checking the access token" in text and STATIC not in text
+    assert "when checking the connection" in text and STATIC not in text
 
 
 def test_a_new_address_does_not_take_the_stored_secret_along(admin_client, connector, hubspot):

@@ -3,7 +3,9 @@ passes against HubSpot's property definitions (pure).
 
 A definition is what ``GET /crm/v3/properties/{objectType}`` answers (hubspot-api.md §8.2):
 ``name``, ``label``, ``type``, ``fieldType``, ``options``, ``calculated``,
-``externalOptions``, ``modificationMetadata.readOnlyValue``. The Mapping step
+``externalOptions``, ``modificationMetadata.readOnlyValue``. A definition names no length: a
+string property keeps up to 65,536 characters (HubSpot's properties guide), more than any
+booking value, so the type and the options are what is checked. The Mapping step
 (``forms.MappingForm``) and the settings file refuse what HubSpot would refuse at sync time,
 in words, on the row.
 """
@@ -16,8 +18,8 @@ from typing import Any
 from apps.directory.models import AnswerType
 from apps.directory.questions import in_words, question_name
 from apps.directory.questions import label as question_label
-from apps.intake.lifecycle import LifecycleAction
 
+from . import facts
 from .models import MEETING_PROPERTIES, ObjectType
 
 
@@ -25,35 +27,15 @@ from .models import MEETING_PROPERTIES, ObjectType
 class BookingField:
     key: str
     label: str
-    kind: str  # text, textarea, email, phone, url, number, datetime, date, boolean, status
-    max_length: int = 255
+    kind: str  # text, textarea, email, phone, datetime, number, date, boolean
 
 
-#: The booking values a property may be given (the keys ``PropertyMapping.booking_field`` holds;
-#: a form question is ``question:<name>``).
-BOOKING_FIELDS: tuple[BookingField, ...] = (
-    BookingField("customer_first_name", "Customer first name", "text", 40),
-    BookingField("customer_last_name", "Customer last name", "text", 80),
-    BookingField("customer_name", "Customer full name", "text", 121),
-    BookingField("customer_email", "Customer email", "email", 254),
-    BookingField("customer_phone", "Customer phone", "phone", 40),
-    BookingField("customer_mobile_phone", "Customer mobile phone", "phone", 40),
-    BookingField("customer_company", "Customer company", "text", 255),
-    BookingField("customer_note", "Customer note", "textarea", 32000),
-    BookingField("customer_timezone", "Customer time zone", "text", 80),
-    BookingField("subject", "Booking subject", "text", 255),
-    BookingField("booking_id", "Booking ID", "text", 64),
-    BookingField("status", "Booking status (lifecycle action)", "status", 64),
-    BookingField("starting_time", "Start date and time (UTC)", "datetime"),
-    BookingField("creation_time", "Creation date and time (UTC)", "datetime"),
-    BookingField("duration_minutes", "Duration (minutes)", "number"),
-    BookingField("location", "Location", "text", 255),
-    BookingField("web_conferencing_link", "Web conferencing link", "url", 2000),
-    BookingField("cancel_reschedule_reason", "Cancel/reschedule reason", "textarea", 32000),
-    BookingField("booking_page", "Booking page", "text", 200),
-    BookingField("owner_name", "Booking owner name", "text", 300),
-    BookingField("owner_email", "Booking owner email", "email", 254),
-)
+#: What the values of each booking field (``facts.BOOKING_FIELDS``, the keys
+#: ``PropertyMapping.booking_field`` holds and ``facts.booking_values`` fills) look like.
+KINDS = {"email": "email", "phone": "phone", "mobile_phone": "phone", "note": "textarea",
+         "starting_time": "datetime", "ending_time": "datetime", "cancel_reschedule_reason": "textarea"}
+BOOKING_FIELDS: tuple[BookingField, ...] = tuple(
+    BookingField(key, label, KINDS.get(key, "text")) for key, label in facts.BOOKING_FIELDS)
 BOOKING_FIELD_MAP = {f.key: f for f in BOOKING_FIELDS}
 
 #: Booking field kinds → the HubSpot property types they may be written to (§8.2: every value
@@ -63,15 +45,11 @@ COMPATIBLE = {
     "textarea": {"string"},
     "email": {"string"},
     "phone": {"string", "phone_number"},
-    "url": {"string"},
     "number": {"number", "string"},
     "datetime": {"datetime", "date", "string"},
     "date": {"date", "string"},
     "boolean": {"bool", "string"},
-    "status": {"string", "enumeration"},
 }
-#: HubSpot keeps at most 65,536 characters in a string property (HubSpot's properties guide).
-STRING_MAX_LENGTH = 65536
 #: Field types whose values are not text a booking has (a file id, a formula).
 REFUSED_FIELD_TYPES = {"file": "a file", "calculation_equation": "a calculated value"}
 #: Set by the connector itself on every write (Creation, Classification and Meeting steps).
@@ -82,7 +60,6 @@ CONNECTOR_OWNED = {
                           "hs_meeting_outcome", "hs_activity_type", "hubspot_owner_id",
                           *MEETING_PROPERTIES},
 }
-STATUS_VALUES = [action.value for action in LifecycleAction]
 #: A question's answers as a booking field kind.
 QUESTION_KINDS = {AnswerType.TEXT: "text", AnswerType.NUMBER: "number", AnswerType.BOOLEAN: "boolean",
                   AnswerType.DATE: "date"}
@@ -95,7 +72,7 @@ def booking_field(key: str, questions: dict[str, str] | None = None) -> BookingF
     name = question_name(key)
     if name is None or name not in (questions or {}):
         return None
-    return BookingField(key, question_label(name), QUESTION_KINDS.get(questions[name], "text"), 255)
+    return BookingField(key, question_label(name), QUESTION_KINDS.get(questions[name], "text"))
 
 
 def by_name(definitions: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -149,14 +126,6 @@ def check_mapping(object_type: str, definition: dict[str, Any] | None, booking_k
         what = in_words(booking.kind) if name is not None else "its values"
         return "property", (f"{booking.label} cannot be written to {label}: HubSpot keeps "
                             f"{_type_words(kind)} there, and {booking.label} has {what}.")
-    if kind == "enumeration":
-        missing = [value for value in STATUS_VALUES if value not in option_values(definition)]
-        if missing:
-            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-            return "property", (f"{label} has no option for {shown}: add the booking statuses as "
-                                "options in HubSpot, or choose a text property.")
-    if kind == "string" and booking.max_length > STRING_MAX_LENGTH:
-        return "property", f"{booking.label} can be longer than HubSpot keeps in {label}."
     return None
 
 

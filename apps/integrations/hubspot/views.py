@@ -60,7 +60,7 @@ def connect(request, account, connector_id: int):
         try:
             connection.check(trial)
         except CrmError as exc:
-            form.add_error("static_token", crm_error_text(exc, doing="checking the access token"))
+            form.add_error("static_token", crm_error_text(exc, doing="checking the connection"))
         else:
             return _connected(request, connector, trial, " with the access token")
     nav = wizard.navigation(request, connector, wizard.CONNECTION)

