@@ -45,7 +45,7 @@ from apps.connectors.errors import TransientCrmError
 
 #: Seconds a learned (header-derived) limit is kept.
 LEARNED_TTL = 3600
-UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+UNITS = {"second": 1.0, "ten_seconds": 10.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,13 @@ class Window:
 #: Keap (OAuth apps): spike 25 req/s, product throttle 1,500 req/min, quota 150,000 req/day.
 #: Salesforce: a daily API request allowance (100,000 in an Enterprise org, more per licence);
 #: its other limit, 25 concurrent requests longer than 20 s, is held by ``apps.sync.concurrency``.
+#: HubSpot (../shared/reference/hubspot-api.md §10): 100 requests per rolling ten seconds and
+#: 250,000 a day on the Free and Starter tiers (higher tiers are learned from the headers).
 PUBLISHED_LIMITS: dict[str, dict[str, Any]] = {
     "keap": {"windows": [Window("second", 25, 1), Window("minute", 1500, 60),
                          Window("day", 150_000, 86400)]},
     "salesforce": {"windows": [Window("day", 100_000, 86400)], "concurrency": 25},
+    "hubspot": {"windows": [Window("ten_seconds", 100, 10), Window("day", 250_000, 86400)]},
 }
 #: Fraction of a per-second limit we aim at: the remaining headroom absorbs clock skew between
 #: our buckets and the CRM's sliding window, so throttling happens here, not as 429s there.
@@ -138,6 +141,7 @@ def limits_from_headers(headers: Any) -> tuple[dict[str, float], dict[str, float
             avail = get(f"{prefix}-available")
             if avail is not None and str(avail).lstrip("-").isdigit():
                 available[unit] = float(avail)
+    _hubspot_limits(get, limits, available)
     sforce = get("Sforce-Limit-Info") or get("sforce-limit-info")
     if sforce:
         found = _SFORCE.search(str(sforce))
@@ -147,6 +151,23 @@ def limits_from_headers(headers: Any) -> tuple[dict[str, float], dict[str, float
             available["day"] = float(max(0, maximum - used))
     # A per-second throttle reported by the CRM is the spike limit (the sandbox's quota).
     return limits, available
+
+
+#: HubSpot's window headers name their window in milliseconds (reference §10: 10000).
+_HUBSPOT_WINDOWS = {"10000": "ten_seconds", "1000": "second", "60000": "minute"}
+
+
+def _hubspot_limits(get: Callable[[str], Any], limits: dict[str, float], available: dict[str, float]) -> None:
+    """``X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds`` (the rolling window) and
+    ``-Daily/-Daily-Remaining`` (static tokens only; search answers carry none)."""
+    window = _HUBSPOT_WINDOWS.get(str(get("X-HubSpot-RateLimit-Interval-Milliseconds") or ""))
+    for name, limit, left in ((window, get("X-HubSpot-RateLimit-Max"), get("X-HubSpot-RateLimit-Remaining")),
+                              ("day", get("X-HubSpot-RateLimit-Daily"),
+                               get("X-HubSpot-RateLimit-Daily-Remaining"))):
+        if name and limit and str(limit).isdigit():
+            limits[name] = float(limit)
+            if left is not None and str(left).lstrip("-").isdigit():
+                available[name] = float(left)
 
 
 # --------------------------------------------------------------------------- storage

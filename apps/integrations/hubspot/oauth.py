@@ -24,7 +24,8 @@ from .models import HubSpotConnection
 from .transport import Transport
 
 #: What the connector needs (reference §2.3): contacts (meetings use the contacts scopes too),
-#: companies, owners; ``crm.schemas.meetings.write`` to deploy the two meeting properties.
+#: companies, owners; the meeting property definitions (read: the Meeting step's check and the
+#: meeting type's options; write: deploying the two Bookbridge meeting properties).
 SCOPES = (
     "oauth",
     "crm.objects.contacts.read",
@@ -32,6 +33,7 @@ SCOPES = (
     "crm.objects.companies.read",
     "crm.objects.companies.write",
     "crm.objects.owners.read",
+    "crm.schemas.meetings.read",
     "crm.schemas.meetings.write",
 )
 #: Renew this long before the stored expiry (reference §2.1: "refresh a little early").

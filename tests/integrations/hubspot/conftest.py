@@ -25,8 +25,13 @@ def _fresh_cache():
 @pytest.fixture
 def account(db):
     account = AccountFactory()
-    owner = SchedulingUser.objects.create(account=account, external_id="USR-YX0J4ANZTV", first_name="Ada",
-                                          last_name="Host", email="ada.host@bookbridge.sandbox")
+    owner = SchedulingUser.objects.create(
+        account=account,
+        external_id="USR-YX0J4ANZTV",
+        first_name="Ada",
+        last_name="Host",
+        email="ada.host@bookbridge.sandbox",
+    )
     BookingPage.objects.create(account=account, external_id="BP-DEMO000001", label="Ada Host", owner=owner)
     return account
 

@@ -2,26 +2,25 @@
 
 import pytest
 
-from apps.demo.samples import BookingStory
 from apps.sync.models import CrmRecordLink, JobStatus
 
-from .helpers import calls_of, contacts_by_email, deliver, links_of, records
+from .helpers import calls_of, contacts_by_email, deliver, links_of, records, story
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_new_booking_creates_contact_company_and_meeting(account, connector, hubspot):
-    story = BookingStory(email="jane@acme-widgets.test", name="Jane Roe",
-                         owner_email="ada.host@bookbridge.sandbox")
-    [job] = deliver(account, story.scheduled())
+    booking = story(email="jane@acme-widgets.test", name="Jane Roe")
+    [job] = deliver(account, booking.scheduled())
     assert job.status == JobStatus.SUCCEEDED, job.error
     [contact] = contacts_by_email(hubspot, "jane@acme-widgets.test")
     props = contact["properties"]
     assert (props["firstname"], props["lastname"]) == ("Jane", "Roe")
     assert props["hubspot_owner_id"] == "6166861"  # Ada Host, matched by email
     assert (props["lifecyclestage"], props["hs_lead_status"]) == ("lead", "NEW")
-    [company] = [c for c in records(hubspot, "companies")
-                 if c["properties"].get("domain") == "acme-widgets.test"]
+    [company] = [
+        c for c in records(hubspot, "companies") if c["properties"].get("domain") == "acme-widgets.test"
+    ]
     [meeting] = records(hubspot, "meetings")
     meeting_props = meeting["properties"]
     assert meeting_props["hs_meeting_outcome"] == "SCHEDULED"
@@ -32,7 +31,8 @@ def test_new_booking_creates_contact_company_and_meeting(account, connector, hub
     assert links_of(hubspot, "meetings", meeting["id"], "contacts") == {contact["id"]}
     assert links_of(hubspot, "meetings", meeting["id"], "companies") == {company["id"]}
     assert links_of(hubspot, "contacts", contact["id"], "companies") == {company["id"]}
-    saved = dict(CrmRecordLink.objects.filter(booking_id=story.booking_id)
-                 .values_list("record_type", "crm_id"))
+    saved = dict(
+        CrmRecordLink.objects.filter(booking_id=booking.booking_id).values_list("record_type", "crm_id")
+    )
     assert saved == {"contact": contact["id"], "company": company["id"], "meeting": meeting["id"]}
     assert [c.status_code for c in calls_of(job)][-2:] == [201, 201]
