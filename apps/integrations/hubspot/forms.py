@@ -9,7 +9,6 @@ still works. Facts: ../shared/reference/hubspot-api.md (§2 sign-in, §8.2 prope
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -53,17 +52,6 @@ def _helper() -> FormHelper:
     helper.form_tag = False
     helper.disable_csrf = True
     return helper
-
-
-def _live(connector: Connector | None, loader: Callable[[Connector], Any], default: Any) -> Any:
-    """What ``loader`` reads from HubSpot, or ``default`` when HubSpot cannot be asked (no
-    credentials yet: an import of a connector not connected) or does not answer."""
-    if connector is None or not connection.has_credentials(connector):
-        return default
-    try:
-        return loader(connector) or default
-    except CrmError:
-        return default
 
 
 # --------------------------------------------------------------------------- connection
@@ -113,7 +101,7 @@ class ConnectionForm(forms.ModelForm):
     @property
     def repointed(self) -> bool:
         """Whether the form points the connection at other URLs than the stored ones."""
-        return connection.repointed(HubSpotConnection(**self.stored), getattr(self, "cleaned_data", {}))
+        return connection.repointed(HubSpotConnection(**self.stored), self.cleaned_data)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -241,14 +229,25 @@ class ClassificationForm(StepForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, (object_type, property_name) in CLASSIFIED.items():
-            def read(c: Connector, o: str = object_type, p: str = property_name) -> list[tuple[str, str]]:
-                return metadata.options(c, o, p)
-
-            values = [(str(value), str(label)) for value, label in _live(self.connector, read, [])]
-            current = getattr(self.instance, name)
+            values = self._options(name, object_type, property_name)
+            current = self.initial.get(name)
             if current and current not in {value for value, _label in values}:
                 values.append((current, current))  # kept selectable: HubSpot could not be asked
             self.fields[name].choices = [("", "— none —"), *values]
+
+
+    def _options(self, name: str, object_type: str, property_name: str) -> list[tuple[str, str]]:
+        """The property's options as HubSpot has them; none when HubSpot cannot be asked (no
+        credentials yet: an import of a connector not connected) — or does not answer, which the
+        field's help then says."""
+        if self.connector is None or not connection.has_credentials(self.connector):
+            return []
+        try:
+            return [(str(value), str(label)) for value, label in
+                    metadata.options(self.connector, object_type, property_name)]
+        except CrmError as exc:
+            self.fields[name].help_text = crm_error_text(exc, doing="reading the property's options")
+            return []
 
 
 class MeetingForm(StepForm):
@@ -266,13 +265,29 @@ class MeetingForm(StepForm):
         fields = ["write_lifecycle_properties"]
 
     #: The step's table: each Bookbridge meeting property and what it records.
-    meeting_properties = ((LIFECYCLE_PROPERTY, "the exact lifecycle action"),
-                          (REASON_PROPERTY, "the cancel or reschedule reason"))
+    MEANINGS = {LIFECYCLE_PROPERTY: "the exact lifecycle action",
+                REASON_PROPERTY: "the cancel or reschedule reason"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: (present, missing) of ``MEETING_PROPERTIES`` as HubSpot answered ``clean``'s check.
+        self.property_check: tuple[list[str], list[str]] | None = None
+
+    @property
+    def meeting_properties(self) -> list[tuple[str, str, str]]:
+        """(name, meaning, "present" / "missing" / "") of each property: as HubSpot answered
+        this form's check, else as last saved ("" when never checked)."""
+        check = self.property_check
+        if check is None and self.instance.checked_at is not None:
+            check = (self.instance.present_properties, self.instance.missing_properties)
+        if check is None:
+            return [(name, self.MEANINGS[name], "") for name in MEETING_PROPERTIES]
+        return [(name, self.MEANINGS[name], "present" if name in check[0] else "missing")
+                for name in MEETING_PROPERTIES]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        #: (present, missing) of ``MEETING_PROPERTIES``, as HubSpot answered now.
-        self.property_check: tuple[list[str], list[str]] | None = None
+        self.property_check = None
         if not connection.has_credentials(self.connector):
             return data  # an import of a connector not connected yet: nothing to ask
         try:
@@ -281,12 +296,11 @@ class MeetingForm(StepForm):
             self.property_check = metadata.meeting_property_check(self.connector)
         except CrmError as exc:
             doing = "creating" if data.get("install") else "checking"
-            self.add_error("install" if data.get("install") else None,
-                           crm_error_text(exc, doing=f"{doing} the meeting properties"))
+            self.add_error(None, crm_error_text(exc, doing=f"{doing} the meeting properties"))
             return data
         missing = self.property_check[1]
         if data.get("write_lifecycle_properties") and missing:
-            self.add_error("install", f"HubSpot has no meeting propert{'y' if len(missing) == 1 else 'ies'} "
+            self.add_error(None, f"HubSpot has no meeting propert{'y' if len(missing) == 1 else 'ies'} "
                                       f"{' and '.join(missing)} yet: tick the box to create "
                                       f"{'it' if len(missing) == 1 else 'them'}, or switch off recording the "
                                       "lifecycle action and the reason.")
@@ -355,8 +369,10 @@ class MappingForm(forms.Form):
             self.fields[f"m-{index}-mode"] = CrmChoiceField(
                 label="When the property has a value", choices=WriteMode.choices, required=False,
                 crm="HubSpot", offers="choice", initial=row.write_mode if row else WriteMode.OVERWRITE.value)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             field.widget.attrs["class"] = "form-select form-select-sm"
+            if name.endswith("-property"):  # the row's object cell follows it (mapping_rows.js)
+                field.widget.attrs["data-object-select"] = ""
 
     @property
     def table_rows(self) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.urls import reverse
 
 from apps.connectors import settings_io, wizard
@@ -35,6 +36,7 @@ def admin_client(client, settings, hubspot):
 
 @pytest.fixture
 def connector(admin_client, hubspot):
+    cache.clear()  # property definitions and options read for another test's connector
     return connected_connector(admin_client.account, hubspot)
 
 
@@ -92,6 +94,14 @@ def test_classification_offers_the_portals_options(admin_client, connector):
     text = refused.content.decode()
     assert "martian is no longer a value of the HubSpot picklist “Lifecycle stage of new contacts”" in text
     assert ClassificationSettings.objects.get(connector=connector).lifecycle_stage == "salesqualifiedlead"
+
+
+def test_options_hubspot_cannot_give_are_said_and_the_saved_value_kept(admin_client, connector, hubspot):
+    hubspot.set_faults(error_rate=1.0)
+    page = admin_client.get(step_url(connector, "classification")).content.decode()
+    assert "when reading the property" in page  # on each field, in the catalogue's words
+    assert 'value="lead" selected' in page  # the saved value (the default) stays selectable
+    hubspot.set_faults(error_rate=0.0)
 
 
 def test_meeting_properties_are_created_with_consent_and_checked_again(admin_client, connector, hubspot):
