@@ -148,6 +148,7 @@ def connect_hubspot(journey: Journey) -> None:
     """OAuth through the sandbox's authorize page: the administrator clicks "Connect app"."""
     page, hubspot = journey.page, journey.sandbox
     page.check("input[name=auth_method][value=oauth]")
+    assert not page.is_visible("input[name=static_token]")  # one sign-in method at a time
     page.fill("input[name=client_id]", HUBSPOT_CLIENT_ID)
     page.fill("input[name=client_secret]", HUBSPOT_CLIENT_SECRET)
     page.click("[data-testid=advanced] summary")

@@ -272,6 +272,8 @@ class MeetingForm(StepForm):
         super().__init__(*args, **kwargs)
         #: (present, missing) of ``MEETING_PROPERTIES`` as HubSpot answered ``clean``'s check.
         self.property_check: tuple[list[str], list[str]] | None = None
+        if self.instance.installed:  # nothing left to create: no such choice (nor on the review)
+            self.fields["install"].widget = forms.HiddenInput()
 
     @property
     def meeting_properties(self) -> list[tuple[str, str, str]]:
@@ -300,10 +302,12 @@ class MeetingForm(StepForm):
             return data
         missing = self.property_check[1]
         if data.get("write_lifecycle_properties") and missing:
-            self.add_error(None, f"HubSpot has no meeting propert{'y' if len(missing) == 1 else 'ies'} "
-                                      f"{' and '.join(missing)} yet: tick the box to create "
-                                      f"{'it' if len(missing) == 1 else 'them'}, or switch off recording the "
-                                      "lifecycle action and the reason.")
+            one, hidden = len(missing) == 1, self.fields["install"].widget.is_hidden
+            first = "check the meeting properties again, then " if hidden else ""
+            self.add_error(None, f"HubSpot has no meeting propert{'y' if one else 'ies'} "
+                                 f"{' and '.join(missing)} yet: {first}tick the box to create "
+                                 f"{'it' if one else 'them'}, or switch off recording the lifecycle action "
+                                 "and the reason.")
         return data
 
     def save(self, commit: bool = True) -> MeetingSettings:

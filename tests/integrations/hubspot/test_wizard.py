@@ -128,6 +128,7 @@ def test_meeting_properties_are_created_with_consent_and_checked_again(admin_cli
     assert settings.installed and settings.write_lifecycle_properties
     shown = admin_client.get(step_url(connector, "meeting")).content.decode()
     assert shown.count('data-testid="property-present"') == 2
+    assert 'type="hidden" name="install"' in shown  # nothing left to create
 
     # Someone deletes one in HubSpot: "Check again" finds it missing and says so.
     hubspot.delete_record("properties", created[REASON_PROPERTY]["id"])
