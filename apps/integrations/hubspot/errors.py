@@ -66,7 +66,7 @@ CATALOGUE = Catalogue(kind="hubspot", crm="HubSpot", entries={
                                   RETRY, WaitCrmError),
     "SECONDLY": Entry("HubSpot's limit of searches per second is used up for now", RETRY, WaitCrmError),
     "DAILY": Entry("HubSpot's daily limit of calls for this account is used up",
-                   "Nothing to do: the sync goes on after midnight, when HubSpot resets the limit.",
+                   "Nothing to do: the sync goes on after midnight, once HubSpot resets the limit.",
                    WaitCrmError),
     "RATE_LIMITS": Entry("HubSpot's API limit is used up for now", RETRY, WaitCrmError),
     # Transient (reference §9)
