@@ -66,8 +66,9 @@ def test_hubspot_headers_are_understood():
     assert limits == {"ten_seconds": 190.0, "day": 625000.0}
     assert available == {"ten_seconds": 4.0, "day": 624000.0}
     assert limits_from_headers({"X-HubSpot-RateLimit-Max": "190"}) == ({}, {})  # no window named
-    connector = SimpleNamespace(pk=FAKE_PK, kind="hubspot", settings={})
-    assert {w.name: w.limit for w in ratelimit.windows_for(connector)} == {"ten_seconds": 100, "day": 250_000}
+    published = ratelimit.PUBLISHED_LIMITS["hubspot"]["windows"]
+    assert {w.name: (w.limit, w.period) for w in published} == {"ten_seconds": (100, 10),
+                                                                "day": (250_000, 86400)}
 
 
 def test_limits_learned_from_headers_are_shared():

@@ -15,7 +15,7 @@ from apps.sync.models import CrmCall, JobStatus, SyncJob
 from apps.sync.ratelimit import RateLimiter
 from tests.factories import MembershipFactory, UserFactory
 
-from .helpers import contacts_by_email, deliver, records, story
+from .helpers import contacts_by_email, deliver, make_connector, records, story
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,3 +125,18 @@ def test_refused_data_fails_the_job_with_hubspots_words(account, connector, hubs
     [job] = deliver(account, story(email="p@customer.test").scheduled())
     assert job.status == JobStatus.FAILED and job.error_code == "INVALID_OPTION"
     assert "martian was not one of the allowed options" in job.error and "Refresh CRM data" in job.error
+
+
+def test_connectors_of_one_portal_share_its_limits(account, connector, hubspot):
+    other = make_connector(account, hubspot.url, name="HubSpot again")  # the same sandbox portal
+    static = make_connector(account, hubspot.url, auth="static", name="not checked")
+    Connector.objects.filter(pk__in=[connector.pk, other.pk]).update(
+        settings={"rate_limits": {"ten_seconds": 2}}
+    )
+    first, second = (RateLimiter(Connector.objects.get(pk=c.pk)) for c in (connector, other))
+    assert first.key == second.key == "hubspot-portal-62515"
+    assert RateLimiter(static).key == str(static.pk)  # a static token's check reads no portal
+    first.reset()
+    assert first.try_acquire() == 0 and second.try_acquire() == 0
+    assert first.try_acquire() > 0 and second.try_acquire() > 0  # the two calls used the portal's window
+    first.reset()
