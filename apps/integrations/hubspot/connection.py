@@ -22,7 +22,7 @@ from .endpoints import HOSTS, Paths, paths
 from .models import AuthMethod, HubSpotConnection
 
 __all__ = ["HOSTS", "Paths", "check", "for_connector", "has_credentials", "is_connected", "paths",
-           "record_url", "repointed", "values"]
+           "rate_limit_key", "record_url", "repointed", "values"]
 
 OAUTH = AuthMethod.OAUTH.value
 STATIC_TOKEN = AuthMethod.STATIC_TOKEN.value
@@ -71,6 +71,15 @@ def record_url(connector: Connector, record_type: str, crm_id: str) -> str:
     if not portal.isdigit() or type_id is None or not crm_id.isdigit():
         return ""
     return f"{APP_URL}/contacts/{portal}/record/{type_id}/{crm_id}"
+
+
+def rate_limit_key(connector: Connector) -> str:
+    """Connectors of one HubSpot account share its limits (reference §10: the daily allowance is
+    per account, the ten-second window per app installed there): one bucket name per portal,
+    once ``check`` has read it; the connector's own before that."""
+    portal = (HubSpotConnection.objects.filter(connector_id=connector.pk)
+              .values_list("portal_id", flat=True).first())
+    return f"hubspot-portal-{portal}" if portal else str(connector.pk)
 
 
 def check(connector: Connector, client: HubSpotClient | None = None) -> None:

@@ -42,6 +42,8 @@ RETRY_STATUSES = (408, 423, 477)
 #: The validation codes that name something Bookbridge read from HubSpot earlier (a property, an
 #: enumeration option) that is gone now (schema.py of the sandbox; reference §9).
 STALE_CODES = ("PROPERTY_DOESNT_EXIST", "INVALID_OPTION")
+#: The ``subCategory`` of an association to a record HubSpot no longer has (a saved company id).
+GONE_RECORD = "INVALID_OBJECT_IDS"
 
 RETRY = "Nothing to do: the sync tries again in a moment (open the job to retry it now)."
 RECONNECT = "Reconnect HubSpot on the connector's page (Connect HubSpot), then retry the job."
@@ -64,7 +66,7 @@ CATALOGUE = Catalogue(kind="hubspot", crm="HubSpot", entries={
                                   RETRY, WaitCrmError),
     "SECONDLY": Entry("HubSpot's limit of searches per second is used up for now", RETRY, WaitCrmError),
     "DAILY": Entry("HubSpot's daily limit of calls for this account is used up",
-                   "Nothing to do: the sync goes on after midnight, when HubSpot resets the limit.",
+                   "Nothing to do: the sync goes on after midnight, once HubSpot resets the limit.",
                    WaitCrmError),
     "RATE_LIMITS": Entry("HubSpot's API limit is used up for now", RETRY, WaitCrmError),
     # Transient (reference §9)
@@ -95,6 +97,8 @@ CATALOGUE = Catalogue(kind="hubspot", crm="HubSpot", entries={
                                    REFRESH_NEXT_STEP, stale=True),
     "INVALID_OPTION": Entry("HubSpot no longer offers a choice (a property option) that Bookbridge "
                             "had read from it", REFRESH_NEXT_STEP, stale=True),
+    GONE_RECORD: Entry("HubSpot no longer has a record Bookbridge had saved the ID of (a company "
+                       "deleted or merged in HubSpot)", REFRESH_NEXT_STEP, stale=True),
     "READ_ONLY_VALUE": Entry("HubSpot refused to change a read-only property",
                              "Map the booking field to another property on the wizard's Mapping "
                              "step, then retry the job."),
@@ -158,6 +162,8 @@ def message_of(status: int | None, body: Any) -> tuple[str, str]:
         return said, str(body["policyName"])
     details = [d for d in body.get("errors") or [] if isinstance(d, dict)]
     stale = next((str(d["code"]) for d in details if d.get("code") in STALE_CODES), "")
+    if str(body.get("subCategory") or "").endswith(GONE_RECORD):
+        stale = GONE_RECORD
     code = stale or str(body.get("category") or "") or fallback
     return said, code
 

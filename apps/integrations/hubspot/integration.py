@@ -61,6 +61,9 @@ class HubSpotIntegration(CrmIntegration):
     def record_url(self, connector: Connector, record_type: str, crm_id: str) -> str:
         return connection.record_url(connector, record_type, crm_id)
 
+    def rate_limit_key(self, connector: Connector) -> str:
+        return connection.rate_limit_key(connector)
+
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
         return metadata.crm_users(connector)
 

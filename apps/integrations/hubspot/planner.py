@@ -52,7 +52,6 @@ class PlanInput:
     owner_crm_id: str | None = None
     contact_link: str | None = None
     meeting_link: str | None = None
-    company_link: str | None = None
     crm_contact_id: str | None = None  # from a personalized link
     cached_contact_id: str | None = None  # saved for the customer's email
     cached_company_id: str | None = None  # saved for ``facts.company_key``
@@ -161,7 +160,8 @@ def _company_ops(p: PlanInput) -> list[dict[str, Any]]:
     mode = p.creation["company_mode"]
     if mode == CompanyMode.NONE:
         return []
-    known = p.company_link or p.cached_company_id
+    # The saved id, not the booking's link: "Refresh CRM data" forgets a saved id HubSpot lost.
+    known = p.cached_company_id
     if known:
         return [{"op": "use_company", "company_id": known, "summary": f"company {known}"}]
     by, value = company_key(p.values)

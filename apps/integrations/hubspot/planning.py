@@ -83,7 +83,6 @@ def gather(context: SyncContext, client: HubSpotClient, rows: JobRows | None = N
                  "installed": meeting.installed},
         mappings=rows.mappings,
         contact_link=context.find_link("contact"), meeting_link=context.find_link("meeting"),
-        company_link=context.find_link("company"),
         crm_contact_id=facts.personalized_contact_id(facts.booking_payload(context)),
     )
     company = company_cache_name(values)
