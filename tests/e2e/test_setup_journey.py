@@ -27,8 +27,8 @@ from apps.directory.models import SchedulingUser
 from apps.sync.models import CrmRecordLink, JobStatus, SyncJob
 from tests.factories import TEST_SECRET, AccountFactory, MembershipFactory, UserFactory
 from tests.fixtures.processes import wait_until
-from tests.integrations.hubspot.wizard_helpers import CLIENT_ID as HUBSPOT_CLIENT_ID
-from tests.integrations.hubspot.wizard_helpers import CLIENT_SECRET as HUBSPOT_CLIENT_SECRET
+from tests.integrations.hubspot.helpers import CLIENT_ID as HUBSPOT_CLIENT_ID
+from tests.integrations.hubspot.helpers import CLIENT_SECRET as HUBSPOT_CLIENT_SECRET
 
 from .conftest import PASSWORD
 from .test_csp_browser import KEAP_CLIENT, SALESFORCE_CLIENT

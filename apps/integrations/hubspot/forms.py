@@ -57,7 +57,7 @@ def _helper() -> FormHelper:
 # --------------------------------------------------------------------------- connection
 class ConnectionForm(forms.ModelForm):
     """Where and how to connect (``HubSpotConnection``) without the secrets: the connect page's
-    fields, and what the settings file's ``connection`` section is bound to. Every URL must
+    fields, and what the settings file's ``connection`` section is bound to (``settings_io``). Every URL must
     pass the outbound-request policy (``apps.core.outbound``, HubSpot's hosts)."""
 
     class Meta:

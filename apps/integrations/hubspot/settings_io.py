@@ -1,10 +1,10 @@
 """settings_io hooks of the HubSpot kind: the ``connection`` section (no secrets) and the
 ``form_questions`` the property mappings use.
 
-The section is bound (``apps.connectors.settings_io.bind_section``) to ``SectionForm``, a form
-of the connection row's own fields whose URLs must pass the outbound-request policy
-(``apps.core.outbound``), as the connect page's. Secrets stored for other URLs are dropped when
-a file re-points the connection, and a connector is marked connected only once HubSpot accepted
+The section is bound (``apps.connectors.settings_io.bind_section``) to ``forms.ConnectionForm``,
+the connect page's form without its secrets, so it is checked exactly as the page checks it —
+the outbound-request policy (``apps.core.outbound``) included. Secrets stored for other URLs are
+dropped when a file re-points the connection, and a connector is marked connected only once HubSpot accepted
 what was given (``connection.check``). HubSpot is only ever asked on the checking pass, with no
 transaction open (``apps.connectors.settings_io``).
 """
@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-
 from apps.connectors import form_questions
 from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.connectors.settings_io import Report, bind_section
-from apps.core import outbound
 
-from . import connection, services
+from . import connection, forms, services
 from .client import HubSpotClient
 from .models import HubSpotConnection, PropertyMapping
 
@@ -29,34 +26,6 @@ from .models import HubSpotConnection, PropertyMapping
 SECRETS = ("client_secret", "refresh_token", "static_token")
 TOKENS = ("access_token", "refresh_token", "expires_at")
 UNKNOWN = "unknown setting (secrets are passed separately, never in the file)"
-URL_WHAT = {"api_base": "The API base URL", "authorize_url": "The authorize URL"}
-
-
-class SectionForm(forms.ModelForm):
-    """The connection row's settings as the file gives them; every URL is checked against the
-    outbound-request policy, and OAuth needs the app's client ID."""
-
-    class Meta:
-        model = HubSpotConnection
-        fields = list(connection.FIELDS)
-
-    def _clean_url(self, name: str) -> str:
-        try:
-            return outbound.check_url(self.cleaned_data.get(name, ""), connection.HOSTS, what=URL_WHAT[name])
-        except outbound.OutboundRefused as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-    def clean_api_base(self) -> str:
-        return self._clean_url("api_base")
-
-    def clean_authorize_url(self) -> str:
-        return self._clean_url("authorize_url")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("auth_method") == connection.OAUTH and not data.get("client_id"):
-            self.add_error("client_id", "Enter the client ID of your HubSpot app.")
-        return data
 
 
 def export_settings(connector: Connector) -> dict[str, Any]:
@@ -89,7 +58,7 @@ def _prove(connector: Connector, row: HubSpotConnection, report: Report) -> None
 def import_settings(connector: Connector, data: dict[str, Any], secrets: dict[str, str], report: Report,
                     save: bool) -> None:
     """The ``connection`` section. Checking pass (``save=False``, ``connector`` staged, no
-    transaction open): bound to ``SectionForm`` on the staged connector's in-memory
+    transaction open): bound to ``forms.ConnectionForm`` on the staged connector's in-memory
     ``HubSpotConnection`` and tried against HubSpot; the connector is marked connected only if
     HubSpot accepted it. Saving pass: the staged connection row is stored. The
     ``form_questions`` section: ``apps.connectors.form_questions``."""
@@ -111,7 +80,7 @@ def import_settings(connector: Connector, data: dict[str, Any], secrets: dict[st
     row = connection.for_connector(connector)
     before = connection.values(row)
     form = bind_section("connection", section, report, unknown=UNKNOWN, current=before,
-                        build_form=lambda form_data: SectionForm(form_data, instance=row))
+                        build_form=lambda form_data: forms.ConnectionForm(form_data, instance=row))
     if form is None or len(report.problems) > problems:
         for name, value in before.items():  # a form that failed may have set some values
             setattr(row, name, value)

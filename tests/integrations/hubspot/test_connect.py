@@ -13,7 +13,8 @@ from django.urls import reverse
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.integrations.hubspot.models import HubSpotConnection
 
-from .wizard_helpers import CLIENT_ID, CLIENT_SECRET, STATIC_TOKEN, administrator_client, connect_form
+from .helpers import CLIENT_ID, CLIENT_SECRET, STATIC_TOKEN
+from .wizard_helpers import administrator_client, connect_form
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.urls import reverse
 
 from apps.connectors import settings_io, wizard
@@ -23,7 +22,8 @@ from apps.integrations.hubspot.models import (
 )
 from tests.factories import AccountFactory
 
-from .wizard_helpers import STATIC_TOKEN, administrator_client, connected_connector
+from .helpers import STATIC_TOKEN, make_connector
+from .wizard_helpers import administrator_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -36,8 +36,7 @@ def admin_client(client, settings, hubspot):
 
 @pytest.fixture
 def connector(admin_client, hubspot):
-    cache.clear()  # property definitions and options read for another test's connector
-    return connected_connector(admin_client.account, hubspot)
+    return make_connector(admin_client.account, hubspot.url, auth="static_token")
 
 
 def step_url(connector, key: str) -> str:
