@@ -17,8 +17,8 @@ def recheck(connector: Connector) -> str:
     services.save_meeting_check(connector=connector, present=present, missing=missing)
     if not missing:
         return f"{RECHECK_LABEL}: both properties exist in HubSpot."
-    return f"{RECHECK_LABEL}: HubSpot has no meeting propert{'y' if len(missing) == 1 else 'ies'} " \
-           f"{' and '.join(missing)} yet."
+    plural = "y" if len(missing) == 1 else "ies"
+    return f"{RECHECK_LABEL}: HubSpot has no meeting propert{plural} {' and '.join(missing)} yet."
 
 
 def steps() -> list[WizardStep]:

@@ -130,3 +130,16 @@ def test_the_connect_page_shows_one_method_at_a_time_with_the_defaults(admin_cli
     csp = page["Content-Security-Policy"]
     form_action = next(part for part in csp.split(";") if part.strip().startswith("form-action"))
     assert "'self'" in form_action and "hubspot.com" in form_action  # the OAuth form goes on to HubSpot
+
+
+def test_a_code_hubspot_refuses_is_said_on_the_connect_page(admin_client, connector, hubspot):
+    answer = admin_client.post(connect_url(connector), connect_form(
+        hubspot, auth_method="oauth", client_id=CLIENT_ID, client_secret=CLIENT_SECRET))
+    state = parse_qs(urlsplit(answer["Location"]).query)["state"][0]
+    back = admin_client.get(reverse("hubspot:oauth-callback"), {"state": state, "code": "not-a-code"},
+                            follow=True)
+    assert back.redirect_chain[-1][0] == connect_url(connector)
+    page = back.content.decode()
+    assert "when finishing the sign-in" in page and CLIENT_SECRET not in page
+    connector.refresh_from_db()
+    assert connector.status == ConnectorStatus.NOT_CONNECTED and not connector.credentials
