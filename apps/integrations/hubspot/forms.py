@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.connectors import form_questions as question_settings
+from apps.connectors import staging
 from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.forms import CrmChoiceField, advanced, method_group
 from apps.connectors.models import Connector
@@ -292,12 +293,14 @@ class MeetingForm(StepForm):
         self.property_check = None
         if not connection.has_credentials(self.connector):
             return data  # an import of a connector not connected yet: nothing to ask
+        # An import (a staged connector) only checks: it never creates anything in HubSpot.
+        install = data.get("install") and not staging.is_staged(self.connector)
         try:
-            if data.get("install"):
+            if install:
                 metadata.install_meeting_properties(self.connector)
             self.property_check = metadata.meeting_property_check(self.connector)
         except CrmError as exc:
-            doing = "creating" if data.get("install") else "checking"
+            doing = "creating" if install else "checking"
             self.add_error(None, crm_error_text(exc, doing=f"{doing} the meeting properties"))
             return data
         missing = self.property_check[1]
@@ -334,6 +337,11 @@ def _property_choices(definitions: dict[str, list[dict[str, Any]]]) -> list[tupl
         if group:
             choices.append((object_type.label, group))
     return choices
+
+
+def export_meeting(connector: Connector) -> dict[str, Any]:
+    """The Meeting step in a settings file: the setting, not the one-off consent to create."""
+    return {"write_lifecycle_properties": MeetingSettings.for_connector(connector).write_lifecycle_properties}
 
 
 class MappingForm(forms.Form):

@@ -38,6 +38,7 @@ def steps() -> list[WizardStep]:
         WizardStep(
             "meeting", "Meeting", forms.MeetingForm, MeetingSettings.for_connector,
             template="hubspot/wizard_meeting.html", refresh=recheck, refresh_label=RECHECK_LABEL,
+            export=forms.export_meeting,
             description="Each booking is one HubSpot meeting on the contact and company, its outcome "
                         "following the booking; two Bookbridge meeting properties can also record the "
                         "exact lifecycle action and the reason. Default: record them once they exist.",

@@ -209,7 +209,21 @@ def test_settings_round_trip_through_yaml(admin_client, connector, hubspot):
     post_step(admin_client, connector, "meeting", {"write_lifecycle_properties": "on", "install": "on"})
     post_step(admin_client, connector, "mapping", rows(("contacts.jobtitle", "subject", "fill_empty")))
     text = settings_io.to_yaml(settings_io.export_connector(connector))
-    assert STATIC_TOKEN not in text and "jobtitle" in text
+    assert STATIC_TOKEN not in text and "jobtitle" in text and "install" not in text
+
+    # A file is checked against the portal it names, and never creates anything there.
+    hubspot.delete_record("properties", f"meetings:{REASON_PROPERTY}")
+    missing = settings_io.import_connector(AccountFactory(), text, secrets={"static_token": STATIC_TOKEN},
+                                           dry_run=True)
+    assert any(f"no meeting property {REASON_PROPERTY}" in str(p) for p in missing.report.problems)
+    asks = settings_io.import_connector(
+        AccountFactory(), text.replace("write_lifecycle_properties: true",
+                                       "write_lifecycle_properties: true\n    install: true"),
+        secrets={"static_token": STATIC_TOKEN}, dry_run=True)
+    assert "steps.meeting.install: unknown setting" in [str(p) for p in asks.report.problems]
+    assert REASON_PROPERTY not in {p["name"] for p in hubspot.state()["properties"]}
+    admin_client.post(step_url(connector, "meeting"), {"action": "save", "write_lifecycle_properties": "on",
+                                                       "install": "on"})
 
     target = AccountFactory()
     broken = settings_io.import_connector(target, text.replace("contacts.jobtitle", "contacts.hs_object_id"),
