@@ -122,6 +122,8 @@ def check_mapping(object_type: str, definition: dict[str, Any] | None, booking_k
         return "source", "That is not one of the booking fields: choose one from the list."
     label = f"“{definition.get('label') or definition['name']}”"
     kind = definition.get("type", "")
+    if kind == "enumeration":
+        return _option_problem(definition, booking, label)
     if kind not in COMPATIBLE[booking.kind]:
         what = in_words(booking.kind) if name is not None else "its values"
         return "property", (f"{booking.label} cannot be written to {label}: HubSpot keeps "
@@ -129,7 +131,25 @@ def check_mapping(object_type: str, definition: dict[str, Any] | None, booking_k
     return None
 
 
+#: The option values a yes/no answer is written as (hubspot-api.md §8.2: "true"/"false").
+YES_NO = {"true", "false"}
+#: Options a message lists before it says "…".
+LISTED_OPTIONS = 5
+
+
+def _option_problem(definition: dict[str, Any], booking: BookingField, label: str) -> tuple[str, str] | None:
+    """An enumeration takes only its options' values (§8.2): a yes/no answer fits one whose
+    options are true and false; free text, numbers and dates never do."""
+    values = option_values(definition)
+    if booking.kind == "boolean" and set(values) >= YES_NO:
+        return None
+    shown = ", ".join(values[:LISTED_OPTIONS]) + (", …" if len(values) > LISTED_OPTIONS else "")
+    return "property", (f"{booking.label} cannot be written to {label}: HubSpot keeps one of its options "
+                        f"there ({shown or 'none yet'}), which a booking's value would not be. Choose a "
+                        "text property.")
+
+
 def _type_words(kind: str) -> str:
     return {"number": "numbers", "date": "dates", "datetime": "dates and times", "bool": "yes/no values",
-            "enumeration": "one of its options", "phone_number": "phone numbers",
+            "phone_number": "phone numbers",
             "string": "text"}.get(kind, kind or "another type of value")

@@ -175,7 +175,11 @@ def test_mapping_rows_are_saved_added_and_removed(admin_client, connector):
 
 def test_mapping_problems_are_on_their_row(admin_client, connector, hubspot):
     add_property(hubspot, "contacts", name="bookings_count", label="Bookings count")
-    record_questions(account=connector.account, answer_types={"Team size": AnswerType.NUMBER})
+    add_property(hubspot, "contacts", name="wants_newsletter", label="Wants newsletter", type="enumeration",
+                 fieldType="booleancheckbox", options=[{"label": "Yes", "value": "true"},
+                                                       {"label": "No", "value": "false"}])
+    record_questions(account=connector.account, answer_types={"Team size": AnswerType.NUMBER,
+                                                              "Newsletter?": AnswerType.BOOLEAN})
     refused = post_step(admin_client, connector, "mapping", rows(
         ("contacts.bookings_count", "company", "overwrite"),
         ("meetings.hs_meeting_location_type", "location", "overwrite"),
@@ -187,7 +191,8 @@ def test_mapping_problems_are_on_their_row(admin_client, connector, hubspot):
     form = refused.context["form"]
     assert "Customer company cannot be written to “Bookings count”: HubSpot keeps numbers" in \
         form.errors["m-0-property"][0]
-    assert "HubSpot keeps one of its options there" in form.errors["m-1-property"][0]
+    assert "HubSpot keeps one of its options there (ADDRESS, CUSTOM, PHONE, MEETING_URL)" in \
+        form.errors["m-1-property"][0]
     assert form.errors["m-2-source"] == [
         "Choose both a HubSpot property and a booking field, or empty the row."]
     assert "is not one of the HubSpot fields offered for “HubSpot property”" in form.errors["m-3-property"][0]
@@ -195,10 +200,12 @@ def test_mapping_problems_are_on_their_row(admin_client, connector, hubspot):
     assert form.errors["m-5-property"] == ["This property is mapped on another row already."]
     assert not PropertyMapping.objects.filter(connector=connector).exists()
 
-    fixed = post_step(admin_client, connector, "mapping",
-                      rows(("contacts.bookings_count", "question:Team size", "overwrite")))
-    assert fixed.status_code == 302
-    assert PropertyMapping.objects.get(connector=connector).property_name == "bookings_count"
+    fixed = post_step(admin_client, connector, "mapping", rows(
+        ("contacts.bookings_count", "question:Team size", "overwrite"),
+        ("contacts.wants_newsletter", "question:Newsletter?", "overwrite")))
+    assert fixed.status_code == 302  # a yes/no answer fits a checkbox's true/false options
+    saved = PropertyMapping.objects.filter(connector=connector).values_list("property_name", flat=True)
+    assert set(saved) == {"bookings_count", "wants_newsletter"}
 
 
 def test_settings_round_trip_through_yaml(admin_client, connector, hubspot):
