@@ -28,9 +28,6 @@ from .models import (
 )
 
 METADATA_TTL = 3600
-#: ``context.scratch`` key (``apps.connectors.contract``): the ids the plan read from
-#: ``cache_entries``; the applier starts from them.
-CACHED_IDS = "hubspot.cached_ids"
 #: ``CrmCacheEntry.kind`` values: a company by ``company_key``, a contact by lower-cased email,
 #: and a personalized link's record id HubSpot said it does not have.
 COMPANY = "company"

@@ -73,7 +73,8 @@ def gather(context: SyncContext, client: HubSpotClient, rows: JobRows | None = N
     """What the planner needs: the settings, links, saved ids and (only when needed) a lookup."""
     connector, booking = context.connector, context.booking
     rows = rows if rows is not None else job_rows(connector, booking.owner_id)
-    values = facts.booking_values(facts.booking_payload(context), booking)
+    data = facts.booking_payload(context)
+    values = facts.booking_values(data, booking)
     meeting = rows.steps["meeting"]
     p = planner.PlanInput(
         action=booking.lifecycle_action or context.event.lifecycle_action or "",
@@ -83,12 +84,14 @@ def gather(context: SyncContext, client: HubSpotClient, rows: JobRows | None = N
                  "installed": meeting.installed},
         mappings=rows.mappings,
         contact_link=context.find_link("contact"), meeting_link=context.find_link("meeting"),
-        crm_contact_id=facts.personalized_contact_id(facts.booking_payload(context)),
+        crm_contact_id=facts.personalized_contact_id(data),
     )
     company = company_cache_name(values)
     context.scratch[COMPANY_NAME] = company
-    ids = metadata.cache_entries(connector, {values["email"], company, p.crm_contact_id or ""})
-    context.scratch[metadata.CACHED_IDS] = ids
+    # A synced booking's update touches only its meeting: no saved id is needed for it.
+    synced = bool(p.contact_link and p.meeting_link)
+    names = {values["email"], company, p.crm_contact_id or ""}
+    ids = {} if synced else metadata.cache_entries(connector, names)
     if p.crm_contact_id and (metadata.UNKNOWN_CONTACT_ID, p.crm_contact_id) in ids:
         p.crm_contact_id = None  # a PATCH found no such contact before: the email rules apply
     p.cached_contact_id = ids.get((metadata.CONTACT, values["email"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.connectors import services as connector_services
@@ -64,13 +64,11 @@ def save_meeting_check(*, connector: Connector, present: list[str], missing: lis
 
 
 def save_id(*, connector: Connector, kind: str, name: str, crm_id: str) -> None:
-    """Remember a HubSpot id found or created (another worker saving the same one is fine)."""
-    try:
-        with transaction.atomic():
-            CrmCacheEntry.objects.update_or_create(connector=connector, kind=kind, name=name,
-                                                   defaults={"crm_id": crm_id})
-    except IntegrityError:
-        pass
+    """Remember a HubSpot id found or created: one upsert statement (on the hot path), so another
+    worker saving the same name meanwhile is fine — the last id saved wins."""
+    CrmCacheEntry.objects.bulk_create(
+        [CrmCacheEntry(connector=connector, kind=kind, name=name, crm_id=crm_id)],
+        update_conflicts=True, unique_fields=["connector", "kind", "name"], update_fields=["crm_id"])
 
 
 @transaction.atomic

@@ -32,8 +32,9 @@ from .models import HubSpotConnection
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
-#: Searches are read-only POSTs: a preview may send them.
-READ_ONLY_POSTS = ("/search", "/token/introspect", "/batch/read")
+#: POSTs that write nothing to the CRM: searches, reads, and the token endpoint (a preview may
+#: need a fresh access token to read with).
+READ_ONLY_POSTS = ("/search", "/batch/read", "/token", "/token/introspect")
 
 _sessions = threading.local()
 
