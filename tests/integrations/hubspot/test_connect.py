@@ -10,8 +10,10 @@ import pytest
 import requests
 from django.urls import reverse
 
+from apps.accounts.models import Role
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.integrations.hubspot.models import HubSpotConnection
+from tests.factories import MembershipFactory, UserFactory
 
 from .helpers import CLIENT_ID, CLIENT_SECRET, STATIC_TOKEN
 from .wizard_helpers import administrator_client, connect_form
@@ -143,3 +145,12 @@ def test_a_code_hubspot_refuses_is_said_on_the_connect_page(admin_client, connec
     assert "when finishing the sign-in" in page and CLIENT_SECRET not in page
     connector.refresh_from_db()
     assert connector.status == ConnectorStatus.NOT_CONNECTED and not connector.credentials
+
+
+def test_only_the_accounts_administrators_connect(client, connector):
+    staff = UserFactory()
+    MembershipFactory(account=connector.account, user=staff, role=Role.STAFF)
+    client.force_login(staff)
+    assert client.get(connect_url(connector)).status_code == 403
+    stranger = administrator_client(client)  # an administrator of another account
+    assert stranger.get(connect_url(connector)).status_code == 404
