@@ -71,12 +71,18 @@ class _Run:
         self._save_id(metadata.COMPANY, self.context.scratch.get(planning.COMPANY_NAME, ""), company_id)
 
     def ensure_company(self, step: dict[str, Any]) -> None:
-        """Search by name or domain; the oldest match wins; create it when allowed."""
+        """Search by name or domain; the oldest match wins (and gets the company mappings:
+        overwrite, or fill what it lacks); create it when allowed."""
+        fill = step.get("fill_empty") or {}
         found = self.client.search(ObjectType.COMPANIES, [{"propertyName": step["by"], "operator": "EQ",
                                                            "value": step["value"]}],
-                                   properties=COMPANY_PROPERTIES, limit=1)
+                                   properties=[*COMPANY_PROPERTIES, *fill], limit=1)
         if found:
-            self._company_found(str(found[0]["id"]))
+            company_id, have = str(found[0]["id"]), found[0].get("properties") or {}
+            self._company_found(company_id)
+            update = {**{k: v for k, v in fill.items() if not have.get(k)}, **(step.get("overwrite") or {})}
+            if update:
+                self.client.patch(ObjectType.COMPANIES, company_id, update)
         elif step["create"]:
             self._company_found(str(self.client.create(ObjectType.COMPANIES, step["properties"])["id"]))
 
