@@ -98,6 +98,8 @@ class _Run:
             self.client.associate(ObjectType.CONTACTS, contact_id, ObjectType.COMPANIES, self.company_id)
 
     def create_contact(self, step: dict[str, Any]) -> None:
+        if not step.get("email"):  # HubSpot finds contacts by email: none would be found again
+            raise CATALOGUE.error("no_contact_email")
         company = [association(self.company_id, CONTACT_TO_COMPANY)] if self.company_id else None
         contact_id, created = self.client.create_contact(step["properties"], company)
         if not created and step.get("on_conflict"):

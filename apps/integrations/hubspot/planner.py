@@ -78,7 +78,8 @@ def needs_lookup(p: PlanInput) -> str | None:
         return None
     if p.crm_contact_id:
         # Override needs nothing from the contact: PATCH it straight away (a 404 falls back).
-        return None if p.creation["id_update_mode"] == UpdateMode.OVERRIDE else "id"
+        override = p.creation["id_update_mode"] == UpdateMode.OVERRIDE
+        return None if override and not _fill_empty_mapped(p) else "id"
     if p.creation["email_update_mode"] == UpdateMode.OVERRIDE and not _fill_empty_mapped(p):
         return None  # create, and on 409 patch the one HubSpot names
     return "email"

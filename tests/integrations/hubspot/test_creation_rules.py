@@ -195,3 +195,10 @@ def test_company_mappings_reach_a_found_company(account, connector, hubspot):
     [example] = [c for c in records(hubspot, "companies") if c["id"] == "9001"]
     assert example["properties"]["website"] == "https://example.com"
     assert example["properties"]["city"] == "Boston"  # filled only when empty
+
+
+def test_a_booking_without_an_email_fails_in_words(account, connector, hubspot):
+    [job] = deliver(account, story(email="").scheduled())
+    assert job.status == JobStatus.FAILED and job.error_code == "no_contact_email"
+    assert "has no customer email address" in job.error
+    assert not records(hubspot, "meetings")
