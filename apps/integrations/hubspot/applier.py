@@ -71,12 +71,18 @@ class _Run:
         self._save_id(metadata.COMPANY, self.context.scratch.get(planning.COMPANY_NAME, ""), company_id)
 
     def ensure_company(self, step: dict[str, Any]) -> None:
-        """Search by name or domain; the oldest match wins; create it when allowed."""
+        """Search by name or domain; the oldest match wins (and gets the company mappings:
+        overwrite, or fill what it lacks); create it when allowed."""
+        fill = step.get("fill_empty") or {}
         found = self.client.search(ObjectType.COMPANIES, [{"propertyName": step["by"], "operator": "EQ",
                                                            "value": step["value"]}],
-                                   properties=COMPANY_PROPERTIES, limit=1)
+                                   properties=[*COMPANY_PROPERTIES, *fill], limit=1)
         if found:
-            self._company_found(str(found[0]["id"]))
+            company_id, have = str(found[0]["id"]), found[0].get("properties") or {}
+            self._company_found(company_id)
+            update = {**{k: v for k, v in fill.items() if not have.get(k)}, **(step.get("overwrite") or {})}
+            if update:
+                self.client.patch(ObjectType.COMPANIES, company_id, update)
         elif step["create"]:
             self._company_found(str(self.client.create(ObjectType.COMPANIES, step["properties"])["id"]))
 
@@ -92,6 +98,8 @@ class _Run:
             self.client.associate(ObjectType.CONTACTS, contact_id, ObjectType.COMPANIES, self.company_id)
 
     def create_contact(self, step: dict[str, Any]) -> None:
+        if not step.get("email"):  # HubSpot finds contacts by email: none would be found again
+            raise CATALOGUE.error("no_contact_email")
         company = [association(self.company_id, CONTACT_TO_COMPANY)] if self.company_id else None
         contact_id, created = self.client.create_contact(step["properties"], company)
         if not created and step.get("on_conflict"):

@@ -4,7 +4,8 @@ Everything it needs (settings, booking values, record links, cached ids, a looke
 gathered beforehand by ``planning.gather``; the planner does no I/O, so it is unit-testable and
 is what the wizard's preview shows. Operations (each has ``op`` and ``summary``):
 
-``ensure_company``  {by, value, create, properties}   search by name or domain, create if allowed
+``ensure_company``  {by, value, create, properties,   search by name or domain, create if allowed;
+                     overwrite, fill_empty}           a found one gets the company mappings
 ``use_company``     {company_id}                      no call: linked or cached
 ``create_contact``  {properties, on_conflict}         POST contacts (409 "Existing ID" → PATCH
                                                       ``on_conflict`` when it has anything)
@@ -77,7 +78,8 @@ def needs_lookup(p: PlanInput) -> str | None:
         return None
     if p.crm_contact_id:
         # Override needs nothing from the contact: PATCH it straight away (a 404 falls back).
-        return None if p.creation["id_update_mode"] == UpdateMode.OVERRIDE else "id"
+        override = p.creation["id_update_mode"] == UpdateMode.OVERRIDE
+        return None if override and not _fill_empty_mapped(p) else "id"
     if p.creation["email_update_mode"] == UpdateMode.OVERRIDE and not _fill_empty_mapped(p):
         return None  # create, and on 409 patch the one HubSpot names
     return "email"
@@ -173,6 +175,8 @@ def _company_ops(p: PlanInput) -> list[dict[str, Any]]:
     create = mode == CompanyMode.ASSOCIATE_OR_CREATE
     return [{"op": "ensure_company", "by": by, "value": value, "create": create,
              "properties": properties,
+             "overwrite": _mapped(p, ObjectType.COMPANIES, WriteMode.OVERWRITE),
+             "fill_empty": _mapped(p, ObjectType.COMPANIES, WriteMode.FILL_EMPTY),
              "summary": f"find the company with {by} “{value}”"
                         + (", create it if missing" if create else "")}]
 

@@ -16,6 +16,7 @@ from apps.connectors.models import Connector
 
 from . import facts, metadata, planner
 from .client import HubSpotClient, client_for
+from .models import ObjectType
 from .planner import CONTACT_FIELDS
 from .selectors import JobRows, job_rows
 
@@ -55,17 +56,19 @@ def owner_crm_id(connector: Connector, external_id: str, rows: JobRows, client: 
 
 
 def _look_up(p: planner.PlanInput, client: HubSpotClient) -> None:
-    """The contact lookup the Creation rules need (by the link's record id, else by email)."""
+    """The contact lookup the Creation rules need (by the link's record id, else by email), with
+    the properties the update modes and the contact mappings compare."""
     lookup = planner.needs_lookup(p)
+    wanted = LOOKUP_PROPERTIES + [m["property_name"] for m in p.mappings
+                                  if m["object_type"] == ObjectType.CONTACTS]
     if lookup == "id":
-        p.existing_contact = client.get("contacts", p.crm_contact_id, properties=LOOKUP_PROPERTIES)
+        p.existing_contact = client.get("contacts", p.crm_contact_id, properties=wanted)
         p.looked_up = True
         if p.existing_contact is None:  # unknown id: fall back to the email rules
             p.crm_contact_id, p.looked_up = None, False
             lookup = planner.needs_lookup(p)
     if lookup == "email" and p.values["email"]:
-        p.existing_contact = client.get("contacts", p.values["email"], properties=LOOKUP_PROPERTIES,
-                                        id_property="email")
+        p.existing_contact = client.get("contacts", p.values["email"], properties=wanted, id_property="email")
         p.looked_up = True
 
 

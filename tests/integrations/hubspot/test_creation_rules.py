@@ -10,7 +10,9 @@ from apps.integrations.hubspot.models import (
     CreationSettings,
     CrmCacheEntry,
     Ownership,
+    PropertyMapping,
     UpdateMode,
+    WriteMode,
 )
 from apps.sync.models import JobStatus
 
@@ -165,3 +167,38 @@ def test_no_companies(account, connector, hubspot):
     assert not [c for c in calls_of(job) if "/companies" in c.url]
     [meeting] = records(hubspot, "meetings")
     assert not links_of(hubspot, "meetings", meeting["id"], "companies")
+
+
+def test_company_mappings_reach_a_found_company(account, connector, hubspot):
+    PropertyMapping.objects.create(
+        connector=connector,
+        object_type="companies",
+        property_name="website",
+        booking_field="question:site",
+        write_mode=WriteMode.OVERWRITE,
+    )
+    PropertyMapping.objects.create(
+        connector=connector,
+        object_type="companies",
+        property_name="city",
+        booking_field="question:city",
+        write_mode=WriteMode.FILL_EMPTY,
+    )
+    HubSpotClient(connector).patch("companies", "9001", {"city": "Boston"})
+    answers = {
+        "custom_fields": [
+            {"name": "site", "value": "https://example.com"},
+            {"name": "city", "value": "Paris"},
+        ]
+    }
+    _book(account, story(email="gus@example.com", extra_form=answers))
+    [example] = [c for c in records(hubspot, "companies") if c["id"] == "9001"]
+    assert example["properties"]["website"] == "https://example.com"
+    assert example["properties"]["city"] == "Boston"  # filled only when empty
+
+
+def test_a_booking_without_an_email_fails_in_words(account, connector, hubspot):
+    [job] = deliver(account, story(email="").scheduled())
+    assert job.status == JobStatus.FAILED and job.error_code == "no_contact_email"
+    assert "has no customer email address" in job.error
+    assert not records(hubspot, "meetings")

@@ -235,3 +235,15 @@ def test_describe_step_in_words():
         "Update meeting 88: outcome NO_SHOW, from 2030-01-20T16:45:00Z"
     )
     assert planner.describe_step({"op": "later", "summary": "a future step"}) == "a future step"
+
+
+def test_a_personalized_id_with_fill_when_empty_mappings_is_looked_up():
+    fill = [
+        {
+            "object_type": "contacts",
+            "property_name": "city",
+            "booking_field": "note",
+            "write_mode": "fill_empty",
+        }
+    ]
+    assert planner.needs_lookup(_input(crm_contact_id="42", mappings=fill)) == "id"
