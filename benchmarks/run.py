@@ -9,7 +9,7 @@ Celery workers), measured against baselines taken in the same run:
 
 1. **Intake**: an open-loop load generator in a separate process posts signed webhooks at
    200 req/s to gunicorn; throughput and p50/p99 latency (target p99 < 50 ms).
-2. **CRM calls per booking** on both CRMs, per scenario (new contact, existing by email,
+2. **CRM calls per booking** on Keap, Salesforce and HubSpot, per scenario (new contact, existing by email,
    returning customer, each lifecycle action), warm caches, beside the SPEC §10 targets.
 3. **End to end** (webhook → CRM writes → call log) with 1, 2 and 4 worker processes and the
    sandboxes at 0 and 150 ms latency, beside the rate of a no-op Celery task on the same
@@ -21,7 +21,8 @@ Celery workers), measured against baselines taken in the same run:
 5. **Peak memory** (VmHWM) of a worker process.
 
 The real ``keap`` / ``salesforce`` connector kinds are used when registered; otherwise the
-harness kinds of ``chaos.kinds`` (the output says which).
+harness kinds of ``chaos.kinds`` (the output says which). HubSpot is measured with its real
+kind only (section 2).
 """
 
 from __future__ import annotations
@@ -69,7 +70,11 @@ def connect(account, kind: str, sandbox) -> tuple[object, str]:
     from apps.connectors import registry
     from apps.connectors.models import Connector, ConnectorStatus
 
-    real = {"keap": "keap", "salesforce": "salesforce"}[kind]
+    real = {"keap": "keap", "salesforce": "salesforce", "hubspot": "hubspot"}[kind]
+    if real == "hubspot":  # no harness kind: the product's HubSpot kind or nothing
+        from apps.integrations.hubspot.demo import connect_demo_hubspot
+
+        return connect_demo_hubspot(account=account, sandbox_url=sandbox.url), real
     if registry.get(real) is not None:
         try:
             if real == "keap":
@@ -105,8 +110,10 @@ def deliver_prepared(url: str, requests: list[bytes], concurrency: int = 8) -> N
 
 # ------------------------------------------------------------------------------- 2. calls
 #: SPEC §10: a new booking ≤ 3 Keap calls / ≤ 2 Salesforce calls; a lifecycle update ≤ 2.
-NEW_BOOKING_TARGET = {"keap": 3, "salesforce": 2}
+#: SPEC §14: a new HubSpot booking in 2 calls with warm caches, a lifecycle update in 1.
+NEW_BOOKING_TARGET = {"keap": 3, "salesforce": 2, "hubspot": 2}
 LIFECYCLE_TARGET = 2
+LIFECYCLE_TARGETS = {"hubspot": 1}
 #: The fewest calls each CRM's API allows for what a scenario must write, and why.
 MINIMUM = {
     ("keap", "new"): (3, "upsert contact, add appointment, apply tag"),
@@ -120,13 +127,21 @@ MINIMUM = {
     ("salesforce", "new"): (2, "find contact by email, one composite: contact + Event"),
     ("salesforce", "move"): (1, "update Event"),
     ("salesforce", "status"): (1, "update Event"),
+    ("hubspot", "new"): (2, "create contact (a 409 names an existing one), create meeting with its "
+                            "associations"),
+    # An existing contact: HubSpot's create answers 409 with its id; the booking's data is a
+    # PATCH, and the contact is associated with the booking's company (inline only on a create).
+    ("hubspot", "existing"): (3, "batch upsert by email, associate the company, create meeting"),
+    ("hubspot", "by_id"): (3, "patch contact by id, associate the company, create meeting"),
+    ("hubspot", "move"): (1, "patch meeting"),
+    ("hubspot", "status"): (1, "patch meeting"),
 }
 LIFECYCLE_STEPS = (("rescheduled", "rescheduled", "move"), ("reassigned", "reassigned", "move"),
                    ("canceled", "canceled", "status"), ("completed", "completed", "status"),
                    ("no-show", "no_show", "status"))
 
 
-def bench_calls(keap, salesforce) -> tuple[list[dict], dict[str, str]]:
+def bench_calls(keap, salesforce, hubspot) -> tuple[list[dict], dict[str, str]]:
     """In-process (no workers): CrmCall rows per job, warm caches."""
     from apps.demo.samples import BookingStory
     from apps.intake.services import accept_delivery
@@ -135,7 +150,7 @@ def bench_calls(keap, salesforce) -> tuple[list[dict], dict[str, str]]:
 
     rows: list[dict] = []
     kinds: dict[str, str] = {}
-    for crm, sandbox in (("keap", keap), ("salesforce", salesforce)):
+    for crm, sandbox in (("keap", keap), ("salesforce", salesforce), ("hubspot", hubspot)):
         account = make_account(f"bench-calls-{crm}")
         connector, kind = connect(account, crm, sandbox)
         kinds[crm] = kind
@@ -161,25 +176,30 @@ def bench_calls(keap, salesforce) -> tuple[list[dict], dict[str, str]]:
             NEW_BOOKING_TARGET[crm])
         existing_email = f"existing-{crm}@example.test"
         _create_crm_contact(crm, sandbox, existing_email)
-        add("existing by email", "new", run(BookingStory(email=existing_email).scheduled()),
-            NEW_BOOKING_TARGET[crm])
+        add("existing by email", "existing" if crm == "hubspot" else "new",
+            run(BookingStory(email=existing_email).scheduled()), NEW_BOOKING_TARGET[crm])
         add("returning customer (same email)", "new", run(BookingStory(email=new.email).scheduled()),
             NEW_BOOKING_TARGET[crm])
-        if crm == "keap":  # personalized links carry the Keap contact id (soisContactID)
+        if crm in PERSONALIZED:  # personalized links carry the CRM's contact id
             crm_id = _create_crm_contact(crm, sandbox, f"by-id-{crm}@example.test")
-            link = {"custom_fields": [{"name": "soisContactID", "value": crm_id}]}
+            link = {"custom_fields": [{"name": PERSONALIZED[crm], "value": crm_id}]}
             by_id = BookingStory(email=f"by-id-{crm}@example.test", extra_form=link)
             add("existing by id (personalized link)", "by_id", run(by_id.scheduled()),
                 NEW_BOOKING_TARGET[crm])
         for label, step, shape in LIFECYCLE_STEPS:
             story = BookingStory(email=f"{label}-{crm}@example.test")
             run(story.scheduled())
-            add(f"lifecycle: {label}", shape, run(getattr(story, step)()), LIFECYCLE_TARGET)
+            add(f"lifecycle: {label}", shape, run(getattr(story, step)()),
+                LIFECYCLE_TARGETS.get(crm, LIFECYCLE_TARGET))
         if kind == "keap":
             _switch_on_appointment_tags(connector)
             add("new contact, appointment-specific tags on", "specific",
                 run(BookingStory(email="specific-keap@example.test").scheduled()), None)
     return rows, kinds
+
+
+#: The link parameter that carries a CRM's contact id (Keap ``soisContactID``, HubSpot ``sohsContactId``).
+PERSONALIZED = {"keap": "soisContactID", "hubspot": "sohsContactId"}
 
 
 def _switch_on_appointment_tags(connector) -> None:
@@ -196,6 +216,14 @@ def _create_crm_contact(crm: str, sandbox, email: str) -> str:
                                headers={"X-Keap-API-Key": "sandbox-service-account-key"},
                                json={"email_addresses": [{"email": email, "field": "EMAIL1"}],
                                      "given_name": "Existing", "contact_type": "Customer"})
+        answer.raise_for_status()
+        return str(answer.json()["id"])
+    if crm == "hubspot":
+        from apps.integrations.hubspot.demo import SANDBOX_STATIC_TOKEN
+
+        answer = requests.post(f"{sandbox.url}/crm/objects/2026-03/contacts", timeout=10,
+                               headers={"Authorization": f"Bearer {SANDBOX_STATIC_TOKEN}"},
+                               json={"properties": {"email": email, "firstname": "Existing"}})
         answer.raise_for_status()
         return str(answer.json()["id"])
     from chaos.kinds import SF_LOGIN
@@ -403,8 +431,9 @@ def render(meta: dict, *, intake: dict | None, calls: list[dict] | None, kinds: 
              f"Measured {meta['when']} on {meta['machine']} — {meta['database']}, broker {meta['broker']}; "
              f"command `{meta['command']}` ({meta['mode']}, {meta['duration']:.0f} s).", ""]
     if kinds:
-        lines += [f"Connector kinds: Keap → `{kinds.get('keap')}`, Salesforce → `{kinds.get('salesforce')}`"
-                  + ("" if set(kinds.values()) == {"keap", "salesforce"} else
+        lines += [f"Connector kinds: Keap → `{kinds.get('keap')}`, Salesforce → `{kinds.get('salesforce')}`, "
+                  f"HubSpot → `{kinds.get('hubspot')}`"
+                  + ("" if set(kinds.values()) == {"keap", "salesforce", "hubspot"} else
                      " (harness kinds from `chaos/kinds.py`: the real integrations were not registered)")
                   + ".", ""]
     if intake:
@@ -520,6 +549,7 @@ def main() -> int:
 
         keap = stack.sandbox("keap")
         salesforce = stack.sandbox("salesforce")
+        hubspot = stack.sandbox("hubspot")
         web = stack.web(workers=2, threads=8)
         log(f"Bookbridge benchmark — {stack.database}, broker {stack.broker}{' (quick)' if quick else ''}")
         if "intake" in only:
@@ -528,7 +558,7 @@ def main() -> int:
             log(f"  {intake['throughput']:.0f} req/s, p50 {intake['p50']:.1f} ms, p99 {intake['p99']:.1f} ms")
         if "calls" in only:
             log("CRM calls per booking …")
-            results["calls"], results["kinds"] = bench_calls(keap, salesforce)
+            results["calls"], results["kinds"] = bench_calls(keap, salesforce, hubspot)
         if "e2e" in only:
             log("end to end …")
             # Keap's published 25 req/s spike limit would cap this at ~8 bookings/s: measure

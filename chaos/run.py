@@ -21,8 +21,8 @@ then — a CRM record of it would be wrong. Exit code 0 only when all of that ho
 
 The CRM writes go through the harness connector kinds (``chaos.kinds``, one per sandbox), which
 follow the same rules as the real integrations (throttle, typed errors, intent + link). Their
-expected state is simple and exact; the real ``keap`` / ``salesforce`` kinds map bookings to
-many objects whose expected shape is theirs to define.
+expected state is simple and exact; the real ``keap`` / ``salesforce`` / ``hubspot`` kinds
+(``--real``) map bookings to many objects whose expected shape is theirs to define.
 """
 
 from __future__ import annotations
@@ -208,14 +208,26 @@ def _connect_real(stack: Stack, account, faults: dict) -> dict:
         connect_demo_salesforce(account=account, sandbox_url=sandbox.url)
         sandbox.set_faults(**faults)
         out["salesforce"] = sandbox
+    if registry.get("hubspot") is not None:
+        from apps.integrations.hubspot.demo import connect_demo_hubspot
+
+        sandbox = stack.sandbox("hubspot", **faults)
+        sandbox.set_faults(error_rate=0, drop_rate=0, timeout_rate=0, quota_rps=None)
+        connect_demo_hubspot(account=account, sandbox_url=sandbox.url)
+        sandbox.set_faults(**faults)
+        out["hubspot"] = sandbox
     return out
 
 
 def compare_by_email(kind: str, state: dict, expected: dict[str, tuple[str, str]]) -> dict[str, int]:
     """Real integrations: one person record per booking's email (Keap contact; Salesforce Lead or
-    Contact). Their other records and fields follow each integration's own mapping."""
+    Contact; HubSpot contact). Their other records and fields follow each integration's own mapping."""
     emails: Counter = Counter()
-    if kind == "keap":
+    if kind == "hubspot":
+        for contact in state.get("contacts", []):
+            if not contact.get("archived"):
+                emails[(contact.get("properties") or {}).get("email") or ""] += 1
+    elif kind == "keap":
         for contact in state.get("contacts", []):
             for entry in contact.get("email_addresses") or []:
                 if entry.get("field") == "EMAIL1":
@@ -395,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-broker-restart", action="store_true")
     parser.add_argument("--no-faults", action="store_true", help="healthy sandboxes (a baseline)")
     parser.add_argument("--real", action="store_true",
-                        help="also sync through the real keap/salesforce integrations (own sandboxes)")
+                        help="also sync through the real Keap, Salesforce and HubSpot integrations "
+                             "(own sandboxes)")
     parser.add_argument("--verbose", action="store_true", help="echo every process's output")
     return run(parser.parse_args(argv))
 

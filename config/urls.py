@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("apps.connectors.urls")),
     path("", include("apps.integrations.keap.urls")),
     path("", include("apps.integrations.salesforce.urls")),
+    path("", include("apps.integrations.hubspot.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -186,6 +186,12 @@ class ConnectorKind(ABC):
     def list_crm_users(self, connector: Connector) -> list[dict[str, str]]:
         return []
 
+    def rate_limit_key(self, connector: Connector) -> str:
+        """The name of the rate-limit buckets a connector's calls draw from (``apps.sync.ratelimit``):
+        its own by default; connectors the CRM counts together (e.g. of one HubSpot account)
+        answer the same name, so their calls share the CRM's limit."""
+        return str(connector.pk)
+
     def record_url(self, connector: Connector, record_type: str, crm_id: str) -> str:
         """Where the CRM shows a record a sync made (a ``CrmRecordLink``) to a person, or ""
         when it has no page for that record (the review page then shows the id only)."""

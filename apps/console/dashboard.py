@@ -145,7 +145,7 @@ def _learned_limits(connector: Connector) -> str:
 
         from apps.sync import ratelimit
 
-        learned = cache.get(ratelimit._learned_key(connector.pk)) or {}
+        learned = cache.get(ratelimit._learned_key(ratelimit.bucket_key(connector))) or {}
     except Exception:  # noqa: BLE001 - the cache or the engine's layout changed: show nothing
         return ""
     if not isinstance(learned, dict):

@@ -41,11 +41,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.connectors import registry
 from apps.connectors.errors import TransientCrmError
 
 #: Seconds a learned (header-derived) limit is kept.
 LEARNED_TTL = 3600
-UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+UNITS = {"second": 1.0, "ten_seconds": 10.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,13 @@ class Window:
 #: Keap (OAuth apps): spike 25 req/s, product throttle 1,500 req/min, quota 150,000 req/day.
 #: Salesforce: a daily API request allowance (100,000 in an Enterprise org, more per licence);
 #: its other limit, 25 concurrent requests longer than 20 s, is held by ``apps.sync.concurrency``.
+#: HubSpot (../shared/reference/hubspot-api.md §10): 100 requests per rolling ten seconds and
+#: 250,000 a day on the Free and Starter tiers (higher tiers are learned from the headers).
 PUBLISHED_LIMITS: dict[str, dict[str, Any]] = {
     "keap": {"windows": [Window("second", 25, 1), Window("minute", 1500, 60),
                          Window("day", 150_000, 86400)]},
     "salesforce": {"windows": [Window("day", 100_000, 86400)], "concurrency": 25},
+    "hubspot": {"windows": [Window("ten_seconds", 100, 10), Window("day", 250_000, 86400)]},
 }
 #: Fraction of a per-second limit we aim at: the remaining headroom absorbs clock skew between
 #: our buckets and the CRM's sliding window, so throttling happens here, not as 429s there.
@@ -96,14 +100,21 @@ class Throttled(TransientCrmError):
                          code="throttled", reason="Waiting for the CRM's rate limit")
 
 
-def windows_for(connector) -> list[Window]:
+def bucket_key(connector) -> str:
+    """The name of the buckets a connector draws from: its kind's ``rate_limit_key`` (connectors
+    a CRM counts together share one), else the connector's own."""
+    kind = registry.get(connector.kind)
+    return kind.rate_limit_key(connector) if kind is not None else str(connector.pk)
+
+
+def windows_for(connector, key: str | None = None) -> list[Window]:
     """The windows in force for a connector: published → ``SYNC_RATE_LIMITS`` → connector →
-    learned."""
+    learned (for its buckets, ``key``: ``bucket_key``)."""
     base = {w.name: w for w in PUBLISHED_LIMITS.get(connector.kind, {}).get("windows", [])}
     overrides: dict[str, float] = {}
     overrides.update((settings.SYNC_RATE_LIMITS or {}).get(connector.kind, {}))
     overrides.update((connector.settings or {}).get("rate_limits", {}) or {})
-    overrides.update(cache.get(_learned_key(connector.pk)) or {})
+    overrides.update(cache.get(_learned_key(key if key is not None else bucket_key(connector))) or {})
     for name, limit in overrides.items():
         if name in UNITS and limit:
             base[name] = Window(name, float(limit), UNITS[name])
@@ -114,8 +125,8 @@ def windows_for(connector) -> list[Window]:
     return sorted(out, key=lambda w: w.period)
 
 
-def _learned_key(connector_id: int) -> str:
-    return f"bookbridge:rl:{connector_id}:learned"
+def _learned_key(key: str) -> str:
+    return f"bookbridge:rl:{key}:learned"
 
 
 # --------------------------------------------------------------------------- header parsing
@@ -138,6 +149,7 @@ def limits_from_headers(headers: Any) -> tuple[dict[str, float], dict[str, float
             avail = get(f"{prefix}-available")
             if avail is not None and str(avail).lstrip("-").isdigit():
                 available[unit] = float(avail)
+    _hubspot_limits(get, limits, available)
     sforce = get("Sforce-Limit-Info") or get("sforce-limit-info")
     if sforce:
         found = _SFORCE.search(str(sforce))
@@ -147,6 +159,23 @@ def limits_from_headers(headers: Any) -> tuple[dict[str, float], dict[str, float
             available["day"] = float(max(0, maximum - used))
     # A per-second throttle reported by the CRM is the spike limit (the sandbox's quota).
     return limits, available
+
+
+#: HubSpot's window headers name their window in milliseconds (reference §10: 10000).
+_HUBSPOT_WINDOWS = {"10000": "ten_seconds", "1000": "second", "60000": "minute"}
+
+
+def _hubspot_limits(get: Callable[[str], Any], limits: dict[str, float], available: dict[str, float]) -> None:
+    """``X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds`` (the rolling window) and
+    ``-Daily/-Daily-Remaining`` (static tokens only; search answers carry none)."""
+    window = _HUBSPOT_WINDOWS.get(str(get("X-HubSpot-RateLimit-Interval-Milliseconds") or ""))
+    for name, limit, left in ((window, get("X-HubSpot-RateLimit-Max"), get("X-HubSpot-RateLimit-Remaining")),
+                              ("day", get("X-HubSpot-RateLimit-Daily"),
+                               get("X-HubSpot-RateLimit-Daily-Remaining"))):
+        if name and limit and str(limit).isdigit():
+            limits[name] = float(limit)
+            if left is not None and str(left).lstrip("-").isdigit():
+                available[name] = float(left)
 
 
 # --------------------------------------------------------------------------- storage
@@ -211,25 +240,25 @@ class _RedisStore:
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_LUA)
 
-    def run(self, connector_id: int, windows: list[Window], cost: float, mode: int, now: float) -> float:
-        keys = [f"bookbridge:rl:{connector_id}:{w.name}:{w.limit:g}" for w in windows]
+    def run(self, key: str, windows: list[Window], cost: float, mode: int, now: float) -> float:
+        keys = [f"bookbridge:rl:{key}:{w.name}:{w.limit:g}" for w in windows]
         args: list[Any] = [f"{now:.6f}", cost, mode]
         for w in windows:
             args += [repr(w.rate), repr(w.capacity)]
         return float(self.script(keys=keys, args=args))
 
-    def reset(self, connector_id: int) -> None:
-        keys = list(self.client.scan_iter(f"bookbridge:rl:{connector_id}:*"))
+    def reset(self, key: str) -> None:
+        keys = list(self.client.scan_iter(f"bookbridge:rl:{key}:*"))
         if keys:
             self.client.delete(*keys)
 
 
 class _CacheStore:
-    def reset(self, connector_id: int) -> None:
-        cache.delete(f"bookbridge:rl:{connector_id}:state")
+    def reset(self, key: str) -> None:
+        cache.delete(f"bookbridge:rl:{key}:state")
 
-    def run(self, connector_id: int, windows: list[Window], cost: float, mode: int, now: float) -> float:
-        key = f"bookbridge:rl:{connector_id}:state"
+    def run(self, key: str, windows: list[Window], cost: float, mode: int, now: float) -> float:
+        key = f"bookbridge:rl:{key}:state"
         with cache_mutex(f"{key}:lock"):
             state = cache.get(key) or {}
             signature = {w.name: w.limit for w in windows}
@@ -293,7 +322,9 @@ class RateLimiter:
         self.max_inline_wait = (max_inline_wait if max_inline_wait is not None
                                 else float(settings.SYNC_THROTTLE_MAX_INLINE_WAIT))
         self.clock, self.sleep = clock, sleep
-        self.windows = windows_for(connector)
+        #: the buckets' name: shared with the connectors the CRM counts together (``bucket_key``)
+        self.key = bucket_key(connector)
+        self.windows = windows_for(connector, self.key)
         self.waited = 0.0  # seconds this limiter slept (for logs and benchmarks)
 
     @property
@@ -304,7 +335,7 @@ class RateLimiter:
         """Take ``cost`` tokens now if possible: 0.0, else the seconds until they are there."""
         if not self.enabled:
             return 0.0
-        return store().run(self.connector.pk, self.windows, cost, TAKE, self.clock())
+        return store().run(self.key, self.windows, cost, TAKE, self.clock())
 
     def acquire(self, cost: float = 1) -> None:
         """Block until ``cost`` tokens are taken; raise ``Throttled`` for a longer wait."""
@@ -322,17 +353,17 @@ class RateLimiter:
         """Count a call made without a token; answers the seconds until the buckets recover."""
         if not self.enabled:
             return 0.0
-        return store().run(self.connector.pk, self.windows, cost, DEBIT, self.clock())
+        return store().run(self.key, self.windows, cost, DEBIT, self.clock())
 
     def refund(self, cost: float = 1) -> None:
         if self.enabled and cost > 0:
-            store().run(self.connector.pk, self.windows, cost, REFUND, self.clock())
+            store().run(self.key, self.windows, cost, REFUND, self.clock())
 
     def reset(self) -> None:
         """Full buckets and no learned limits (tests, or after an operator changed plans)."""
-        cache.delete(_learned_key(self.connector.pk))
-        store().reset(self.connector.pk)
-        self.windows = windows_for(self.connector)
+        cache.delete(_learned_key(self.key))
+        store().reset(self.key)
+        self.windows = windows_for(self.connector, self.key)
 
     def observe_quota(self, headers: Any) -> None:
         """Adjust the limits from a CRM response's quota headers (shared by all workers)."""
@@ -343,10 +374,10 @@ class RateLimiter:
                  for w in self.windows}
         changed = {k: v for k, v in limits.items() if known.get(k) != round(v)}
         if changed:
-            learned = cache.get(_learned_key(self.connector.pk)) or {}
+            learned = cache.get(_learned_key(self.key)) or {}
             learned.update(changed)
-            cache.set(_learned_key(self.connector.pk), learned, LEARNED_TTL)
-            self.windows = windows_for(self.connector)
+            cache.set(_learned_key(self.key), learned, LEARNED_TTL)
+            self.windows = windows_for(self.connector, self.key)
         # The CRM says less is left than our bucket thinks (other clients of the same CRM
         # account spend the quota too): spend the difference now so we slow down.
         for w in self.windows:

@@ -45,7 +45,8 @@
   if (note) { note.hidden = true; }
 })();
 
-// Keap row editors (apps/integrations/keap/templates/keap/widgets/*.html, keap.row_editors):
+// Row editors (Keap: apps/integrations/keap/templates/keap/widgets/*.html, keap.row_editors;
+// HubSpot: apps/integrations/hubspot/templates/hubspot/mapping_table.html):
 // "Add rule"/"Add row" appends an empty row numbered after the highest (fields
 // <name>-<i>-<column>, counted by the <name>-rows hidden input); "Remove" takes a row out (a
 // gap in the numbers is an empty row to the server). Without this script the buttons stay
@@ -70,10 +71,22 @@
       node.selectedIndex = 0;
     });
     row.querySelectorAll("input[type=text]").forEach(function (node) { node.value = ""; });
+    row.querySelectorAll("[data-mapping-object]").forEach(function (node) { node.textContent = "—"; });
+  }
+  // A row's object cell ([data-mapping-object], HubSpot's Mapping step) names the option group
+  // of the property chosen in the row's select marked data-object-select.
+  function showObject(event) {
+    var select = event.target;
+    if (!select.hasAttribute || !select.hasAttribute("data-object-select")) { return; }
+    var cell = select.closest("tr").querySelector("[data-mapping-object]");
+    var option = select.options[select.selectedIndex];
+    var group = option && option.parentNode.tagName === "OPTGROUP" ? option.parentNode.label : "";
+    if (cell) { cell.textContent = group || "—"; }
   }
   function setUp(editor) {
     if (editor.getAttribute("data-ready")) { return; }
     editor.setAttribute("data-ready", "true");
+    editor.addEventListener("change", showObject);
     var body = editor.querySelector("tbody");
     var count = editor.querySelector("[data-row-count]");
     var add = editor.querySelector("[data-add-row]");

@@ -108,7 +108,7 @@ def test_each_limit_is_a_problem_with_its_path_and_line(text, path, words):
 @pytest.mark.parametrize(("head", "path", "words"), [
     ("version: 1\nconnector: {name: Keap, kind: [keap]}", "connector.kind", "must be a text value"),
     ("version: 1\nconnector: {name: Keap, kind: {a: 1}}", "connector.kind", "must be a text value"),
-    ("version: 1\nconnector: {name: Keap, kind: hubspot}", "connector.kind", "unknown connector kind"),
+    ("version: 1\nconnector: {name: Keap, kind: pipedrive}", "connector.kind", "unknown connector kind"),
     ("version: 1\nconnector: {name: {a: 1}, kind: keap}", "connector.name", "must be a text value"),
     ("version: 1\nconnector: {name: [Keap], kind: keap}", "connector.name", "must be a text value"),
     ("version: 1\nconnector: {name: 42, kind: keap}", "connector.name", "must be a text value"),

@@ -70,7 +70,7 @@ NO_CHOICE = [
       "account__id__exact") for value in ID_VALUES],
     *[("admin:sync_crmcall_changelist", {name: value}) for name in ("connector__id__exact",
       "account__id__exact") for value in ID_VALUES],
-    ("admin:sync_syncjob_changelist", {"crm": "hubspot"}), ("admin:sync_crmcall_changelist", {"crm": "\x00"}),
+    ("admin:sync_syncjob_changelist", {"crm": "zoho"}), ("admin:sync_crmcall_changelist", {"crm": "\x00"}),
     ("admin:sync_syncjob_changelist", {"lifecycle_action__exact": "\x00"}),
     ("admin:intake_bookingevent_changelist", {"account__id__exact": "abc"}),
     ("admin:console_incident_changelist", {"connector__id__exact": "9223372036854775808"}),

@@ -27,7 +27,8 @@ from hubspot.crm.objects.meetings import (
 )
 from hubspot.crm.objects.meetings import SimplePublicObjectInput as MeetingUpdate
 from hubspot.crm.objects.meetings import SimplePublicObjectInputForCreate as MeetingCreate
-from hubspot.crm.properties import PropertyCreate
+from hubspot.crm.properties import ApiException as PropertiesApiException
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 
 from tests.sandbox.hubspot_helpers import (
     CLIENT_ID,
@@ -205,6 +206,27 @@ def test_properties_definitions_and_custom_property(client) -> None:
     assert core.get_by_name("contacts", "bookbridge_booking_source").group_name == "contactinformation"
     groups = client.crm.properties.groups_api.get_all("contacts").results
     assert "contactinformation" in [g.name for g in groups]
+
+
+def test_meeting_property_group_and_custom_meeting_property(client) -> None:
+    """What the HubSpot connector's Meeting step deploys: a group of its own on meetings, and an
+    enumeration and a text property in it."""
+    group = client.crm.properties.groups_api.create(
+        "meetings", PropertyGroupCreate(name="bookbridge", label="Bookbridge"))
+    assert (group.name, group.label) == ("bookbridge", "Bookbridge")
+    core = client.crm.properties.core_api
+    action = core.create("meetings", PropertyCreate(
+        name="bookbridge_lifecycle_action", label="Bookbridge lifecycle action", type="enumeration",
+        field_type="select", group_name="bookbridge",
+        options=[{"label": "No-show", "value": "No-show", "hidden": False, "displayOrder": 0}]))
+    assert action.options[0].value == "No-show" and action.group_name == "bookbridge"
+    reason = core.create("meetings", PropertyCreate(
+        name="bookbridge_cancel_reschedule_reason", label="Reason", type="string", field_type="textarea",
+        group_name="bookbridge"))
+    assert reason.type == "string"
+    with pytest.raises(PropertiesApiException) as again:
+        client.crm.properties.groups_api.create("meetings", PropertyGroupCreate(name="bookbridge", label="B"))
+    assert again.value.status == 409
 
 
 def test_associations_v4_default_and_list(client) -> None:

@@ -1,4 +1,4 @@
-"""SSRF through the URLs an administrator can set: every URL field of both CRMs, in the wizard,
+"""SSRF through the URLs an administrator can set: every URL field of the CRMs, in the wizard,
 in Django admin and in an import file, with production's outbound policy.
 
 On the code before the policy each of these was accepted: the Keap URLs were plain
@@ -61,6 +61,21 @@ def test_keap_connect_form_refuses_internal_urls(production, admin, field, url):
     connector = Connector.objects.create(account=admin.account, kind="keap", name="Keap")
     page = admin.post(reverse("keap:connect", args=[admin.account.slug, connector.pk]),
                       keap_form(**{field: url}))
+    assert page.status_code == 200
+    errors = page.context["form"].errors
+    assert field in errors, errors
+    connector.refresh_from_db()
+    assert connector.settings == {} and connector.credentials == {}
+
+
+@pytest.mark.parametrize("field", ("api_base", "authorize_url"))
+@pytest.mark.parametrize("url", ATTACKS)
+def test_hubspot_connect_form_refuses_internal_urls(production, admin, field, url):
+    connector = Connector.objects.create(account=admin.account, kind="hubspot", name="HubSpot")
+    page = admin.post(reverse("hubspot:connect", args=[admin.account.slug, connector.pk]), {
+        "auth_method": "static_token", "static_token": "pat-na1-a-token", "api_version": "2026-03",
+        "api_base": "https://api.hubapi.com", "authorize_url": "https://app.hubspot.com/oauth/authorize",
+        field: url})
     assert page.status_code == 200
     errors = page.context["form"].errors
     assert field in errors, errors

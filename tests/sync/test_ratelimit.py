@@ -56,6 +56,21 @@ def test_headers_of_both_crms_are_understood():
     assert limits == {"day": 15000.0} and available == {"day": 14982.0}
 
 
+def test_hubspot_headers_are_understood():
+    """reference §10: the rolling window (``Interval-Milliseconds`` 10000) and, for static
+    tokens, the daily allowance; the published defaults before any answer."""
+    hubspot = {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Max": "190",
+               "X-HubSpot-RateLimit-Remaining": "4", "X-HubSpot-RateLimit-Daily": "625000",
+               "X-HubSpot-RateLimit-Daily-Remaining": "624000"}
+    limits, available = limits_from_headers(hubspot)
+    assert limits == {"ten_seconds": 190.0, "day": 625000.0}
+    assert available == {"ten_seconds": 4.0, "day": 624000.0}
+    assert limits_from_headers({"X-HubSpot-RateLimit-Max": "190"}) == ({}, {})  # no window named
+    published = ratelimit.PUBLISHED_LIMITS["hubspot"]["windows"]
+    assert {w.name: (w.limit, w.period) for w in published} == {"ten_seconds": (100, 10),
+                                                                "day": (250_000, 86400)}
+
+
 def test_limits_learned_from_headers_are_shared():
     first = RateLimiter(fake_connector(FAKE_PK + 1, second=100))
     first.reset()
