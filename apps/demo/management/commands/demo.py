@@ -38,7 +38,8 @@ from apps.sync.models import JobStatus, SyncJob
 DEMO_SLUG = "demo"
 DEMO_ADMIN = "admin@demo.bookbridge.test"
 DEMO_STAFF = "staff@demo.bookbridge.test"
-SANDBOXES = {"keap": "connect_demo_keap", "salesforce": "connect_demo_salesforce"}
+SANDBOXES = {"keap": "connect_demo_keap", "salesforce": "connect_demo_salesforce",
+             "hubspot": "connect_demo_hubspot"}
 
 
 def free_port(preferred: int) -> int:
