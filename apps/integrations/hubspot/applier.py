@@ -37,15 +37,34 @@ class ContactGone(Exception):
         self.contact_id, self.reason = contact_id, reason
 
 
+class MeetingGone(Exception):
+    """The booking's meeting was deleted in HubSpot: the update becomes a new meeting."""
+
+    def __init__(self, meeting_id: str) -> None:
+        super().__init__(meeting_id)
+        self.meeting_id = meeting_id
+
+
 def apply(context: SyncContext, plan: Plan) -> ApplyResult:
     """Carry the plan out; a contact id HubSpot does not have costs one PATCH, then the booking is
-    planned again (the email rules apply) and the new plan is recorded as the job's."""
+    planned again (the email rules apply); a meeting deleted in HubSpot is made again with the
+    update's properties. The new plan is recorded as the job's."""
     try:
         return _apply(context, plan)
     except ContactGone as gone:
         replanned = planning.plan(context)
         context.record_replan(replanned, reason=gone.reason)
         return {**_apply(context, replanned), "contact_id_unknown": gone.contact_id}
+    except MeetingGone as gone:
+        replanned = [_recreated(step) if step["op"] == "patch_meeting" else step for step in plan]
+        context.record_replan(replanned, reason=f"HubSpot no longer has meeting {gone.meeting_id} "
+                                                "(deleted there): a new one is created")
+        return {**_apply(context, replanned), "meeting_id_gone": gone.meeting_id}
+
+
+def _recreated(step: dict[str, Any]) -> dict[str, Any]:
+    return {"op": "create_meeting", "properties": step["properties"],
+            "summary": f"create the meeting again ({step['properties'].get('hs_meeting_outcome', '')})"}
 
 
 class _Run:
@@ -144,7 +163,12 @@ class _Run:
 
     def patch_meeting(self, step: dict[str, Any]) -> None:
         meeting_id = str(step["meeting_id"])
-        self.client.patch(ObjectType.MEETINGS, meeting_id, step["properties"])
+        try:
+            self.client.patch(ObjectType.MEETINGS, meeting_id, step["properties"])
+        except PermanentCrmError as exc:
+            if exc.status != 404:
+                raise
+            raise MeetingGone(meeting_id) from exc
         self.context.save_link("meeting", meeting_id)
         self.result["meeting_id"] = meeting_id
 

@@ -134,15 +134,16 @@ CATALOGUE = Catalogue(kind="hubspot", crm="HubSpot", entries={
                  "Open the job's CRM calls to see HubSpot's answer, fix the connector's settings if "
                  "needed, then retry the job."))
 
-_UNREADABLE = object()
+#: ``body_of`` of an answer that is not JSON.
+UNREADABLE = object()
 
 
 def body_of(response: requests.Response) -> Any:
-    """The answer's JSON body, or ``_UNREADABLE`` when it is not JSON."""
+    """The answer's JSON body, or ``UNREADABLE`` when it is not JSON."""
     try:
         return response.json()
     except ValueError:
-        return _UNREADABLE
+        return UNREADABLE
 
 
 def message_of(status: int | None, body: Any) -> tuple[str, str]:
@@ -150,7 +151,7 @@ def message_of(status: int | None, body: Any) -> tuple[str, str]:
     token endpoint's ``error``, a 429's ``policyName``, the first detail's ``code`` when it is a
     stale-metadata one, the ``category``; else the status."""
     fallback = str(status) if status else ""
-    if body is _UNREADABLE:
+    if body is UNREADABLE:
         # Never echo a body that is not HubSpot's JSON: it may be anything (a proxy's page).
         return "an error page instead of its JSON", fallback
     if not isinstance(body, dict):

@@ -73,5 +73,5 @@ def test_a_property_gone_from_hubspot_suggests_refreshing():
 
 
 def test_a_body_that_is_not_json_is_not_echoed():
-    error = errors.classify(502, errors._UNREADABLE)
+    error = errors.classify(502, errors.UNREADABLE)
     assert "an error page instead of its JSON" in error.message

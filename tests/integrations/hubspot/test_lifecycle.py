@@ -8,9 +8,9 @@ import pytest
 from apps.directory.models import SchedulingUser
 from apps.integrations.hubspot import metadata, services
 from apps.integrations.hubspot.models import LIFECYCLE_PROPERTY, REASON_PROPERTY
-from apps.sync.models import JobStatus
+from apps.sync.models import CrmRecordLink, JobStatus
 
-from .helpers import deliver, records, story
+from .helpers import deliver, links_of, records, story
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,3 +103,23 @@ def test_without_the_meeting_properties_the_outcome_still_follows(account, conne
     _step(account, hubspot, booking.scheduled())
     _, props = _step(account, hubspot, booking.no_show())
     assert props["hs_meeting_outcome"] == "NO_SHOW" and LIFECYCLE_PROPERTY not in props
+
+
+def test_a_meeting_deleted_in_hubspot_is_made_again(account, connector, hubspot):
+    booking = story(email="f@customer.test")
+    gone, _ = _step(account, hubspot, booking.scheduled())
+    hubspot.delete_record("meetings", gone)
+    [job] = deliver(account, booking.canceled())
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    [meeting] = records(hubspot, "meetings")
+    assert meeting["id"] != gone and meeting["properties"]["hs_meeting_outcome"] == "CANCELED"
+    assert job.result["meeting_id_gone"] == gone
+    assert [s["op"] for s in job.plan] == ["use_contact", "create_meeting"]
+    assert (
+        CrmRecordLink.objects.get(booking_id=booking.booking_id, record_type="meeting").crm_id
+        == meeting["id"]
+    )
+    [contact_id] = links_of(hubspot, "meetings", meeting["id"], "contacts")
+    assert (
+        contact_id == CrmRecordLink.objects.get(booking_id=booking.booking_id, record_type="contact").crm_id
+    )

@@ -4,7 +4,7 @@ import pytest
 
 from apps.sync.models import CrmRecordLink, JobStatus
 
-from .helpers import calls_of, contacts_by_email, deliver, links_of, records, story
+from .helpers import calls_of, contacts_by_email, deliver, links_of, make_connector, records, story
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,3 +36,15 @@ def test_new_booking_creates_contact_company_and_meeting(account, connector, hub
     )
     assert saved == {"contact": contact["id"], "company": company["id"], "meeting": meeting["id"]}
     assert [c.status_code for c in calls_of(job)][-2:] == [201, 201]
+
+
+def test_the_v3_paths_sync_the_same(account, hubspot):
+    make_connector(account, hubspot.url, api_version="v3", name="HubSpot v3")
+    booking = story(email="jane@example.com")  # the seeded contact, at the seeded company's domain
+    [job] = deliver(account, booking.scheduled())
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    paths = [c.url.removeprefix(hubspot.url).split("?")[0] for c in calls_of(job)]
+    assert "/crm/v4/objects/contacts/51/associations/default/companies/9001" in paths
+    assert all(p.startswith(("/crm/v3/", "/crm/v4/")) for p in paths)
+    [meeting] = records(hubspot, "meetings")
+    assert links_of(hubspot, "meetings", meeting["id"], "contacts") == {"51"}

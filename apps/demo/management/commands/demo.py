@@ -38,7 +38,10 @@ from apps.sync.models import JobStatus, SyncJob
 DEMO_SLUG = "demo"
 DEMO_ADMIN = "admin@demo.bookbridge.test"
 DEMO_STAFF = "staff@demo.bookbridge.test"
-SANDBOXES = {"keap": "connect_demo_keap", "salesforce": "connect_demo_salesforce"}
+SANDBOXES = {"keap": "connect_demo_keap", "salesforce": "connect_demo_salesforce",
+             "hubspot": "connect_demo_hubspot"}
+#: How the CRMs spell their names (``str.title`` would write "Hubspot").
+CRM_NAMES = {"keap": "Keap", "salesforce": "Salesforce", "hubspot": "HubSpot"}
 
 
 def free_port(preferred: int) -> int:
@@ -121,7 +124,7 @@ class Command(BaseCommand):
             state_file = settings.VAR_DIR / f"sandbox-{kind}.json"
             args = [sys.executable, "-m", "sandbox", kind, "--port", "0", "--state-file", str(state_file)]
             process = self.supervisor.start(
-                f"the {kind.title()} sandbox", args, ready_pattern=r"SANDBOX READY \S+ (http://\S+)",
+                f"the {CRM_NAMES[kind]} sandbox", args, ready_pattern=r"SANDBOX READY \S+ (http://\S+)",
                 timeout=30, restart_args=lambda first, args=args: _same_port(args, first.match.group(1)),
             )
             urls[kind] = process.match.group(1)
@@ -225,7 +228,7 @@ class Command(BaseCommand):
         write(f"  Webhook URL:    {base_url}/webhooks/oncehub/{account.slug}/")
         write(f"  Webhook secret: {valid_webhook_secrets(account.id)[0]}   (signs your own test deliveries)")
         for kind, url in sandboxes.items():
-            write(f"  {kind.title()} sandbox: {url}/_sandbox/")
+            write(f"  {CRM_NAMES[kind]} sandbox: {url}/_sandbox/")
         write(f"  Connectors:     {', '.join(f'{c.name} ({c.kind})' for c in connectors)}")
         write(f"  Sample syncs:   {outcome}")
         write("  Processes:      " + ", ".join(
