@@ -112,6 +112,10 @@ class WizardStep:
     #: next to the form; called with no transaction open (it talks to the CRM).
     refresh: Callable[[Connector], str] | None = None
     refresh_label: str = "Re-read from the CRM"
+    #: (the step's form) -> [(label, value)]: its settings in words on the review page.
+    #: Default: every visible field (``step_summary``); a row editor lists its filled rows
+    #: (``mapping_table_lines``), not the spare empty rows it offers.
+    summary: Callable[[forms.BaseForm], list[tuple[str, str]]] | None = None
 
     # --- helpers used by the views and by settings_io -----------------------------------
     def build_form(self, connector: Connector, data=None, **extra) -> forms.BaseForm:
@@ -414,18 +418,30 @@ def step_summary(connector: Connector, step: WizardStep) -> list[tuple[str, str]
     """One (label, value) per visible setting of a step, from its form as it would open now.
 
     Secrets (password inputs) and hidden fields are left out; a form that cannot be built
-    (its choices come from the CRM and the CRM did not answer) gives one line saying so.
+    (its choices come from the CRM and the CRM did not answer) gives one line saying so. A step
+    with a ``summary`` says it in its own words.
     """
     try:
         form = step.build_form(connector)
     except CrmError as exc:
         return [("Settings", crm_error_text(exc, doing="reading this step's choices"))]
+    if step.summary is not None:
+        return step.summary(form)
     lines = []
     for field in form:
         if field.is_hidden or isinstance(field.field.widget, forms.PasswordInput):
             continue
         lines.append((str(field.label), _shown_value(field)))
     return lines
+
+
+def mapping_table_lines(form: forms.BaseForm) -> list[tuple[str, str]]:
+    """A mapping table (a form whose ``table_rows`` hold each row's target, source and write
+    mode fields) on the review page: "<source>: → <target> (<write mode>)" per row with a
+    target, or one line saying nothing extra is written."""
+    lines = [(_shown_value(source), f"→ {_shown_value(target)} ({_shown_value(mode).lower()})")
+             for target, source, mode in (row["fields"] for row in form.table_rows) if target.value()]
+    return lines or [("Mappings", "none: no extra fields are written")]
 
 
 def review_sections(connector: Connector) -> list[dict[str, Any]]:

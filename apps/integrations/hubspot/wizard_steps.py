@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.connectors.models import Connector
-from apps.connectors.wizard import WizardStep
+from apps.connectors.wizard import WizardStep, mapping_table_lines
 
 from . import forms, metadata, services
 from .models import ClassificationSettings, CreationSettings, MeetingSettings
@@ -44,7 +44,7 @@ def steps() -> list[WizardStep]:
                         "exact lifecycle action and the reason. Default: record them once they exist.",
         ),
         WizardStep(
-            "mapping", "Mapping", forms.MappingForm,
+            "mapping", "Mapping", forms.MappingForm, summary=mapping_table_lines,
             description="Booking fields and your booking forms' questions written to contact, company "
                         "and meeting properties; overwrite, or only fill an empty property. Default: "
                         "no extra properties.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.connectors.wizard import WizardStep, done_steps
+from apps.connectors.wizard import WizardStep, done_steps, mapping_table_lines
 
 from . import forms, metadata, selectors
 from .client import SalesforceClient
@@ -113,6 +113,7 @@ def steps() -> list[WizardStep]:
         WizardStep(
             key="mapping", title="Field mapping", form_class=forms.FieldMappingForm,
             refresh=lambda connector: reread(connector, mapping=True), refresh_label=REREAD_LABEL,
+            summary=mapping_table_lines,
             description="Optional booking fields written to Lead, Contact, Account, Case and Event "
                         "fields. Overwrite, or only fill the Salesforce field when it is empty.",
         ),
