@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,14 +10,13 @@ from django.views.decorators.http import require_GET
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
-from apps.accounts.selectors import account_by_slug, is_administrator_of
+from apps.accounts.selectors import account_by_slug
 from apps.connectors import staging, wizard
 from apps.connectors.csp import csp_form_redirects_to
 from apps.connectors.errors import CrmError, crm_error_text
 from apps.connectors.models import Connector, ConnectorStatus
+from apps.connectors.oauth_flow import OAuthFlow, SignIn
 from apps.connectors.owner_mapping import mapping_dict
-from apps.connectors.pages import refused_callback, state_not_ours
-from apps.core.crypto import decrypt_json, encrypt_json
 from apps.core.public_urls import public_url
 from apps.directory.models import BookingPage
 
@@ -27,15 +25,14 @@ from .client import KeapClient
 from .forms import ConnectForm
 from .models import TrackingSettings
 
-STATE_SESSION_KEY = "keap_oauth_states"
+OAUTH_FLOW = OAuthFlow(kind="keap", crm="Keap", what_to_allow="to access the Keap app",
+                       connection_row=connection.for_connector, fields=connection.FIELDS)
 
 
 def _redirect_uri(request) -> str:
     return public_url(reverse("keap:oauth-callback"), request)
 
 
-#: OAuth attempts a session may have under way at once (older ones are dropped).
-MAX_PENDING_STATES = 5
 
 
 @account_view(role=Role.ADMINISTRATOR)
@@ -52,10 +49,8 @@ def connect(request, account, connector_id: int):
         row = connection.for_connector(trial)
         if form.cleaned_data["auth_method"] == connection.OAUTH:
             state = oauth.new_state()
-            states = dict(request.session.get(STATE_SESSION_KEY) or {})
-            states[state] = {"connector": connector.pk, "pending": encrypt_json(
-                {"connection": connection.values(row), "credentials": trial.credentials})}
-            request.session[STATE_SESSION_KEY] = dict(list(states.items())[-MAX_PENDING_STATES:])
+            OAUTH_FLOW.begin(request, connector, state=state, connection=connection.values(row),
+                             credentials=trial.credentials)
             return redirect(oauth.authorize_url(row, redirect_uri=_redirect_uri(request), state=state))
         try:
             KeapClient(trial, connection=row).get("/setting/application/configuration")
@@ -75,31 +70,12 @@ def oauth_callback(request):
     """Keap redirects here with ``code`` and our ``state``; the state must be one we issued.
     A callback that cannot complete the sign-in (unknown state, consent refused, no code)
     answers the styled error page, with the way back to the connection step."""
-    if not request.user.is_authenticated:
-        raise PermissionDenied("Sign in first.")
-    state = request.GET.get("state", "")
-    states = dict(request.session.get(STATE_SESSION_KEY) or {})
-    attempt = states.pop(state, None) if state else None
-    request.session[STATE_SESSION_KEY] = states
-    if not isinstance(attempt, dict):
-        return state_not_ours(request, crm="Keap", back_url=_latest_connect_url(request, states))
-    connector = get_object_or_404(Connector, pk=attempt["connector"], kind="keap")
-    if not is_administrator_of(request.user, connector.account_id) and not request.user.is_superuser:
-        raise PermissionDenied("Only administrators can connect Keap.")
-    back_url = reverse("keap:connect", args=[connector.account.slug, connector.pk])
-    refused = refused_callback(request, crm="Keap", back_url=back_url,
-                               what_to_allow="to access the Keap app")
-    if refused is not None:
-        return refused
-    pending = decrypt_json(attempt["pending"])
-    trial = staging.stage(connector)
-    row = connection.for_connector(trial)
-    for name, value in pending["connection"].items():
-        if name in connection.FIELDS:
-            setattr(row, name, value)
-    trial.credentials = pending["credentials"]
+    sign_in = OAUTH_FLOW.finish(request)
+    if not isinstance(sign_in, SignIn):
+        return sign_in
+    connector, trial, row = sign_in.connector, sign_in.trial, sign_in.row
     try:
-        oauth.exchange_code(trial, code=request.GET["code"], redirect_uri=_redirect_uri(request),
+        oauth.exchange_code(trial, code=sign_in.code, redirect_uri=_redirect_uri(request),
                             client=KeapClient(trial, connection=row))
     except CrmError as exc:
         messages.error(request, crm_error_text(exc, doing="finishing the sign-in"))
@@ -107,16 +83,6 @@ def oauth_callback(request):
     services.store_connection(connector=connector, trial=trial)
     messages.success(request, "Connected to Keap.")
     return redirect("keap:wizard", connector.account.slug, connector.pk)
-
-
-def _latest_connect_url(request, states: dict) -> str:
-    """The connection step of the session's latest Keap sign-in still under way, if any."""
-    for attempt in reversed(list(states.values())):
-        connector = Connector.objects.filter(pk=attempt.get("connector"), kind="keap").select_related(
-            "account").first()
-        if connector is not None and is_administrator_of(request.user, connector.account_id):
-            return reverse("keap:connect", args=[connector.account.slug, connector.pk])
-    return ""
 
 
 #: Headers of every tracking answer. The body is JavaScript for a booking form's

@@ -9,7 +9,7 @@ from django.urls import reverse
 from apps.accounts.models import Role
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.core.crypto import encrypt_json
-from apps.integrations.keap.views import STATE_SESSION_KEY
+from apps.integrations.keap.views import OAUTH_FLOW
 from tests.factories import AccountFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def started(client):
     connector = Connector.objects.create(account=account, kind="keap", name="Keap")
     client.force_login(MembershipFactory(account=account, role=Role.ADMINISTRATOR).user)
     session = client.session
-    session[STATE_SESSION_KEY] = {"s1": {"connector": connector.pk, "pending": encrypt_json(
+    session[OAUTH_FLOW.session_key] = {"s1": {"connector": connector.pk, "pending": encrypt_json(
         {"connection": {}, "credentials": {}})}}
     session.save()
     return connector
