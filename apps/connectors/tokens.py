@@ -15,14 +15,16 @@ tenant would wait behind a slow token endpoint (SPEC §13: no network call insid
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import requests
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .errors import WaitCrmError
+from .errors import AuthCrmError, Catalogue, PermanentCrmError, TransientCrmError, WaitCrmError
 from .models import Connector
 
 #: Longer than a token request may take (the clients' connect + read timeouts).
@@ -97,3 +99,41 @@ def store_credentials(connector: Connector, credentials: Credentials, **fields: 
         credentials=credentials, credentials_version=F("credentials_version") + 1, token_renewal_until=None,
         updated_at=timezone.now(), **fields)
     connector.credentials_version = _row(connector).credentials_version
+
+
+# --------------------------------------------------------------------------- token answers
+def token_answer(response: requests.Response, *, catalogue: Catalogue,
+                 message_of: Callable[[requests.Response], tuple[str, str]],
+                 retry_after: Callable[[requests.Response, str], float | None]) -> dict[str, Any]:
+    """A token endpoint's answer (RFC 6749 §5.1, §5.2): its body when it carries an access token;
+    a refusal typed by the CRM's ``catalogue`` (what the CRM said and its code from
+    ``message_of``): 429 and 5xx transient (tried again after ``retry_after(response, code)``),
+    400 and 401 an auth error (reconnect; an unknown code reads as ``invalid_grant``), anything
+    else permanent."""
+    if response.ok:
+        body = response.json()
+        if not body.get("access_token"):
+            raise catalogue.error("invalid_token_response")
+        return body
+    said, code = message_of(response)
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise catalogue.error(code, status=status, said=said, kind=TransientCrmError,
+                              action="renewing the access token", retry_after=retry_after(response, code))
+    if status in (400, 401):
+        raise catalogue.error(code if code in catalogue.entries else "invalid_grant",
+                              status=status, said=said, kind=AuthCrmError)
+    raise catalogue.error(code, status=status, said=said, kind=PermanentCrmError,
+                          action="renewing the access token")
+
+
+def credentials_from(body: dict[str, Any], previous: Credentials, **extra: Any) -> Credentials:
+    """The stored credentials after a token answer: its access token and expiry, its refresh
+    token when it sent one (else the one we had: not every CRM rotates them), ``extra``."""
+    return {
+        **previous,
+        "access_token": body["access_token"],
+        "refresh_token": body.get("refresh_token") or previous.get("refresh_token", ""),
+        "expires_at": time.time() + float(body.get("expires_in") or 0),
+        **extra,
+    }

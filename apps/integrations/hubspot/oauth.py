@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from apps.connectors import staging, tokens
-from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.models import Connector
 
 from .errors import CATALOGUE, hubspot_message, wait_for
@@ -59,32 +58,9 @@ def token_request(transport: Transport, form: dict[str, str]) -> dict[str, Any]:
     response = transport.send("POST", transport.paths.token, data=full, log_body=full,
                               headers={"Content-Type": "application/x-www-form-urlencoded",
                                        "Accept": "application/json"})
-    if response.status_code == 429 or response.status_code >= 500:
-        said, code = hubspot_message(response)
-        raise CATALOGUE.error(code, status=response.status_code, said=said, kind=TransientCrmError,
-                              action="renewing the access token",
-                              retry_after=wait_for(response.status_code, code, response.headers))
-    if response.status_code in (400, 401):
-        said, code = hubspot_message(response)
-        raise CATALOGUE.error(code if code in CATALOGUE.entries else "invalid_grant",
-                              status=response.status_code, said=said, kind=AuthCrmError)
-    if not response.ok:
-        said, code = hubspot_message(response)
-        raise CATALOGUE.error(code, status=response.status_code, said=said, kind=PermanentCrmError,
-                              action="renewing the access token")
-    body = response.json()
-    if not body.get("access_token"):
-        raise CATALOGUE.error("invalid_token_response")
-    return body
-
-
-def credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **previous,
-        "access_token": body["access_token"],
-        "refresh_token": body.get("refresh_token") or previous.get("refresh_token", ""),
-        "expires_at": time.time() + float(body.get("expires_in") or 0),
-    }
+    return tokens.token_answer(
+        response, catalogue=CATALOGUE, message_of=hubspot_message,
+        retry_after=lambda answer, code: wait_for(answer.status_code, code, answer.headers))
 
 
 def exchange_code(connector: Connector, *, code: str, redirect_uri: str) -> None:
@@ -92,7 +68,7 @@ def exchange_code(connector: Connector, *, code: str, redirect_uri: str) -> None
     the caller stores the connection once it is proven, e.g. by ``connection.check``)."""
     body = token_request(Transport(connector),
                          {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
-    connector.credentials = credentials_from(body, connector.credentials or {})
+    connector.credentials = tokens.credentials_from(body, connector.credentials or {})
 
 
 def expiring(connector: Connector) -> bool:
@@ -110,7 +86,7 @@ def refresh(connector: Connector, *, stale_access_token: str, transport: Transpo
             raise CATALOGUE.error("no_refresh_token")
         body = token_request(transport, {"grant_type": "refresh_token",
                                          "refresh_token": creds["refresh_token"]})
-        return credentials_from(body, creds)
+        return tokens.credentials_from(body, creds)
 
     if staging.renews_in_memory(connector):
         # An import being checked, with tokens of its own: they stay in memory until it is saved.

@@ -8,12 +8,10 @@ on the credentials version it read; the others adopt them. A rotation is never l
 from __future__ import annotations
 
 import secrets
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from apps.connectors import staging, tokens
-from apps.connectors.errors import AuthCrmError, PermanentCrmError, TransientCrmError
 from apps.connectors.models import Connector
 
 from . import connection
@@ -53,33 +51,8 @@ def token_request(connector: Connector, form: dict[str, str], client: KeapClient
         auth=(client.connection.client_id, secret),
         log_body={k: v for k, v in form.items()},
     )
-    if response.status_code == 429 or response.status_code >= 500:
-        said, code = keap_message(response)
-        raise CATALOGUE.error(code, status=response.status_code, said=said, kind=TransientCrmError,
-                              action="renewing the access token",
-                              retry_after=retry_after_from(response.headers))
-    if response.status_code in (400, 401):
-        said, code = keap_message(response)
-        raise CATALOGUE.error(code if code in CATALOGUE.entries else "invalid_grant",
-                              status=response.status_code, said=said, kind=AuthCrmError)
-    if not response.ok:
-        said, code = keap_message(response)
-        raise CATALOGUE.error(code, status=response.status_code, said=said, kind=PermanentCrmError,
-                              action="renewing the access token")
-    body = response.json()
-    if not body.get("access_token"):
-        raise CATALOGUE.error("invalid_token_response")
-    return body
-
-
-def credentials_from(body: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **previous,
-        "access_token": body["access_token"],
-        "refresh_token": body.get("refresh_token") or previous.get("refresh_token", ""),
-        "expires_at": time.time() + float(body.get("expires_in") or 0),
-        "scope": body.get("scope", ""),
-    }
+    return tokens.token_answer(response, catalogue=CATALOGUE, message_of=keap_message,
+                               retry_after=lambda answer, code: retry_after_from(answer.headers))
 
 
 def exchange_code(connector: Connector, *, code: str, redirect_uri: str, client: KeapClient) -> None:
@@ -97,7 +70,8 @@ def exchange_code(connector: Connector, *, code: str, redirect_uri: str, client:
         },
         client,
     )
-    connector.credentials = credentials_from(body, connector.credentials or {})
+    connector.credentials = tokens.credentials_from(body, connector.credentials or {},
+                                                    scope=body.get("scope", ""))
 
 
 def refresh(connector: Connector, *, stale_access_token: str, client: KeapClient) -> dict[str, Any]:
@@ -109,7 +83,7 @@ def refresh(connector: Connector, *, stale_access_token: str, client: KeapClient
             raise CATALOGUE.error("no_refresh_token")
         body = token_request(
             connector, {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]}, client)
-        return credentials_from(body, creds)
+        return tokens.credentials_from(body, creds, scope=body.get("scope", ""))
 
     if staging.renews_in_memory(connector):
         # An import being checked, with tokens of its own: they stay in memory until it is saved.
