@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from apps.core.outbound import OutboundRefused, check_url
-from apps.intake.oncehub_api import DEFAULT_API_BASE, HOSTS
+from apps.intake.oncehub_api import DEFAULT_API_BASE
 from apps.intake.source_setup import SECRET_MAX_LENGTH, SECRET_MIN_LENGTH
 
 #: The longest range the page backfills inside one request: a month of bookings is a few API
@@ -40,13 +39,8 @@ class OnceHubApiKeyForm(forms.Form):
         label="OnceHub API key", strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         error_messages={"required": "Enter the API key from OnceHub's APIs & Webhooks page."})
+    #: Checked against the outbound policy when stored (``oncehub_api.store_api_key``).
     api_base = forms.CharField(label="API address", initial=DEFAULT_API_BASE, max_length=300)
-
-    def clean_api_base(self) -> str:
-        try:
-            return check_url(self.cleaned_data["api_base"], HOSTS, what="The OnceHub API address")
-        except OutboundRefused as exc:
-            raise forms.ValidationError(str(exc)) from None
 
 
 class BackfillRangeForm(forms.Form):

@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
-from apps.accounts.services import record_change, set_source_api_key
+from apps.accounts.services import record_change
 from apps.intake.backfill import BackfillError, backfill
 from apps.intake.models import BookingSourceKey
-from apps.intake.oncehub_api import OnceHubApiError
+from apps.intake.oncehub_api import OnceHubApiError, store_api_key
 from apps.intake.source_setup import label_of, replace_secret, reveal_secret, switch_source
 
 from .source_forms import BackfillRangeForm, OnceHubApiKeyForm, SourceSecretForm
@@ -90,8 +90,12 @@ def oncehub_api_key(request, account) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(ACCOUNT_PAGE, account.slug)
-    set_source_api_key(account=account, api_key=form.cleaned_data["api_key"],
-                       api_base=form.cleaned_data["api_base"])
+    try:
+        store_api_key(account=account, api_key=form.cleaned_data["api_key"],
+                      api_base=form.cleaned_data["api_base"])
+    except OnceHubApiError as exc:
+        messages.error(request, str(exc))
+        return redirect(ACCOUNT_PAGE, account.slug)
     record_change(account=account, user=request.user, what="Stored the OnceHub API key.")
     messages.success(request, "Saved the OnceHub API key. It is not shown again.")
     return redirect(ACCOUNT_PAGE, account.slug)
