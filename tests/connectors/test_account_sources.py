@@ -46,6 +46,7 @@ def test_every_source_shows_its_webhook_url_with_a_copy_button(client, admin, ac
         assert f'value="http://testserver/webhooks/{source}/sources/"' in body
         assert f'data-copy-secret="#bb-url-{source}"' in body
     assert "bookbridge/copy_secret.js" in body and "<script>" not in body
+    assert "{#" not in body and "SPEC" not in body  # template comments stay in the template
 
 
 def test_a_pasted_calendly_key_accepts_its_deliveries_until_turned_off(client, admin, account):
