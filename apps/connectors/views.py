@@ -13,6 +13,7 @@ from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
 from apps.accounts.selectors import source_api_key
 from apps.core.public_urls import public_url
+from apps.directory.selectors import learned_by_source
 from apps.intake.backfill import BackfillReport
 from apps.intake.source_setup import source_setups
 
@@ -33,8 +34,9 @@ def account_page(request, account, *, backfill_form: BackfillRangeForm | None = 
                  backfill_report: BackfillReport | None = None, status: int = 200) -> HttpResponse:
     """The account page; the booking-source views render it again with their form's errors."""
     is_administrator = request.account_role == Role.ADMINISTRATOR
-    sources = [(setup, public_url(reverse(f"intake:{setup.key}-webhook", args=[account.slug]), request))
-               for setup in source_setups(account)]
+    learned = learned_by_source(account.pk)
+    sources = [(setup, public_url(reverse(f"intake:{setup.key}-webhook", args=[account.slug]), request),
+                learned.get(setup.key)) for setup in source_setups(account)]
     return render(
         request,
         "connectors/account.html",

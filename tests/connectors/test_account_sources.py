@@ -13,7 +13,7 @@ from apps.accounts.models import Role
 from apps.demo.source_samples import CalcomStory, CalendlyStory, sign_calcom, sign_calendly
 from apps.intake.models import BookingEvent, SourceConnection
 from tests.factories import TEST_SECRET, AccountFactory, MembershipFactory
-from tests.intake.sources.helpers import CALENDLY_KEY, connect, post
+from tests.intake.sources.helpers import CALENDLY_KEY, connect, fold, post
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +151,17 @@ def test_the_oncehub_api_key_is_write_only(client, admin, account):
     refused = client.post(reverse("connectors:oncehub-api-key", args=[account.slug]),
                           {"api_key": "k" * 20, "api_base": "https://evil.example/v2"}, follow=True)
     assert "does not send requests to this OnceHub address" in refused.content.decode()
+
+
+def test_each_source_lists_the_owners_and_pages_learned_from_it(client, admin, account):
+    fold(account, "calendly", CalendlyStory().created())
+    fold(account, "calcom", CalcomStory(host_name="Cal Host").created())
+    fold(AccountFactory(slug="elsewhere"), "calendly", CalendlyStory(host_name="Other Host").created())
+    learned = {setup.key: directory for setup, _url, directory in client.get(
+        reverse("connectors:account", args=[account.slug])).context["sources"]}
+    assert learned["oncehub"] is None
+    assert learned["calendly"].owners == ["Sam Host"] and learned["calendly"].page_count == 1
+    assert learned["calcom"].owners == ["Cal Host"] and learned["calcom"].owner_count == 1
+    body = page(client, account)
+    assert "Learned from Calendly" in body and "Learned from Cal.com" in body and "Other Host" not in body
+    assert "Nothing learned from OnceHub yet" in body
