@@ -51,12 +51,13 @@ def source_secret_reveal(request, account, source: str) -> HttpResponse:
 def source_secret_replace(request, account, source: str) -> HttpResponse:
     """"Rotate secret" (OnceHub, with its grace period), or a pasted or generated signing key
     (Calendly, Cal.com)."""
+    _known(source)
     form = SourceSecretForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["secret"]))
         return redirect(ACCOUNT_PAGE, account.slug)
     pasted = form.cleaned_data["secret"] if source != BookingSourceKey.ONCEHUB else ""
-    replace_secret(account=account, source=_known(source), user=request.user, pasted=pasted)
+    replace_secret(account=account, source=source, user=request.user, pasted=pasted)
     label = label_of(source)
     if source == BookingSourceKey.ONCEHUB:
         hours = settings.WEBHOOK_SECRET_ROTATION_GRACE_HOURS
