@@ -4,10 +4,12 @@
     .venv/bin/python chaos/run.py --events 300 --kills 1 --timeout 150   # the CI short run
 
 A private stack (``chaos.stack``: fresh database, private redis-server, both CRM sandboxes,
-gunicorn, Celery workers) receives signed OnceHub webhooks over HTTP: mixed lifecycle sequences
-over many bookings, 10% of deliveries duplicated and 5% reordered, and a share of poison
-bookings (``--poison``, 3%): signed, well-formed deliveries that intake accepts but processing
-cannot handle (a planted bug, ``chaos.poison``). Meanwhile the sandboxes
+gunicorn, Celery workers) receives signed webhooks over HTTP from the three booking sources
+(OnceHub, Calendly, Cal.com, each booking from one of them, each delivery signed as its source
+signs): mixed lifecycle sequences over many bookings, Calendly's reschedules as its two events
+(the old invitee canceled, the new one created), 10% of deliveries duplicated and 5% reordered,
+and a share of poison bookings (``--poison``, 3%, OnceHub's): signed, well-formed deliveries that
+intake accepts but processing cannot handle (a planted bug, ``chaos.poison``). The sandboxes
 inject 5xx, 429 (a per-second quota), dropped connections and timeouts; every access token is
 expired mid-run; workers are SIGKILLed (and replaced, as a supervisor would) several times; the
 broker is stopped and started once, losing every queued message. The harness plays Celery beat
@@ -45,6 +47,9 @@ import requests  # noqa: E402
 from chaos.stack import Stack, elapsed  # noqa: E402
 
 SECRET = "whsec-chaos-0123456789abcdef"
+#: The signing secrets of the account's other booking sources (``SourceConnection``).
+SOURCE_SECRETS = {"calendly": "calendly-chaos-0123456789abcdef", "calcom": "calcom-chaos-0123456789abcdef"}
+SOURCES = ("oncehub", "calendly", "calcom")
 HARNESS_ENV = {
     "SYNC_JOB_LEASE_SECONDS": "20",
     "SYNC_DISPATCH_GRACE_SECONDS": "8",
@@ -61,12 +66,19 @@ FAULTS = {"error_rate": 0.05, "drop_rate": 0.01, "timeout_rate": 0.01, "timeout_
 
 @dataclass
 class Plan:
-    deliveries: list[dict] = field(default_factory=list)
+    #: (source, document) in delivery order.
+    deliveries: list[tuple[str, dict]] = field(default_factory=list)
     expected: dict[str, tuple[str, str]] = field(default_factory=dict)
     events: int = 0
     duplicates: int = 0
     reordered: int = 0
     bookings: int = 0
+    #: bookings (chains of one customer's bookings) per source
+    by_source: Counter = field(default_factory=Counter)
+    #: Calendly reschedules, each delivered as its two events
+    calendly_reschedules: int = 0
+    #: where each round of deliveries starts (``make_plan``)
+    round_starts: list[int] = field(default_factory=list)
     #: envelope ids of the poison bookings' events: each must end quarantined.
     poison_events: set[str] = field(default_factory=set)
     poison_bookings: int = 0
@@ -77,40 +89,118 @@ def is_poison(index: int, share: float) -> bool:
     return int((index + 1) * share) > int(index * share)
 
 
-def make_plan(n_events: int, rng: random.Random, run_id: str, poison_share: float = 0.0) -> Plan:
-    """Lifecycle sequences over many bookings, interleaved, with duplicates and reorders."""
+def oncehub_chain(index: int, rng: random.Random, run_id: str, plan: Plan, poison: bool) -> list[dict]:
     from apps.demo.samples import BookingStory
     from apps.intake.lifecycle import derive_action
     from chaos.poison.apps import POISON_PREFIX
 
+    story = BookingStory(email=f"chaos-{run_id}-{index}@example.test", name=f"Chaos {index}")
+    if poison:
+        story.booking_id = f"{POISON_PREFIX}{index:07d}"
+    events = [story.scheduled()]
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        events.append(rng.choice([story.rescheduled, story.rescheduled, story.reassigned])())
+    final = rng.choice([None, story.canceled, story.completed, story.no_show])
+    if final is not None:
+        events.append(final())
+    last = events[-1]
+    if poison:  # expected nowhere in a CRM: quarantined instead
+        plan.poison_events.update(event["id"] for event in events)
+        plan.poison_bookings += 1
+    else:
+        plan.expected[story.booking_id] = (story.email, str(derive_action(last["type"], last["data"])))
+    return events
+
+
+def calendly_chain(index: int, rng: random.Random, run_id: str, plan: Plan) -> list[dict]:
+    """An invitee, rescheduled 0-2 times (each a new invitee of the same chain; the old one's
+    cancel half is folded and not synced, ../shared/reference/calendly-webhooks.md §6), then
+    maybe canceled or marked a no-show. The CRM holds one record per chain, under its first
+    booking, with the chain's latest action (as for OnceHub's reschedules)."""
+    from apps.demo.source_samples import CalendlyStory
+    from apps.intake.lifecycle import LifecycleAction as Action
+
+    story = CalendlyStory(email=f"chaos-{run_id}-{index}@example.test", name=f"Chaos {index}")
+    hops, action, first = [[story.created()]], Action.SCHEDULED, story.invitee_uuid
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        hops.append(list(story.rescheduled()))
+        action = Action.RESCHEDULED_BY_CUSTOMER
+        plan.calendly_reschedules += 1
+    final = rng.choice([None, "canceled", "host", "no_show"])
+    if final == "no_show":
+        hops[-1].append(story.marked_no_show())
+        action = Action.NO_SHOW
+    elif final is not None:
+        hops[-1].append(story.canceled(by="host" if final == "host" else "invitee"))
+        action = Action.CANCELED_BY_OWNER if final == "host" else Action.CANCELED_BY_CUSTOMER
+    plan.expected[first] = (story.email, str(action))
+    return hops
+
+
+def calcom_chain(index: int, rng: random.Random, run_id: str, plan: Plan) -> list[dict]:
+    """A booking, rescheduled 0-2 times (each a new booking naming the old one: one chain, one
+    CRM record under its first booking), then maybe cancelled, ended or marked a no-show."""
+    from apps.demo.source_samples import CalcomStory
+    from apps.intake.lifecycle import LifecycleAction as Action
+
+    story = CalcomStory(email=f"chaos-{run_id}-{index}@example.test", name=f"Chaos {index}")
+    hops, action, first = [[story.created()]], Action.SCHEDULED, story.uid
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        hops.append([story.rescheduled()])
+        action = Action.RESCHEDULED_BY_CUSTOMER
+    final = rng.choice([None, "cancelled", "ended", "no_show"])
+    if final is not None:
+        # After a reschedule, a round of its own: Cal.com's later events of a rebooking do not
+        # name the booking it replaced (calcom-webhooks.md §5), so one delivered before the
+        # BOOKING_RESCHEDULED that does cannot be known as part of the chain.
+        if len(hops) > 1:
+            hops.append([])
+        hops[-1].append({"cancelled": story.cancelled, "ended": story.meeting_ended,
+                       "no_show": story.no_show}[final]())
+        action = {"cancelled": Action.CANCELED_BY_CUSTOMER, "ended": Action.COMPLETED,
+                  "no_show": Action.NO_SHOW}[final]
+    plan.expected[first] = (story.email, str(action))
+    return hops
+
+
+def make_plan(n_events: int, rng: random.Random, run_id: str, poison_share: float = 0.0) -> Plan:
+    """Lifecycle sequences over many bookings of the three sources, interleaved, with
+    duplicates and reorders. The poison bookings are OnceHub's (the planted bug knows its ids).
+
+    A reschedule that makes a new booking (Calendly's, Cal.com's) is delivered in a later round
+    than the booking it replaces, as a person reschedules after booking: each round is mixed,
+    duplicated and reordered on its own (``mix``), and the harness lets a round's events settle
+    before the next round starts."""
     plan = Plan()
-    per_booking: list[list[dict]] = []
+    chains: list[list[list[tuple[str, dict]]]] = []  # per booking chain, its rounds' events
     while plan.events < n_events:
-        index = len(per_booking)
+        index = len(chains)
         poison = is_poison(index, poison_share)
-        story = BookingStory(email=f"chaos-{run_id}-{index}@example.test", name=f"Chaos {index}")
-        if poison:
-            story.booking_id = f"{POISON_PREFIX}{index:07d}"
-        events = [story.scheduled()]
-        for _ in range(rng.choice([0, 1, 1, 2])):
-            events.append(rng.choice([story.rescheduled, story.rescheduled, story.reassigned])())
-        final = rng.choice([None, story.canceled, story.completed, story.no_show])
-        if final is not None:
-            events.append(final())
-        last = events[-1]
-        if poison:  # expected nowhere in a CRM: quarantined instead
-            plan.poison_events.update(event["id"] for event in events)
-            plan.poison_bookings += 1
+        source = "oncehub" if poison else SOURCES[index % len(SOURCES)]
+        if source == "oncehub":
+            hops = [oncehub_chain(index, rng, run_id, plan, poison)]
+        elif source == "calendly":
+            hops = calendly_chain(index, rng, run_id, plan)
         else:
-            plan.expected[story.booking_id] = (story.email, str(derive_action(last["type"], last["data"])))
-        per_booking.append(events)
-        plan.events += len(events)
-    plan.bookings = len(per_booking)
-    # Interleave the bookings' sequences at random, each in its own order.
+            hops = calcom_chain(index, rng, run_id, plan)
+        plan.by_source[source] += 1
+        chains.append([[(source, document) for document in hop] for hop in hops])
+        plan.events += sum(len(hop) for hop in hops)
+    plan.bookings = len(chains)
+    for round_number in range(max(len(chain) for chain in chains)):
+        plan.round_starts.append(len(plan.deliveries))
+        plan.deliveries += mix([chain[round_number] for chain in chains if len(chain) > round_number],
+                               rng, plan)
+    return plan
+
+
+def mix(per_booking: list[list[tuple[str, dict]]], rng: random.Random, plan: Plan) -> list[tuple[str, dict]]:
+    """The bookings' sequences interleaved at random, each in its own order; then 5% reordered
+    and 10% duplicated."""
     slots = [i for i, events in enumerate(per_booking) for _ in events]
     rng.shuffle(slots)
     cursors = [0] * len(per_booking)
-    sequence: list[tuple[int, dict]] = []
+    sequence: list[tuple[int, tuple[str, dict]]] = []
     for booking in slots:
         sequence.append((booking, per_booking[booking][cursors[booking]]))
         cursors[booking] += 1
@@ -124,21 +214,32 @@ def make_plan(n_events: int, rng: random.Random, run_id: str, poison_share: floa
             last_seen.pop(booking)
             continue
         last_seen[booking] = position
-    deliveries = [envelope for _, envelope in sequence]
-    # 10% duplicate deliveries, a little later (OnceHub retrying a delivery it thinks failed).
-    for envelope in list(deliveries):
+    deliveries = [delivery for _, delivery in sequence]
+    # 10% duplicate deliveries, a little later (the source retrying a delivery it thinks failed).
+    for delivery in list(deliveries):
         if rng.random() < 0.10:
-            deliveries.insert(min(len(deliveries), deliveries.index(envelope) + rng.randint(1, 50)), envelope)
+            deliveries.insert(min(len(deliveries), deliveries.index(delivery) + rng.randint(1, 50)), delivery)
             plan.duplicates += 1
-    plan.deliveries = deliveries
-    return plan
+    return deliveries
 
 
-def deliver(url: str, envelope: dict) -> int:
+def signed(source: str, document: dict) -> tuple[bytes, dict]:
+    """The body and headers the source would send (signed now: Calendly's carry a timestamp)."""
     from apps.demo.samples import sign
+    from apps.demo.source_samples import sign_calcom, sign_calendly
 
-    for attempt in range(8):  # OnceHub retries failed deliveries
-        body, headers = sign(envelope, SECRET)
+    if source == "calendly":
+        return sign_calendly(document, SOURCE_SECRETS["calendly"])
+    if source == "calcom":
+        return sign_calcom(document, SOURCE_SECRETS["calcom"])
+    return sign(document, SECRET)
+
+
+def deliver(web: str, delivery: tuple[str, dict]) -> int:
+    source, document = delivery
+    url = f"{web}/webhooks/{source}/chaos/"
+    for attempt in range(8):  # every source retries failed deliveries
+        body, headers = signed(source, document)
         try:
             status = requests.post(url, data=body, headers=headers, timeout=10).status_code
         except requests.RequestException:
@@ -146,7 +247,7 @@ def deliver(url: str, envelope: dict) -> int:
         if status in (200, 202):
             return attempt
         time.sleep(0.2 * (attempt + 1))
-    raise RuntimeError(f"delivery of {envelope['id']} kept failing (last status {status})")
+    raise RuntimeError(f"a {source} delivery kept failing (last status {status})")
 
 
 class Beat(threading.Thread):
@@ -185,6 +286,16 @@ def compare(kind: str, state: dict, expected: dict[str, tuple[str, str]]) -> dic
     wrong += sum(1 for b in found if b not in expected)
     return {"records": sum(len(v) for v in found.values()), "lost": lost, "duplicated": duplicated,
             "wrong": wrong}
+
+
+def mismatch_examples(kind: str, state: dict, expected: dict[str, tuple[str, str]]) -> list[str]:
+    """A few bookings whose records differ from what their events imply: where to look."""
+    from chaos.kinds import crm_state
+
+    found = crm_state(kind, state)
+    return [f"{kind} {booking}: expected {expected.get(booking)}, found {found.get(booking)}"
+            for booking in sorted(set(expected) | set(found))
+            if found.get(booking) != [expected.get(booking)]][:5]
 
 
 def _connect_real(stack: Stack, account, faults: dict) -> dict:
@@ -241,6 +352,30 @@ def compare_by_email(kind: str, state: dict, expected: dict[str, tuple[str, str]
             "duplicated": sum(emails[e] - 1 for e in wanted if emails[e] > 1)}
 
 
+def settle(deadline: float, *, quiet: bool = False) -> bool:
+    """Wait until every event is processed (or quarantined) and every job finished."""
+    from apps.intake.models import BookingEvent
+    from apps.sync.models import JobStatus, SyncJob
+
+    unfinished = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
+    started = progress_at = time.monotonic()
+    while True:
+        open_events = BookingEvent.objects.filter(processed_at__isnull=True,
+                                                  quarantined_at__isnull=True).count()
+        open_jobs = SyncJob.objects.filter(status__in=unfinished).count()
+        if open_events == 0 and open_jobs == 0:
+            return True
+        if time.monotonic() > deadline:
+            print(f"  NOT CONVERGED in time: {open_events} events unprocessed, {open_jobs} jobs unfinished",
+                  flush=True)
+            return False
+        if not quiet and time.monotonic() - progress_at > 10:
+            progress_at = time.monotonic()
+            print(f"  … {open_events} events unprocessed, {open_jobs} jobs unfinished "
+                  f"({elapsed(started):.0f}s)", flush=True)
+        time.sleep(0.5)
+
+
 def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     started = time.monotonic()
@@ -249,7 +384,7 @@ def run(args: argparse.Namespace) -> int:
         stack.setup_django()
         from apps.accounts.models import Account, WebhookSecret
         from apps.connectors.models import Connector, ConnectorStatus
-        from apps.intake.models import BookingEvent
+        from apps.intake.models import BookingEvent, SourceConnection
         from apps.sync.models import CrmCall, JobStatus, SyncJob
 
         faults = {**(FAULTS if not args.no_faults else {}), "seed": args.seed}
@@ -257,6 +392,8 @@ def run(args: argparse.Namespace) -> int:
         salesforce = stack.sandbox("salesforce", **faults)
         account = Account.objects.create(slug="chaos", name="Chaos")
         WebhookSecret.objects.create(account=account, secret=SECRET)
+        for source, secret in SOURCE_SECRETS.items():
+            SourceConnection.objects.create(account=account, source=source, signing_secret=secret)
         sandboxes = {"sandbox_keap": keap, "sandbox_salesforce": salesforce}
         for kind, sandbox in sandboxes.items():
             Connector.objects.create(account=account, kind=kind, name=kind, status=ConnectorStatus.CONNECTED,
@@ -273,13 +410,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {plan.events} events over {plan.bookings} bookings → {len(plan.deliveries)} deliveries "
               f"({plan.duplicates} duplicates, {plan.reordered} reordered); "
               f"{args.workers} workers × {args.concurrency} threads", flush=True)
+        print(f"  sources: OnceHub {plan.by_source['oncehub']}, Calendly {plan.by_source['calendly']}, "
+              f"Cal.com {plan.by_source['calcom']} bookings; {plan.calendly_reschedules} Calendly "
+              f"reschedules (two events each); {len(plan.round_starts)} rounds", flush=True)
         print(f"  poison: {len(plan.poison_events)} poison events over {plan.poison_bookings} bookings "
               f"({args.poison:.0%} of the bookings; a planted bug fails their processing)", flush=True)
         print(f"  sandbox faults: {FAULTS}", flush=True)
 
         beat = Beat()
         beat.start()
-        url = f"{web}/webhooks/oncehub/chaos/"
         total = len(plan.deliveries)
         kill_at = {int(total * (i + 1) / (args.kills + 1)) for i in range(args.kills)}
         expire_at, restart_at = int(total * 0.4), int(total * 0.6)
@@ -288,10 +427,13 @@ def run(args: argparse.Namespace) -> int:
         starting: list[threading.Thread] = []
         chunk = 25
         delivery_started = time.monotonic()
+        bounds = sorted({*range(0, total, chunk), *plan.round_starts, total})
         with ThreadPoolExecutor(max_workers=8) as pool:
-            for offset in range(0, total, chunk):
-                batch = plan.deliveries[offset:offset + chunk]
-                redeliveries += sum(pool.map(lambda e: deliver(url, e), batch))
+            for offset, stop in zip(bounds, bounds[1:], strict=False):
+                if offset in plan.round_starts[1:]:  # the earlier rounds settle first
+                    settle(time.monotonic() + args.timeout, quiet=True)
+                batch = plan.deliveries[offset:stop]
+                redeliveries += sum(pool.map(lambda d: deliver(web, d), batch))
                 for point in range(offset, offset + len(batch)):
                     if point in kill_at:
                         if not stack.workers:  # all killed, their replacements still starting
@@ -326,24 +468,7 @@ def run(args: argparse.Namespace) -> int:
               flush=True)
 
         last_delivery = time.monotonic()
-        deadline = last_delivery + args.timeout
-        unfinished = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
-        progress_at = 0.0
-        while True:
-            open_events = BookingEvent.objects.filter(processed_at__isnull=True,
-                                                      quarantined_at__isnull=True).count()
-            open_jobs = SyncJob.objects.filter(status__in=unfinished).count()
-            if open_events == 0 and open_jobs == 0:
-                break
-            if time.monotonic() > deadline:
-                print(f"  NOT CONVERGED within {args.timeout}s: {open_events} events unprocessed, "
-                      f"{open_jobs} jobs unfinished", flush=True)
-                break
-            if time.monotonic() - progress_at > 10:
-                progress_at = time.monotonic()
-                print(f"  … {open_events} events unprocessed, {open_jobs} jobs unfinished "
-                      f"({elapsed(last_delivery):.0f}s)", flush=True)
-            time.sleep(0.5)
+        settle(last_delivery + args.timeout)
         converged_in = elapsed(last_delivery)
         beat.stopped.set()
 
@@ -358,16 +483,21 @@ def run(args: argparse.Namespace) -> int:
         healthy = len(plan.expected)  # the poison bookings are expected in the quarantine instead
         print(f"{'CRM':22} {'bookings':>8} {'records':>8} {'lost':>6} {'duplicated':>10} {'wrong':>6}")
         bad = 0
+        mismatches: list[str] = []
         for kind, sandbox in sandboxes.items():
-            result = compare(kind, sandbox.state(), plan.expected)
+            state = sandbox.state()
+            result = compare(kind, state, plan.expected)
             bad += result["lost"] + result["duplicated"] + result["wrong"]
             print(f"{kind:22} {healthy:>8} {result['records']:>8} {result['lost']:>6} "
                   f"{result['duplicated']:>10} {result['wrong']:>6}")
+            mismatches += mismatch_examples(kind, state, plan.expected)
         for kind, sandbox in real.items():
             result = compare_by_email(kind, sandbox.state(), plan.expected)
             bad += result["lost"] + result["duplicated"]
             print(f"{kind + ' (real)':22} {healthy:>8} {result['records']:>8} {result['lost']:>6} "
                   f"{result['duplicated']:>10} {'n/a':>6}")
+        for line in mismatches[:10]:
+            print(f"  {line}")
         quarantined = set(BookingEvent.objects.filter(quarantined_at__isnull=False)
                           .values_list("envelope_id", flat=True))
         quarantine_ok = quarantined == plan.poison_events

@@ -125,7 +125,7 @@ def rotate_webhook_secret(
     return secret
 
 
-def _audit(*, account: Account, user, what: str) -> None:
+def record_change(*, account: Account, user, what: str) -> None:
     """One line in the account's admin history and the audit log; never the secret itself."""
     LogEntry.objects.create(
         user_id=user.pk, content_type_id=ContentType.objects.get_for_model(Account).pk,
@@ -143,7 +143,7 @@ def reveal_webhook_secret(*, account: Account, user) -> str | None:
     if current is None or current.revealed_at is not None:
         return None
     WebhookSecret.objects.filter(pk=current.pk).update(revealed_at=timezone.now())
-    _audit(account=account, user=user, what="Revealed the OnceHub webhook signing secret.")
+    record_change(account=account, user=user, what="Revealed the OnceHub webhook signing secret.")
     return current.secret
 
 
@@ -152,7 +152,7 @@ def rotate_webhook_secret_by(*, account: Account, user) -> None:
     """An administrator's "Rotate secret": a new current secret (revealable once); the previous
     one keeps working for the grace period, so deliveries already signed with it still pass."""
     rotate_webhook_secret(account=account)
-    _audit(account=account, user=user, what="Rotated the OnceHub webhook signing secret.")
+    record_change(account=account, user=user, what="Rotated the OnceHub webhook signing secret.")
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,19 +11,32 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import account_view
-from apps.accounts.selectors import webhook_secret_state
+from apps.accounts.selectors import source_api_key
 from apps.core.public_urls import public_url
+from apps.directory.selectors import learned_by_source
+from apps.intake.backfill import BackfillReport
+from apps.intake.source_setup import source_setups
 
 from . import registry, wizard
 from .contract import CrmIntegration
 from .errors import CrmError
 from .forms import ConnectorForm
 from .models import Connector
+from .source_forms import BackfillRangeForm, OnceHubApiKeyForm, SourceSecretForm
 
 
 @account_view(role=Role.STAFF)
 def account_overview(request, account):
-    webhook_url = public_url(reverse("intake:oncehub-webhook", args=[account.slug]), request)
+    return account_page(request, account)
+
+
+def account_page(request, account, *, backfill_form: BackfillRangeForm | None = None,
+                 backfill_report: BackfillReport | None = None, status: int = 200) -> HttpResponse:
+    """The account page; the booking-source views render it again with their form's errors."""
+    is_administrator = request.account_role == Role.ADMINISTRATOR
+    learned = learned_by_source(account.pk)
+    sources = [(setup, public_url(reverse(f"intake:{setup.key}-webhook", args=[account.slug]), request),
+                learned.get(setup.key)) for setup in source_setups(account)]
     return render(
         request,
         "connectors/account.html",
@@ -31,12 +44,17 @@ def account_overview(request, account):
             "account": account,
             "connectors": [(c, wizard.progress(c) if not c.is_live else None)
                            for c in Connector.objects.filter(account=account)],
-            "webhook_url": webhook_url,
-            "secret_state": webhook_secret_state(account),
-            "is_administrator": request.account_role == Role.ADMINISTRATOR,
+            "sources": sources,
+            "secret_form": SourceSecretForm(),
+            "api_key_form": OnceHubApiKeyForm(),
+            "has_api_key": source_api_key(account) is not None,
+            "backfill_form": backfill_form or BackfillRangeForm(),
+            "backfill_report": backfill_report,
+            "is_administrator": is_administrator,
             # Staff see a disconnected connector's banner without its Reconnect button.
-            "staff_view": request.account_role != Role.ADMINISTRATOR,
+            "staff_view": not is_administrator,
         },
+        status=status,
     )
 
 

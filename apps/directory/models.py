@@ -25,6 +25,10 @@ class DirectoryEntry(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     external_id = models.CharField(verbose_name="external ID", max_length=64,
                                    help_text="OnceHub id, e.g. USR-… or BP-…")
+    #: The booking source it was learned from (an ``apps.intake.models.BookingSourceKey``, a
+    #: layer above: named, not imported), so the account page lists each source's own.
+    source = models.CharField(max_length=16, default="oncehub", db_index=True,
+                              help_text="The booking source it was learned from")
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

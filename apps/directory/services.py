@@ -31,6 +31,9 @@ from .models import (
     SchedulingUser,
 )
 
+#: The source of the entries learned without one named (``apps.intake.models.BookingSourceKey``).
+ONCEHUB = "oncehub"
+
 #: payload key -> (model, {model field: the payload attributes it is learned from, first
 #: non-empty one wins}). ``apps.intake.schema`` derives its checks of these objects from this
 #: table and the fields' ``max_length``, so whatever is learned here fits its column.
@@ -75,7 +78,7 @@ def _learned_values(obj: Any, mapping: dict[str, tuple[str, ...]]) -> dict[str, 
     return values
 
 
-def _remember(account: Account, key: str, obj: Any, found: Any = None):
+def _remember(account: Account, key: str, obj: Any, found: Any = None, *, source: str = ONCEHUB):
     """The entry for ``obj``, created or updated (``found``: the entry, when already read)."""
     external_id = reference_id(obj)
     if not external_id:
@@ -86,7 +89,7 @@ def _remember(account: Account, key: str, obj: Any, found: Any = None):
         entry, created = found, False
     else:
         entry, created = model.objects.get_or_create(
-            account=account, external_id=external_id, defaults=values
+            account=account, external_id=external_id, defaults={**values, "source": source}
         )
     changed = {f: v for f, v in values.items() if getattr(entry, f) != v}
     if not created and changed:
@@ -149,11 +152,13 @@ def _read_fields(model, mapping: dict[str, tuple[str, ...]]) -> list[str]:
 
 
 @transaction.atomic(savepoint=False)  # inside the caller's transaction: no savepoint round trips
-def learn_from_booking(*, account: Account, booking: dict[str, Any]) -> dict[str, Any]:
-    """Record the users, pages and form questions a booking mentions; returns the entries by
-    payload key."""
+def learn_from_booking(*, account: Account, booking: dict[str, Any],
+                       source: str = ONCEHUB) -> dict[str, Any]:
+    """Record the users, pages and form questions a booking of ``source`` mentions; returns
+    the entries by payload key."""
     known = _read_entries(account, booking)
-    entries = {key: _remember(account, key, booking.get(key), known.get(key)) for key in EXPANDED_FIELDS}
+    entries = {key: _remember(account, key, booking.get(key), known.get(key), source=source)
+               for key in EXPANDED_FIELDS}
     owner = entries.get("owner")
     page = entries.get("booking_page") or entries.get("booking_calendar")
     if owner is not None and page is not None and page.owner_id is None:

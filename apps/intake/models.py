@@ -142,6 +142,9 @@ class SourceConnection(models.Model):
     source = models.CharField(max_length=16, choices=BookingSourceKey.choices)
     enabled = models.BooleanField(default=True)
     signing_secret = EncryptedTextField()
+    #: When an administrator revealed the secret on the account page (once, like OnceHub's
+    #: ``WebhookSecret.revealed_at``): a new secret may be revealed once again.
+    revealed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -336,7 +336,7 @@ def apply_event(*, event: BookingEvent) -> Booking | None:
             with transaction.atomic():
                 data = _folded_data(event)
                 if not event.is_test:  # a test booking's owner and pages are samples
-                    learn_from_booking(account=event.account, booking=data)
+                    learn_from_booking(account=event.account, booking=data, source=event.source)
                 action = source.derive_action(event.payload, data, history=_history(event, data))
                 if event.lifecycle_action != (action or ""):
                     event.lifecycle_action = action or ""

@@ -15,6 +15,11 @@ from tests.factories import TEST_SECRET, AccountFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 
+def _url(action: str, account) -> str:
+    """The OnceHub secret's reveal or replace ("Rotate secret") view of the account page."""
+    return reverse(f"connectors:source-secret-{action}", args=[account.slug, "oncehub"])
+
+
 @pytest.fixture
 def account():
     return AccountFactory(slug="secrets")
@@ -34,7 +39,7 @@ def _page(client, account) -> str:
 def test_reveal_once_copy_then_masked_with_rotate(client, admin, account):
     page = _page(client, account)
     assert TEST_SECRET not in page and 'data-testid="reveal-secret"' in page
-    revealed = client.post(reverse("accounts:secret-reveal", args=[account.slug]))
+    revealed = client.post(_url("reveal", account))
     assert revealed.status_code == 200
     body = revealed.content.decode()
     assert f'value="{TEST_SECRET}"' in body and 'data-copy-secret="#bb-webhook-secret"' in body
@@ -48,17 +53,17 @@ def test_reveal_once_copy_then_masked_with_rotate(client, admin, account):
 
 
 def test_rotation_allows_one_reveal_of_the_new_secret(client, admin, account):
-    client.post(reverse("accounts:secret-reveal", args=[account.slug]))
-    rotated = client.post(reverse("accounts:secret-rotate", args=[account.slug]), follow=True)
+    client.post(_url("reveal", account))
+    rotated = client.post(_url("replace", account), follow=True)
     assert "A new signing secret was made." in rotated.content.decode()
     new = WebhookSecret.objects.filter(account=account, expires_at__isnull=True).get()
     assert new.secret != TEST_SECRET and new.revealed_at is None
     assert set(valid_webhook_secrets(account.pk)) >= {TEST_SECRET, new.secret}  # grace period
     assert 'data-testid="reveal-secret"' in _page(client, account)
-    again = client.post(reverse("accounts:secret-reveal", args=[account.slug]))
+    again = client.post(_url("reveal", account))
     assert f'value="{new.secret}"' in again.content.decode()
 
 
 def test_reveal_and_rotate_need_post(client, admin, account):
-    assert client.get(reverse("accounts:secret-reveal", args=[account.slug])).status_code == 405
-    assert client.get(reverse("accounts:secret-rotate", args=[account.slug])).status_code == 405
+    assert client.get(_url("reveal", account)).status_code == 405
+    assert client.get(_url("replace", account)).status_code == 405

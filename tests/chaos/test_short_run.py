@@ -1,4 +1,5 @@
-"""The fault harness, short: a few hundred events, one worker SIGKILL, a broker restart, expired
+"""The fault harness, short: a few hundred events from the three booking sources (OnceHub,
+Calendly with its two-event reschedules, Cal.com), one worker SIGKILL, a broker restart, expired
 tokens, 5xx/429/timeouts, poison events (a planted bug fails their processing) — and not one
 booking lost, duplicated or wrong, and exactly the poison events quarantined."""
 
@@ -29,6 +30,9 @@ def test_short_fault_run_loses_and_duplicates_nothing():
     for _kind, bookings, records, lost, duplicated, wrong in rows:
         assert (lost, duplicated, wrong) == ("0", "0", "0"), output
         assert bookings == records, output
+    sources = re.search(r"sources: OnceHub (\d+), Calendly (\d+), Cal.com (\d+) bookings; "
+                        r"(\d+) Calendly reschedules", result.stdout)
+    assert sources and all(int(count) > 0 for count in sources.groups()), output
     assert "SIGKILL worker" in result.stdout and "expired every access token" in result.stdout, output
     poison = re.search(r"poison: (\d+) poison events over (\d+) bookings", result.stdout)
     quarantined = re.search(r"^quarantined: (\d+) events \((\d+) of (\d+) poison events; "

@@ -16,20 +16,25 @@ from tests.factories import TEST_SECRET, AccountFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 
+def _url(action: str, account) -> str:
+    """The OnceHub secret's reveal or replace ("Rotate secret") view of the account page."""
+    return reverse(f"connectors:source-secret-{action}", args=[account.slug, "oncehub"])
+
+
 @pytest.fixture
 def account():
     return AccountFactory(slug="vault")
 
 
 def _reveal(client, account):
-    return client.post(reverse("accounts:secret-reveal", args=[account.slug]))
+    return client.post(_url("reveal", account))
 
 
 def test_staff_cannot_reveal_or_rotate(client, account):
     client.force_login(MembershipFactory(account=account, role=Role.STAFF).user)
     answer = _reveal(client, account)
     assert answer.status_code == 403 and TEST_SECRET not in answer.content.decode()
-    assert client.post(reverse("accounts:secret-rotate", args=[account.slug])).status_code == 403
+    assert client.post(_url("replace", account)).status_code == 403
     page = client.get(reverse("connectors:account", args=[account.slug])).content.decode()
     assert TEST_SECRET not in page and 'data-testid="reveal-secret"' not in page
     assert WebhookSecret.objects.get(account=account).revealed_at is None
@@ -62,7 +67,7 @@ def test_the_secret_is_never_logged_nor_in_the_audit_entry(client, account, capl
     client.force_login(user)
     with caplog.at_level(logging.DEBUG):
         _reveal(client, account)
-        client.post(reverse("accounts:secret-rotate", args=[account.slug]))
+        client.post(_url("replace", account))
         new = WebhookSecret.objects.get(account=account, expires_at__isnull=True).secret
         _reveal(client, account)
     assert "Revealed the OnceHub webhook signing secret" in caplog.text

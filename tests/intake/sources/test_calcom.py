@@ -260,3 +260,13 @@ def test_a_rebooking_that_arrives_before_the_owners_request_is_the_owners(accoun
     early.refresh_from_db()
     assert early.lifecycle_action == LifecycleAction.RESCHEDULED_BY_OWNER
     assert booking(account, story.uid).lifecycle_action == LifecycleAction.RESCHEDULED_BY_OWNER
+
+
+def test_a_rebookings_cancel_keeps_the_booking_it_replaced(account):
+    story = CalcomStory()
+    fold(account, "calcom", story.created())
+    old_uid = story.uid
+    fold(account, "calcom", story.rescheduled())
+    canceled = fold(account, "calcom", story.cancelled())
+    assert canceled.lifecycle_action == LifecycleAction.CANCELED_BY_CUSTOMER
+    assert booking(account, story.uid).rescheduled_booking_id == old_uid

@@ -2,8 +2,10 @@
 
 Migrates the database, creates a demo account and administrator, starts the CRM sandboxes,
 a Celery worker, Celery beat and the web server, connects the demo connectors, sends sample
-bookings through their lifecycle and prints where to look. ``--check`` exits once everything
-answered and the samples were synced (used by the tests and CI).
+bookings through their lifecycle from each booking source (OnceHub, Calendly, Cal.com, each
+signed as its reference says: ``apps.demo.source_samples``) and prints where to look. The
+OnceHub API sandbox holds the OnceHub samples, so an administrator can try a backfill.
+``--check`` exits once everything answered and the samples were synced (used by the tests and CI).
 
 The processes are supervised (``apps.demo.supervisor``): one that dies is restarted with a
 backoff; SIGINT, SIGTERM and SIGHUP stop them all, in the foreground or the background; none
@@ -26,13 +28,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
 
 from apps.accounts.models import Account, Role
 from apps.accounts.selectors import valid_webhook_secrets
 from apps.accounts.services import add_member, create_account
 from apps.connectors.models import Connector, ConnectorStatus
 from apps.demo.samples import BookingStory, sign
+from apps.demo.source_samples import CalcomStory, CalendlyStory, sign_calcom, sign_calendly
 from apps.demo.supervisor import StopRequested, Supervisor
+from apps.intake.models import BookingEvent, BookingSourceKey, SourceConnection
+from apps.intake.oncehub_api import OnceHubApiError, store_api_key
 from apps.sync.models import JobStatus, SyncJob
 
 DEMO_SLUG = "demo"
@@ -40,8 +46,12 @@ DEMO_ADMIN = "admin@demo.bookbridge.test"
 DEMO_STAFF = "staff@demo.bookbridge.test"
 SANDBOXES = {"keap": "connect_demo_keap", "salesforce": "connect_demo_salesforce",
              "hubspot": "connect_demo_hubspot"}
-#: How the CRMs spell their names (``str.title`` would write "Hubspot").
-CRM_NAMES = {"keap": "Keap", "salesforce": "Salesforce", "hubspot": "HubSpot"}
+#: The booking source's API sandbox: what a backfill reads (``python -m sandbox oncehub``).
+SOURCE_SANDBOX = "oncehub"
+#: The sandboxes' names as their products spell them (``str.title`` would write "Hubspot").
+SANDBOX_NAMES = {"keap": "Keap sandbox", "salesforce": "Salesforce sandbox", "hubspot": "HubSpot sandbox",
+                 SOURCE_SANDBOX: "OnceHub API sandbox (backfill)"}
+ONCEHUB_SANDBOX_KEY = "sandbox-oncehub-api-key"  # the sandbox's own default (sandbox/oncehub/app.py)
 
 
 def free_port(preferred: int) -> int:
@@ -83,15 +93,17 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0, interactive=False)
         checkpoint()
         account, passwords = self._demo_account()
+        source_secrets = self._demo_sources(account)
         sandboxes = self._start_sandboxes()
         connectors = self._demo_connectors(account, sandboxes)
+        self._demo_api_key(account, sandboxes)
         checkpoint()
         self._start_worker()
         self._start_beat()
         base_url = self._start_web(port)
-        events = self._send_samples(base_url, account)
+        events = self._send_samples(base_url, account, source_secrets, sandboxes)
         outcome = self._wait_for_sync(events, connectors, timeout)
-        self._print_summary(base_url, account, passwords, sandboxes, connectors, outcome)
+        self._print_summary(base_url, account, passwords, sandboxes, connectors, outcome, events)
         if check:
             if outcome.get(JobStatus.SUCCEEDED, 0) == 0 or set(outcome) - {JobStatus.SUCCEEDED}:
                 raise CommandError(f"The sample bookings did not all sync: {outcome}")
@@ -116,15 +128,34 @@ class Command(BaseCommand):
             passwords[email] = password
         return account, passwords
 
+    def _demo_sources(self, account: Account) -> dict[str, str]:
+        """Calendly's and Cal.com's webhooks on, each with a fresh signing secret (printed)."""
+        made = {}
+        for source in (BookingSourceKey.CALENDLY, BookingSourceKey.CALCOM):
+            made[source] = secrets.token_hex(16)
+            SourceConnection.objects.update_or_create(
+                account=account, source=source,
+                defaults={"signing_secret": made[source], "enabled": True, "revealed_at": None})
+        return made
+
+    def _demo_api_key(self, account: Account, sandboxes: dict[str, str]) -> None:
+        if SOURCE_SANDBOX not in sandboxes:
+            return
+        try:
+            store_api_key(account=account, api_key=ONCEHUB_SANDBOX_KEY,
+                          api_base=f"{sandboxes[SOURCE_SANDBOX]}/v2")
+        except OnceHubApiError as exc:  # this installation refuses loopback addresses
+            self.stdout.write(f"Backfill is not set up: {exc}")
+
     def _start_sandboxes(self) -> dict[str, str]:
         urls = {}
-        for kind in SANDBOXES:
+        for kind in (*SANDBOXES, SOURCE_SANDBOX):
             if not _importable(f"sandbox.{kind}.app"):
                 continue
             state_file = settings.VAR_DIR / f"sandbox-{kind}.json"
             args = [sys.executable, "-m", "sandbox", kind, "--port", "0", "--state-file", str(state_file)]
             process = self.supervisor.start(
-                f"the {CRM_NAMES[kind]} sandbox", args, ready_pattern=r"SANDBOX READY \S+ (http://\S+)",
+                f"the {SANDBOX_NAMES[kind]}", args, ready_pattern=r"SANDBOX READY \S+ (http://\S+)",
                 timeout=30, restart_args=lambda first, args=args: _same_port(args, first.match.group(1)),
             )
             urls[kind] = process.match.group(1)
@@ -175,49 +206,102 @@ class Command(BaseCommand):
                 raise CommandError(failure)
             self.supervisor.sleep(0.25)
 
-    def _send_samples(self, base_url: str, account: Account) -> list[str]:
+    def _send_samples(self, base_url: str, account: Account, source_secrets: dict[str, str],
+                      sandboxes: dict[str, str]) -> list[str]:
+        """Every source's samples, signed with its secret; answers the stored events' ids."""
+        oncehub = self._oncehub_samples()
+        calendly = self._calendly_samples()
+        calcom = self._calcom_samples()
         secret = valid_webhook_secrets(account.id)[0]
+        deliveries = [
+            *((BookingSourceKey.ONCEHUB, sign(envelope, secret)) for envelope in oncehub),
+            *((BookingSourceKey.CALENDLY, sign_calendly(document, source_secrets["calendly"]))
+              for document in calendly),
+            *((BookingSourceKey.CALCOM, sign_calcom(document, source_secrets["calcom"]))
+              for document in calcom),
+        ]
+        ids = []
+        for source, (body, headers) in deliveries:
+            self.supervisor.checkpoint()
+            response = requests.post(f"{base_url}/webhooks/{source}/{account.slug}/", data=body,
+                                     headers=headers, timeout=10)
+            if response.status_code not in (200, 202):
+                raise CommandError(f"Webhook refused: {response.status_code} {response.text}")
+            ids.append(response.json()["id"])
+        if SOURCE_SANDBOX in sandboxes:
+            self._load_oncehub_api(sandboxes[SOURCE_SANDBOX], oncehub)
+        self.stdout.write(f"Sent {len(deliveries)} sample webhook deliveries: {len(oncehub)} from OnceHub, "
+                          f"{len(calendly)} from Calendly, {len(calcom)} from Cal.com.")
+        return ids
+
+    @staticmethod
+    def _oncehub_samples() -> list[dict]:
         first, second, third = (
             BookingStory(email="carrie@customer.example", name="Carrie Jones"),
             BookingStory(email="dan@customer.example", name="Dan Smith"),
             BookingStory(email="erin@customer.example", name="Erin Lee"),
         )
-        envelopes = [
+        return [
             first.scheduled(), first.rescheduled(), first.canceled(by="customer"),
             second.scheduled(), second.completed(),
             third.scheduled(), third.no_show(),
         ]
-        url = f"{base_url}/webhooks/oncehub/{account.slug}/"
-        for envelope in envelopes:
-            self.supervisor.checkpoint()
-            body, headers = sign(envelope, secret)
-            response = requests.post(url, data=body, headers=headers, timeout=10)
-            if response.status_code not in (200, 202):
-                raise CommandError(f"Webhook refused: {response.status_code} {response.text}")
-        self.stdout.write(f"Sent {len(envelopes)} sample webhook deliveries.")
-        return [envelope["id"] for envelope in envelopes]
 
-    def _wait_for_sync(self, envelope_ids, connectors, timeout: float) -> dict[str, int]:
-        expected = len(envelope_ids) * len(connectors)
+    @staticmethod
+    def _calendly_samples() -> list[dict]:
+        """A booking, its reschedule (Calendly's two events: the old invitee canceled, the new
+        one created) and a cancellation by the host."""
+        frank = CalendlyStory(email="frank@customer.example", name="Frank Miller")
+        gina = CalendlyStory(email="gina@customer.example", name="Gina Park")
+        return [frank.created(), *frank.rescheduled(), gina.created(), gina.canceled(by="host")]
+
+    @staticmethod
+    def _calcom_samples() -> list[dict]:
+        hal = CalcomStory(email="hal@customer.example", name="Hal Stone")
+        ivy = CalcomStory(email="ivy@customer.example", name="Ivy Chen")
+        return [hal.created(), hal.rescheduled(), ivy.created(), ivy.cancelled()]
+
+    @staticmethod
+    def _load_oncehub_api(url: str, envelopes: list[dict]) -> None:
+        """Each OnceHub sample as OnceHub's API holds it (its latest state), for backfill."""
+        latest: dict[str, dict] = {}
+        first_created: dict[str, str] = {}
+        for envelope in envelopes:
+            data = envelope["data"]
+            first_created.setdefault(data["id"], data["creation_time"])
+            latest[data["id"]] = data
+        bookings = [{**data, "creation_time": first_created[booking_id]}
+                    for booking_id, data in latest.items()]
+        requests.post(f"{url}/_sandbox/oncehub/bookings", json={"bookings": bookings}, timeout=10)
+
+    def _wait_for_sync(self, event_ids, connectors, timeout: float) -> dict[str, int]:
+        """Wait until every sample is folded and each one with a lifecycle action synced to
+        every connector (a Calendly reschedule's cancel half has none: folded, not synced)."""
+        events = BookingEvent.objects.filter(envelope_id__in=event_ids)
+        jobs = SyncJob.objects.filter(event__envelope_id__in=event_ids)
         unfinished = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.RETRYING)
 
+        def expected() -> int:
+            return events.exclude(lifecycle_action="").count() * len(connectors)
+
         def settled():
-            jobs = SyncJob.objects.filter(event__envelope_id__in=envelope_ids)
-            return jobs.count() == expected and not jobs.filter(status__in=unfinished).exists()
+            return (events.count() == len(event_ids) and not events.filter(processed_at__isnull=True).exists()
+                    and jobs.count() == expected() and not jobs.filter(status__in=unfinished).exists())
 
         deadline = time.monotonic() + timeout
         while not settled() and time.monotonic() < deadline:
             self.supervisor.sleep(0.25)
         outcome: dict[str, int] = {}
-        for status in SyncJob.objects.filter(event__envelope_id__in=envelope_ids).values_list(
-            "status", flat=True
-        ):
+        for status in jobs.values_list("status", flat=True):
             outcome[status] = outcome.get(status, 0) + 1
-        if sum(outcome.values()) < expected:
-            outcome["missing"] = expected - sum(outcome.values())
+        if sum(outcome.values()) < expected():
+            outcome["missing"] = expected() - sum(outcome.values())
+        unprocessed = events.filter(processed_at__isnull=True).count() + len(event_ids) - events.count()
+        if unprocessed:
+            outcome["unprocessed"] = unprocessed
         return outcome
 
-    def _print_summary(self, base_url, account, passwords, sandboxes, connectors, outcome) -> None:
+    def _print_summary(self, base_url, account, passwords, sandboxes, connectors, outcome, event_ids) -> None:
         write = self.stdout.write
         write("")
         write(self.style.SUCCESS("Bookbridge is running."))
@@ -227,8 +311,16 @@ class Command(BaseCommand):
         write(f"  Staff login:    {DEMO_STAFF} / {passwords[DEMO_STAFF]}   (Staff)")
         write(f"  Webhook URL:    {base_url}/webhooks/oncehub/{account.slug}/")
         write(f"  Webhook secret: {valid_webhook_secrets(account.id)[0]}   (signs your own test deliveries)")
+        for connection in SourceConnection.objects.filter(account=account):
+            label = connection.get_source_display()
+            write(f"  {label + ' webhook:':<18}{base_url}/webhooks/{connection.source}/{account.slug}/"
+                  f"   secret {connection.signing_secret}")
+        by_source = dict(BookingEvent.objects.filter(envelope_id__in=event_ids).values_list("source")
+                         .annotate(n=Count("id")).order_by("source"))
+        write("  Sample sources: " + ", ".join(
+            f"{label} {by_source.get(key, 0)} deliveries" for key, label in BookingSourceKey.choices))
         for kind, url in sandboxes.items():
-            write(f"  {CRM_NAMES[kind]} sandbox: {url}/_sandbox/")
+            write(f"  {SANDBOX_NAMES[kind]}: {url}/_sandbox/")
         write(f"  Connectors:     {', '.join(f'{c.name} ({c.kind})' for c in connectors)}")
         write(f"  Sample syncs:   {outcome}")
         write("  Processes:      " + ", ".join(

@@ -88,7 +88,10 @@ def _booking(trigger: str, payload: dict[str, Any], when: str, earlier: dict[str
         # "integrations:daily" names an app, not a place: the meeting's link says more.
         "location_description": join_url if location.startswith("integrations:") else location,
         "virtual_conferencing": {"join_url": join_url},
-        "rescheduled_booking_id": text(payload.get("rescheduleUid")),
+        # Only BOOKING_RESCHEDULED names the booking it replaced (calcom-webhooks.md §5: no
+        # ``fromReschedule`` in the later events): a rebooking's cancel keeps the chain learned.
+        "rescheduled_booking_id": (text(payload.get("rescheduleUid"))
+                                   or text(earlier.get("rescheduled_booking_id"))),
         "cancel_reschedule_information": {
             "reason": (text(payload.get("cancellationReason")) or text(payload.get("rejectionReason"))
                        or _response(payload, "rescheduleReason")),
