@@ -65,6 +65,9 @@ class Claim(NamedTuple):
     job: SyncJob | None
     booking: Booking | None
     attempt_id: int | None = None
+    #: The later booking that rescheduled the job's booking ("" for none): the job writes
+    #: nothing (``ordering.superseded_by``).
+    superseded_by: str = ""
 
 
 def _open_attempt(job: SyncJob, *, first: bool = False) -> int:
@@ -93,6 +96,7 @@ def claim_in_chain(job: SyncJob, chain: list[str]) -> Claim:
     with transaction.atomic():
         locked = ordering.lock_chain(job.account_id, chain)
         booking = next((b for b in locked if b.booking_id == job.booking_id), None)
+        replaced_by = ordering.superseded_by(job.booking_id, locked)
         own, others = ordering.claim_rows(job, chain)
         if own is None:
             raise SyncJob.DoesNotExist(f"Sync job {job.pk} no longer exists.")
@@ -120,7 +124,7 @@ def claim_in_chain(job: SyncJob, chain: list[str]) -> Claim:
         job.connector, job.event = related.connector, related.event
     if booking is not None and booking.latest_event_id == job.event_id:
         booking.latest_event = job.event  # the event in hand: no second read of its payload
-    return Claim(job, booking, attempt_id)
+    return Claim(job, booking, attempt_id, replaced_by)
 
 
 def claim_new_job(*, event: BookingEvent, connector: Connector, chain: list[str]) -> Claim | None:
@@ -139,6 +143,7 @@ def claim_new_job(*, event: BookingEvent, connector: Connector, chain: list[str]
         with transaction.atomic():
             locked = ordering.lock_chain(event.account_id, chain)
             booking = next((b for b in locked if b.booking_id == event.booking_id), None)
+            replaced_by = ordering.superseded_by(event.booking_id, locked)
             others = ordering.unfinished_rows(connector.pk, chain)
             own = {"event_id": event.pk, "event__event_created_at": event.event_created_at}
             if ordering.first_blocker(own, others, now=now) is not None:
@@ -153,4 +158,4 @@ def claim_new_job(*, event: BookingEvent, connector: Connector, chain: list[str]
         return None
     if booking is not None and booking.latest_event_id == event.pk:
         booking.latest_event = event
-    return Claim(job, booking, attempt_id)
+    return Claim(job, booking, attempt_id, replaced_by)

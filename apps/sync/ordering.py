@@ -21,6 +21,13 @@ drain, engineering-patterns §3.8 pattern 1, combined with pattern 2's stale-eve
   event arrives. Its job then runs after it, and because connectors plan from the booking's
   folded state (newest ``last_updated_time`` wins), the CRM still converges to the newest state.
 
+* A booking that a later booking rescheduled is **superseded**: its jobs write nothing
+  (skipped, saying which booking replaced it), whenever they come — an event of the replaced
+  booking delivered after the later booking's job had run (reordered deliveries, a backfill
+  after an outage) would otherwise make a second CRM record for one customer's booking, or
+  write its older state over the chain's record. The claim sees it in the rows it locks
+  (``lock_chain`` also locks the bookings that rescheduled the chain's newest one).
+
 Jobs that failed or died do not block the chain (an operator retries them from the console;
 the booking's next event carries the full state anyway).
 
@@ -66,18 +73,33 @@ def chain_ids(job: SyncJob, booking: Booking | None) -> list[str]:
 
 
 def lock_chain(account_id: int, booking_ids: list[str]) -> list[Booking]:
-    """Lock the chain's booking rows for the rest of the current transaction.
+    """Lock the chain's booking rows for the rest of the current transaction, and those of the
+    bookings that rescheduled its first (newest) booking.
 
     Answers the locked rows: read under the lock, they are the bookings' freshest folded state
-    (the claim hands the job's own booking to the connector, no second read needed).
+    (the claim hands the job's own booking to the connector, no second read needed, and sees
+    whether a later booking replaced it: ``superseded_by``).
     """
     if not booking_ids:
         return []
     return list(
         Booking.objects.select_for_update()
-        .filter(account_id=account_id, booking_id__in=booking_ids)
+        .filter(Q(booking_id__in=booking_ids) | Q(rescheduled_booking_id=booking_ids[0]),
+                account_id=account_id)
         .order_by("pk")
     )
+
+
+def superseded_by(booking_id: str, locked: list[Booking]) -> str:
+    """The booking (among ``lock_chain``'s rows) that rescheduled ``booking_id``, or "".
+
+    A job of a booking some later booking replaced writes nothing: the later booking's jobs
+    carry the chain's state to the CRM (they find its records through the chain). Running it
+    anyway could write the replaced booking's older state over them, or, when its event
+    arrived after the later booking's job had run (reordered deliveries, a backfill), make a
+    second record for one customer's booking."""
+    return next((b.booking_id for b in locked
+                 if b.rescheduled_booking_id == booking_id and b.booking_id != booking_id), "")
 
 
 def _ahead(job: SyncJob, booking_ids: list[str]):

@@ -81,6 +81,8 @@ class Attempt:
     plan: list[dict[str, Any]] | None = None
     #: ``context.record_replan``'s entries (the context's own list)
     replans: list[dict[str, Any]] = field(default_factory=list)
+    #: the later booking that rescheduled this one ("" for none: ``ordering.superseded_by``)
+    superseded_by: str = ""
 
     def final_plan(self) -> list[dict[str, Any]] | None:
         """What ran: the last re-plan, else the plan (also when apply failed after a re-plan)."""
@@ -97,7 +99,8 @@ def run_job(*, job: SyncJob, booking: Booking | None = None, chain: list[str] | 
     claim = claims.claim_in_chain(job, chain)
     if claim.job is None:
         return SyncJob.objects.get(pk=job.pk)
-    return _run_claimed(Attempt(claim.job, claim.booking, chain, row_id=claim.attempt_id))
+    return _run_claimed(Attempt(claim.job, claim.booking, chain, row_id=claim.attempt_id,
+                                   superseded_by=claim.superseded_by))
 
 
 def start_new_job(*, event: BookingEvent, connector: Connector, chain: list[str] | None) -> SyncJob | None:
@@ -112,7 +115,8 @@ def start_new_job(*, event: BookingEvent, connector: Connector, chain: list[str]
         return None
     if claim.job.status != JobStatus.RUNNING:
         return claim.job  # waits its turn (``next_attempt_at``)
-    return _run_claimed(Attempt(claim.job, claim.booking, chain, row_id=claim.attempt_id))
+    return _run_claimed(Attempt(claim.job, claim.booking, chain, row_id=claim.attempt_id,
+                                   superseded_by=claim.superseded_by))
 
 
 def _run_claimed(attempt: Attempt) -> SyncJob:
@@ -122,6 +126,10 @@ def _run_claimed(attempt: Attempt) -> SyncJob:
     kind = registry.get(connector.kind)
     if kind is None:
         return _end(attempt, status=JobStatus.SKIPPED, error=f"Unknown connector kind '{connector.kind}'.")
+    if attempt.superseded_by:
+        return _end(attempt, status=JobStatus.SKIPPED,
+                    error=f"Not synced: booking {attempt.superseded_by} rescheduled this booking, and its "
+                          f"sync carries the booking's latest state to {kind.label}.")
     recorder = CallRecorder(connector, job, limiter=RateLimiter(connector),
                             circuit=CircuitBreaker(connector.pk),
                             heartbeat=claims.Lease(job.pk, job.attempts),

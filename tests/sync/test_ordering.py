@@ -127,3 +127,32 @@ def test_waiting_and_dead_worker_jobs_are_due():
     SyncJob.objects.filter(pk=first.pk).update(status=JobStatus.RUNNING, lease_expires_at=None,
                                                started_at=timezone.now() - timedelta(hours=1))
     assert first.pk in dispatch.due_job_ids()
+
+
+def test_a_booking_replaced_by_a_later_one_writes_nothing_when_its_event_comes_late():
+    """Reordered deliveries (or a backfill) across a reschedule: the later booking synced first,
+    so the replaced booking's late first event must not make a second record."""
+    account = AccountFactory()
+    ConnectorFactory(account=account, kind="order_probe")
+    old = BookingStory()
+    scheduled = old.scheduled()
+    new, rebooked = old.rebooked_after_request()
+    services.process_event(event_id=store(account, rebooked).pk)
+    services.process_event(event_id=store(account, scheduled).pk)
+    late = SyncJob.objects.get(booking_id=old.booking_id)
+    assert late.status == JobStatus.SKIPPED
+    assert new.booking_id in late.error and "{" not in late.error
+    assert SyncJob.objects.get(booking_id=new.booking_id).status == JobStatus.SUCCEEDED
+    assert APPLIED == [(new.booking_id, "booking.rescheduled")]
+
+
+def test_a_waiting_job_of_a_replaced_booking_gives_way_to_the_later_booking():
+    account = AccountFactory()
+    old = BookingStory()
+    scheduled = old.scheduled()
+    new, rebooked = old.rebooked_after_request()
+    first, second = jobs_for(account, scheduled, rebooked)
+    assert running.run_job(job=second).status == JobStatus.PENDING  # the earlier job first
+    assert running.run_job(job=first).status == JobStatus.SKIPPED
+    assert running.run_job(job=second).status == JobStatus.SUCCEEDED
+    assert APPLIED == [(new.booking_id, "booking.rescheduled")]

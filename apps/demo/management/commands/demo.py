@@ -105,7 +105,9 @@ class Command(BaseCommand):
         outcome = self._wait_for_sync(events, connectors, timeout)
         self._print_summary(base_url, account, passwords, sandboxes, connectors, outcome, events)
         if check:
-            if outcome.get(JobStatus.SUCCEEDED, 0) == 0 or set(outcome) - {JobStatus.SUCCEEDED}:
+            # Skipped: a booking a later one rescheduled, synced through that one (apps.sync.ordering).
+            synced = {JobStatus.SUCCEEDED, JobStatus.SKIPPED}
+            if outcome.get(JobStatus.SUCCEEDED, 0) == 0 or set(outcome) - synced:
                 raise CommandError(f"The sample bookings did not all sync: {outcome}")
             self.stdout.write(self.style.SUCCESS("Demo check passed."))
             return
