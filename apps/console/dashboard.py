@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.connectors.models import Connector
 from apps.intake.models import BookingEvent
+from apps.sync import ratelimit
 from apps.sync.models import CrmCall, JobStatus, SyncJob
 from apps.sync.selectors import BACKLOG_STATUSES, ConnectorJobStats, connector_job_stats
 
@@ -140,18 +141,8 @@ def api_usage(connector: Connector) -> str:
 
 def _learned_limits(connector: Connector) -> str:
     """The limits the sync engine learned from the CRM's quota headers (kept in the cache)."""
-    try:
-        from django.core.cache import cache
-
-        from apps.sync import ratelimit
-
-        learned = cache.get(ratelimit._learned_key(ratelimit.bucket_key(connector))) or {}
-    except Exception:  # noqa: BLE001 - the cache or the engine's layout changed: show nothing
-        return ""
-    if not isinstance(learned, dict):
-        return ""
-    return ", ".join(f"{value:g}/{unit}" for unit, value in sorted(learned.items())
-                     if isinstance(value, (int, float)))
+    learned = ratelimit.learned_limits(connector)
+    return ", ".join(f"{value:g}/{unit}" for unit, value in sorted(learned.items()))
 
 
 def _format_usage(value: Any) -> str:

@@ -129,6 +129,15 @@ def _learned_key(key: str) -> str:
     return f"bookbridge:rl:{key}:learned"
 
 
+def learned_limits(connector) -> dict[str, float]:
+    """The limits learned from the CRM's quota headers for the connector's buckets, by window
+    unit ({} when none were learned)."""
+    learned = cache.get(_learned_key(bucket_key(connector))) or {}
+    if not isinstance(learned, dict):
+        return {}
+    return {unit: value for unit, value in learned.items() if isinstance(value, (int, float))}
+
+
 # --------------------------------------------------------------------------- header parsing
 _SFORCE = re.compile(r"api-usage=(\d+)/(\d+)")
 
