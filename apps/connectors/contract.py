@@ -139,6 +139,15 @@ class SyncContext(Protocol):
     def record_replan(self, plan: Plan, *, reason: str) -> None: ...
 
 
+def latest_booking_data(context: SyncContext) -> dict[str, Any]:
+    """The booking as its latest event tells it (so stale and duplicate events converge on the
+    newest state), in OnceHub's shape whatever the booking's source
+    (``BookingEvent.booking_data``, SPEC §15): what every kind plans from."""
+    booking = context.booking
+    latest = booking.latest_event if booking is not None else None
+    return (latest if latest is not None else context.event).booking_data
+
+
 class ConnectorKind(ABC):
     """What the sync engine needs of every kind of connector, CRM or not."""
 

@@ -1,5 +1,5 @@
-"""The same booking story from OnceHub, Calendly and Cal.com leaves the same state in Keap and
-in Salesforce (SPEC §15: the connectors never see a source's own shape). Real sandboxes over
+"""The same booking story from OnceHub, Calendly and Cal.com leaves the same state in Keap, in
+Salesforce and in HubSpot (SPEC §15: the connectors never see a source's own shape). Real sandboxes over
 HTTP, real PostgreSQL; the pipeline runs in this process (``process_event``)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from apps.intake.services import accept_delivery
 from apps.integrations.keap.planner import GENERIC_TAGS
 from apps.sync import services as sync_services
 from apps.sync.models import JobStatus
+from tests.integrations.hubspot import helpers as hubspot_helpers
 from tests.integrations.keap import helpers as keap_helpers
 from tests.integrations.salesforce.conftest import insecure_ok, make_connector, records
 
@@ -79,11 +80,25 @@ def salesforce_state(salesforce, email: str) -> dict[str, Any]:
     }
 
 
-def test_the_same_story_from_every_source_leaves_the_same_crm_state(keap, salesforce, make_connector):
+def hubspot_state(hubspot, email: str) -> dict[str, Any]:
+    [contact] = hubspot_helpers.contacts_by_email(hubspot, email)
+    linked = hubspot_helpers.links_of(hubspot, "contacts", contact["id"], "meetings")
+    meetings = [m["properties"] for m in hubspot_helpers.records(hubspot, "meetings")
+                if str(m["id"]) in linked]
+    return {
+        "contact": (contact["properties"].get("firstname"), contact["properties"].get("lastname")),
+        "meetings": [(m.get("hs_meeting_title"), m.get("hs_meeting_start_time", "")[:16],
+                      m.get("hs_meeting_outcome")) for m in meetings],
+    }
+
+
+def test_the_same_story_from_every_source_leaves_the_same_crm_state(keap, salesforce, hubspot,
+                                                                    make_connector):
     states = {}
     for source in ("oncehub", "calendly", "calcom"):
         connector = make_connector()  # a Salesforce connector of a fresh account
-        keap_helpers.make_connector(connector.account, keap.url)  # and Keap next to it
+        keap_helpers.make_connector(connector.account, keap.url)  # and Keap and HubSpot next to it
+        hubspot_helpers.make_connector(connector.account, hubspot.url, auth="static")
         moved, missed = f"moved-{source}@customer.com", f"missed-{source}@customer.com"
         for email, no_show in ((moved, False), (missed, True)):
             for document in story_of(source, email, no_show=no_show):
@@ -91,6 +106,7 @@ def test_the_same_story_from_every_source_leaves_the_same_crm_state(keap, salesf
         states[source] = {
             "keap": (keap_state(keap, moved), keap_state(keap, missed)),
             "salesforce": (salesforce_state(salesforce, moved), salesforce_state(salesforce, missed)),
+            "hubspot": (hubspot_state(hubspot, moved), hubspot_state(hubspot, missed)),
         }
     reference = states["oncehub"]
     keap_moved, keap_missed = reference["keap"]
@@ -100,5 +116,8 @@ def test_the_same_story_from_every_source_leaves_the_same_crm_state(keap, salesf
     sf_moved, sf_missed = reference["salesforce"]
     assert sf_moved["events"] == [("Canceled by Customer", "2030-01-21T16:45", 30, "Discovery call")]
     assert [e[0] for e in sf_missed["events"]] == ["No-show"]
+    hs_moved, hs_missed = reference["hubspot"]
+    assert hs_moved["meetings"] == [("Discovery call", "2030-01-21T16:45", "CANCELED")]
+    assert [m[2] for m in hs_missed["meetings"]] == ["NO_SHOW"]
     assert states["calendly"] == reference
     assert states["calcom"] == reference

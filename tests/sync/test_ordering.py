@@ -143,7 +143,7 @@ def test_a_booking_replaced_by_a_later_one_writes_nothing_when_its_event_comes_l
     assert late.status == JobStatus.SKIPPED
     assert new.booking_id in late.error and "{" not in late.error
     assert SyncJob.objects.get(booking_id=new.booking_id).status == JobStatus.SUCCEEDED
-    assert APPLIED == [(new.booking_id, "booking.rescheduled")]
+    assert [(new.booking_id, "booking.rescheduled")] == APPLIED
 
 
 def test_a_waiting_job_of_a_replaced_booking_gives_way_to_the_later_booking():
@@ -155,4 +155,4 @@ def test_a_waiting_job_of_a_replaced_booking_gives_way_to_the_later_booking():
     assert running.run_job(job=second).status == JobStatus.PENDING  # the earlier job first
     assert running.run_job(job=first).status == JobStatus.SKIPPED
     assert running.run_job(job=second).status == JobStatus.SUCCEEDED
-    assert APPLIED == [(new.booking_id, "booking.rescheduled")]
+    assert [(new.booking_id, "booking.rescheduled")] == APPLIED

@@ -1,7 +1,7 @@
 """The booking, as plain values the planner reads (pure: no database, cache or CRM).
 
-``booking_payload`` picks the payload of the booking's latest event (so stale or duplicate events
-converge); ``booking_values`` flattens it to the booking fields a property mapping names
+The planning reads the booking's latest data (``apps.connectors.contract.latest_booking_data``);
+``booking_values`` flattens it to the booking fields a property mapping names
 (``BOOKING_FIELDS``, ``question:<name>``); ``personalized_contact_id`` reads the HubSpot record
 id a personalized link passed on (``sohsContactId``); ``company_key`` says which company the
 booking names; ``meeting_outcome`` is ``hs_meeting_outcome`` of a lifecycle action.
@@ -60,15 +60,6 @@ OUTCOMES = {
     LifecycleAction.RESCHEDULED_REASSIGNED: "RESCHEDULED",
 }
 DEFAULT_DURATION = 30
-
-
-def booking_payload(context) -> dict[str, Any]:
-    """The booking data of the latest event (so stale or duplicate events converge)."""
-    booking = context.booking
-    latest = booking.latest_event if booking is not None else None
-    event = latest if latest is not None else context.event
-    data = event.payload.get("data") if isinstance(event.payload, dict) else None
-    return data if isinstance(data, dict) else {}
 
 
 def _text(value: Any) -> str:

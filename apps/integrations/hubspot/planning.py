@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.connectors import owner_mapping
-from apps.connectors.contract import Plan, SyncContext
+from apps.connectors.contract import Plan, SyncContext, latest_booking_data
 from apps.connectors.models import Connector
 
 from . import facts, metadata, planner
@@ -76,7 +76,7 @@ def gather(context: SyncContext, client: HubSpotClient, rows: JobRows | None = N
     """What the planner needs: the settings, links, saved ids and (only when needed) a lookup."""
     connector, booking = context.connector, context.booking
     rows = rows if rows is not None else job_rows(connector, booking.owner_id)
-    data = facts.booking_payload(context)
+    data = latest_booking_data(context)
     values = facts.booking_values(data, booking)
     meeting = rows.steps["meeting"]
     p = planner.PlanInput(

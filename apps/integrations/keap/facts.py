@@ -1,7 +1,7 @@
 """The booking, as plain values the planner reads (pure: no database, cache or CRM).
 
-``booking_payload`` picks the payload of the booking's latest event (so stale or duplicate events
-converge); ``booking_values`` flattens it to the booking fields the mapping sources name;
+The planning reads the booking's latest data (``apps.connectors.contract.latest_booking_data``);
+``booking_values`` flattens it to the booking fields the mapping sources name;
 ``personalized_contact_id`` reads the Keap id a personalized link passed on; the lead source
 name and the extra tags are made from the booking's directory entries and the Tagging step.
 """
@@ -17,15 +17,6 @@ from apps.directory.models import BookingPage, EventType, MasterPage
 #: The directory entries a lead source name is made of: (booking attribute, model), in order.
 LEAD_SOURCE_PARTS = (("master_page_id", MasterPage), ("event_type_id", EventType),
                      ("booking_page_id", BookingPage))
-
-
-def booking_payload(context) -> dict[str, Any]:
-    """The booking data of the latest event (so stale or duplicate events converge), in
-    OnceHub's shape whatever the booking's source (``BookingEvent.booking_data``)."""
-    booking = context.booking
-    latest = booking.latest_event if booking is not None else None
-    event = latest if latest is not None else context.event
-    return event.booking_data
 
 
 def _form(data: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from apps.connectors import owner_mapping
-from apps.connectors.contract import Plan, SyncContext
+from apps.connectors.contract import Plan, SyncContext, latest_booking_data
 from apps.connectors.errors import PermanentCrmError
 from apps.connectors.models import Connector
 from apps.intake.models import BookingEvent
@@ -106,7 +106,7 @@ def owner_crm_id(connector: Connector, external_id: str, rows: JobRows, client: 
 def _read_settings(context: SyncContext, rows: JobRows, client: KeapClient) -> planner.PlanInput:
     """The planner's input from the settings, the booking and its links (no lookup yet)."""
     connector, booking = context.connector, context.booking
-    data = facts.booking_payload(context)
+    data = latest_booking_data(context)
     steps = rows.steps
     mapping_step = steps["mapping"]
     mapping = facts.mapping_for(mapping_step.mapping, mapping_step.overrides, booking.event_type_id)

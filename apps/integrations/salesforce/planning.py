@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.connectors import owner_mapping
-from apps.connectors.contract import Plan, SyncContext
+from apps.connectors.contract import Plan, SyncContext, latest_booking_data
 from apps.connectors.errors import AuthCrmError
 
 from . import metadata, planner, selectors
@@ -55,8 +55,7 @@ def client_for(context: SyncContext) -> SalesforceClient:
 def facts_for(context: SyncContext) -> dict[str, Any]:
     """The booking's facts (``facts.booking_facts``) from its latest event."""
     booking = context.booking
-    latest = booking.latest_event if booking is not None else None
-    data = (latest or context.event).booking_data
+    data = latest_booking_data(context)
     action = (booking.lifecycle_action if booking is not None else "") or context.event.lifecycle_action
     booking_id = booking.booking_id if booking is not None else context.event.booking_id
     return booking_facts(data, lifecycle_action=action or "", booking_id=booking_id)
