@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection as db
-
+from apps.connectors import job_rows as job_rows_sql
 from apps.connectors import staging
-from apps.connectors.models import Connector, OwnerMapping
+from apps.connectors.job_rows import Owner
+from apps.connectors.models import Connector
 from apps.core import textunion
-from apps.directory.models import SchedulingUser
 
 from .models import (
     ClassificationSettings,
@@ -28,26 +27,12 @@ from .models import (
 STEP_MODELS = {"creation": CreationSettings, "classification": ClassificationSettings,
                "meeting": MeetingSettings}
 _CONNECTION = "connection"
-_OWNER = "owner"
 _MAPPING = "mapping"
 MAPPING_FIELDS = ("object_type", "property_name", "booking_field", "write_mode")
 
 
-def _row_fields(model) -> list:
-    """The fields of a one-per-connector row ``job_rows`` reads (its id, not the connector)."""
-    return [f for f in model._meta.concrete_fields if f.name not in ("connector", "updated_at")]
-
-
 _ROW_MODELS = {**STEP_MODELS, _CONNECTION: HubSpotConnection}
-_WIDTH = max(len(_row_fields(m)) for m in _ROW_MODELS.values())
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The booking owner as the directory knows them: email and saved mapping (or None)."""
-
-    email: str
-    crm_user_id: str | None
+_WIDTH = max(len(job_rows_sql.row_fields(m)) for m in _ROW_MODELS.values())
 
 
 @dataclass(frozen=True)
@@ -63,34 +48,15 @@ class JobRows:
 def _sql(with_owner: bool) -> str:
     def build() -> list[str]:
         column = textunion.column
-        parts = [
-            textunion.part(name, model, [column(model, f.name) for f in _row_fields(model)],
-                           f"{column(model, 'connector')} = %s", width=_WIDTH)
-            for name, model in _ROW_MODELS.items()
-        ]
+        parts = [job_rows_sql.settings_part(name, model, width=_WIDTH) for name, model in _ROW_MODELS.items()]
         parts.append(textunion.part(_MAPPING, PropertyMapping,
                                     [column(PropertyMapping, f) for f in MAPPING_FIELDS],
                                     f"{column(PropertyMapping, 'connector')} = %s", width=_WIDTH))
         if with_owner:
-            joins = (f" LEFT JOIN {textunion.table(OwnerMapping)}"
-                     f" ON {column(OwnerMapping, 'scheduling_user')} = {column(SchedulingUser, 'id')}"
-                     f" AND {column(OwnerMapping, 'connector')} = %s")
-            columns = [column(SchedulingUser, "email"), column(OwnerMapping, "crm_user_id")]
-            parts.append(textunion.part(
-                _OWNER, SchedulingUser, columns,
-                f"{column(SchedulingUser, 'account')} = %s AND {column(SchedulingUser, 'external_id')} = %s",
-                width=_WIDTH, joins=joins))
+            parts.append(job_rows_sql.owner_part(width=_WIDTH))
         return parts
 
     return textunion.sql(("hubspot.job_rows", with_owner), build)
-
-
-def _row(model, connector: Connector, values: list[Any]):
-    fields = _row_fields(model)
-    row = model.from_db(db.alias, [f.attname for f in fields],
-                        [textunion.decode(f, v) for f, v in zip(fields, values, strict=False)])
-    row.connector = connector
-    return row
 
 
 def job_rows(connector: Connector, owner_id: str) -> JobRows:
@@ -99,17 +65,17 @@ def job_rows(connector: Connector, owner_id: str) -> JobRows:
     a staged connector's rows are its in-memory ones (``apps.connectors.staging``)."""
     params: list[Any] = [connector.pk] * (len(_ROW_MODELS) + 1)
     if owner_id:
-        params += [connector.pk, connector.account_id, owner_id]
+        params += job_rows_sql.owner_params(connector, owner_id)
     rows: dict[str, Any] = {}
     mappings: list[dict[str, str]] = []
     owner = None
     for part, *values in textunion.fetch(_sql(bool(owner_id)), params):
         if part in _ROW_MODELS:
-            rows[part] = _row(_ROW_MODELS[part], connector, values)
+            rows[part] = job_rows_sql.settings_row(_ROW_MODELS[part], connector, values)
         elif part == _MAPPING:
             mappings.append(dict(zip(MAPPING_FIELDS, values, strict=False)))
         else:
-            owner = Owner(email=values[0] or "", crm_user_id=values[1] or None)
+            owner = Owner.from_values(values)
     for name, model in _ROW_MODELS.items():
         if name not in rows or staging.is_staged(connector):
             rows[name] = model.for_connector(connector)

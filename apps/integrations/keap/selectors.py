@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection as db
-
+from apps.connectors import job_rows as job_rows_sql
 from apps.connectors import staging
-from apps.connectors.models import Connector, OwnerMapping
+from apps.connectors.job_rows import OWNER, Owner
+from apps.connectors.models import Connector
 from apps.core import textunion
-from apps.directory.models import BookingPage, EventType, MasterPage, SchedulingUser
+from apps.directory.models import BookingPage, EventType, MasterPage
 
 from .facts import LEAD_SOURCE_PARTS, pages_named
 from .models import (
@@ -33,24 +33,10 @@ DIRECTORY_FIELDS = {MasterPage: ("label", "name"), EventType: ("name", "label"),
                     BookingPage: ("label", "public_name")}
 _PAGE_MODELS = dict(LEAD_SOURCE_PARTS)
 _CONNECTION = "connection"
-_OWNER = "owner"
-
-
-def _row_fields(model) -> list:
-    """The fields of a one-per-connector row ``job_rows`` reads (its id, not the connector)."""
-    return [f for f in model._meta.concrete_fields if f.name not in ("connector", "updated_at")]
 
 
 _ROW_MODELS = {**STEP_MODELS, _CONNECTION: KeapConnection}
-_WIDTH = max(len(_row_fields(m)) for m in _ROW_MODELS.values())
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The booking owner as the directory knows them: email and saved mapping (or None)."""
-
-    email: str
-    crm_user_id: str | None
+_WIDTH = max(len(job_rows_sql.row_fields(m)) for m in _ROW_MODELS.values())
 
 
 @dataclass(frozen=True)
@@ -66,36 +52,17 @@ class JobRows:
 def _sql(pages: tuple[str, ...], with_owner: bool) -> str:
     def build() -> list[str]:
         column = textunion.column
-        parts = [
-            textunion.part(name, model, [column(model, f.name) for f in _row_fields(model)],
-                           f"{column(model, 'connector')} = %s", width=_WIDTH)
-            for name, model in _ROW_MODELS.items()
-        ]
+        parts = [job_rows_sql.settings_part(name, model, width=_WIDTH) for name, model in _ROW_MODELS.items()]
         for attribute in pages:
             model = _PAGE_MODELS[attribute]
             parts.append(textunion.part(
                 attribute, model, [column(model, f) for f in DIRECTORY_FIELDS[model]],
                 f"{column(model, 'account')} = %s AND {column(model, 'external_id')} = %s", width=_WIDTH))
         if with_owner:
-            joins = (f" LEFT JOIN {textunion.table(OwnerMapping)}"
-                     f" ON {column(OwnerMapping, 'scheduling_user')} = {column(SchedulingUser, 'id')}"
-                     f" AND {column(OwnerMapping, 'connector')} = %s")
-            columns = [column(SchedulingUser, "email"), column(OwnerMapping, "crm_user_id")]
-            parts.append(textunion.part(
-                _OWNER, SchedulingUser, columns,
-                f"{column(SchedulingUser, 'account')} = %s AND {column(SchedulingUser, 'external_id')} = %s",
-                width=_WIDTH, joins=joins))
+            parts.append(job_rows_sql.owner_part(width=_WIDTH))
         return parts
 
     return textunion.sql(("keap.job_rows", pages, with_owner), build)
-
-
-def _row(model, connector: Connector, values: list[Any]):
-    fields = _row_fields(model)
-    row = model.from_db(db.alias, [f.attname for f in fields],
-                        [textunion.decode(f, v) for f, v in zip(fields, values, strict=False)])
-    row.connector = connector
-    return row
 
 
 def job_rows(connector: Connector, booking) -> JobRows:
@@ -107,15 +74,15 @@ def job_rows(connector: Connector, booking) -> JobRows:
     for attribute in pages_wanted:
         params += [connector.account_id, getattr(booking, attribute)]
     if booking.owner_id:
-        params += [connector.pk, connector.account_id, booking.owner_id]
+        params += job_rows_sql.owner_params(connector, booking.owner_id)
     rows: dict[str, Any] = {}
     pages: dict[str, Any] = {}
     owner = None
     for part, *values in textunion.fetch(_sql(pages_wanted, bool(booking.owner_id)), params):
         if part in _ROW_MODELS:
-            rows[part] = _row(_ROW_MODELS[part], connector, values)
-        elif part == _OWNER:
-            owner = Owner(email=values[0] or "", crm_user_id=values[1] or None)
+            rows[part] = job_rows_sql.settings_row(_ROW_MODELS[part], connector, values)
+        elif part == OWNER:
+            owner = Owner.from_values(values)
         else:
             model = _PAGE_MODELS[part]
             pages[part] = model(**dict(zip(DIRECTORY_FIELDS[model], values, strict=False)))
