@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.accounts.admin_scope import ReadOnlyScopedAdmin
 from apps.accounts.admin_tools import id_from, refuse_filter_value, visible_account_ids
 
 from . import registry
@@ -54,3 +55,23 @@ class CrmKindFilter(admin.SimpleListFilter):
         if registry.get(value) is None:
             refuse_filter_value(request, self.title)
         return queryset.filter(**{self.kind_path: value})
+
+
+class ConnectorSettingsAdmin(ReadOnlyScopedAdmin):
+    """A CRM package's settings rows in admin: every field read-only, scoped to the user's
+    accounts through the connector (the wizard and settings files are where they change)."""
+
+    account_path = "connector__account"
+    list_select_related = ["connector", "connector__account"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

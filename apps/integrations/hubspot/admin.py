@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from apps.accounts.admin_scope import ReadOnlyScopedAdmin
+from apps.connectors.admin_tools import ConnectorSettingsAdmin
 
 from .models import (
     ClassificationSettings,
@@ -14,52 +14,35 @@ from .models import (
 )
 
 
-class StepAdmin(ReadOnlyScopedAdmin):
-    account_path = "connector__account"
-    list_select_related = ["connector", "connector__account"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(HubSpotConnection)
-class HubSpotConnectionAdmin(StepAdmin):
+class HubSpotConnectionAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "auth_method", "api_base", "api_version", "portal_id", "verified_at"]
 
 
 @admin.register(CreationSettings)
-class CreationSettingsAdmin(StepAdmin):
+class CreationSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "email_update_mode", "email_ownership", "id_update_mode", "id_ownership",
                     "company_mode"]
 
 
 @admin.register(ClassificationSettings)
-class ClassificationSettingsAdmin(StepAdmin):
+class ClassificationSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "lifecycle_stage", "lead_status", "meeting_type"]
 
 
 @admin.register(MeetingSettings)
-class MeetingSettingsAdmin(StepAdmin):
+class MeetingSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "write_lifecycle_properties", "checked_at"]
 
 
 @admin.register(PropertyMapping)
-class PropertyMappingAdmin(StepAdmin):
+class PropertyMappingAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "object_type", "property_name", "booking_field", "write_mode"]
     list_filter = ["object_type"]
 
 
 @admin.register(CrmCacheEntry)
-class CrmCacheEntryAdmin(StepAdmin):
+class CrmCacheEntryAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "kind", "name", "crm_id", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "crm_id"]

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from apps.accounts.admin_scope import ReadOnlyScopedAdmin
+from apps.connectors.admin_tools import ConnectorSettingsAdmin
 
 from .models import (
     ClassificationSettings,
@@ -15,55 +15,38 @@ from .models import (
 )
 
 
-class StepAdmin(ReadOnlyScopedAdmin):
-    account_path = "connector__account"
-    list_select_related = ["connector", "connector__account"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(KeapConnection)
-class KeapConnectionAdmin(StepAdmin):
+class KeapConnectionAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "auth_method", "api_base"]
 
 
 @admin.register(CreationSettings)
-class CreationSettingsAdmin(StepAdmin):
+class CreationSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "email_update_mode", "email_ownership", "id_update_mode", "id_ownership"]
 
 
 @admin.register(ClassificationSettings)
-class ClassificationSettingsAdmin(StepAdmin):
+class ClassificationSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "contact_type", "action_type", "priority", "lead_source_category"]
 
 
 @admin.register(TaggingSettings)
-class TaggingSettingsAdmin(StepAdmin):
+class TaggingSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "generic_tags", "appointment_tags", "tag_category"]
 
 
 @admin.register(MappingSettings)
-class MappingSettingsAdmin(StepAdmin):
+class MappingSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "date_format", "updated_at"]
 
 
 @admin.register(TrackingSettings)
-class TrackingSettingsAdmin(StepAdmin):
+class TrackingSettingsAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "enabled", "updated_at"]
 
 
 @admin.register(CrmCacheEntry)
-class CrmCacheEntryAdmin(StepAdmin):
+class CrmCacheEntryAdmin(ConnectorSettingsAdmin):
     list_display = ["connector", "kind", "name", "crm_id", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "crm_id"]
