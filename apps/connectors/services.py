@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Collection
+from typing import Any
+
+from django.db import models, transaction
 from django.utils import timezone
 
 from .models import Connector, ConnectorStatus
@@ -57,3 +60,19 @@ def reconnected(*, connector: Connector) -> None:
     transaction that stored it commits (the console resolves the disconnected incident and its
     banner right away)."""
     transaction.on_commit(lambda: connector_reconnected.send(sender=Connector, connector=connector))
+
+
+@transaction.atomic
+def save_connection_row(*, model: type[models.Model], connector: Connector, fields: Collection[str],
+                        crm: str, values: dict[str, Any]) -> models.Model:
+    """Set a CRM package's connection row (one per connector, ``model``): each of ``values``
+    names one of ``fields``; None leaves a setting as it is."""
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise TypeError(f"not a {crm} connection setting: {', '.join(sorted(unknown))}")
+    row, _ = model.objects.select_for_update().get_or_create(connector=connector)
+    for name, value in values.items():
+        if value is not None:
+            setattr(row, name, value)
+    row.save()
+    return row

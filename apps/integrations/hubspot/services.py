@@ -17,18 +17,10 @@ from .connection import FIELDS
 from .models import CrmCacheEntry, HubSpotConnection, MeetingSettings
 
 
-@transaction.atomic
 def save_connection(*, connector: Connector, **values: Any) -> HubSpotConnection:
     """Set the connection's settings (``connection.FIELDS``; None leaves one as it is)."""
-    unknown = set(values) - set(FIELDS)
-    if unknown:
-        raise TypeError(f"not a HubSpot connection setting: {', '.join(sorted(unknown))}")
-    row, _ = HubSpotConnection.objects.select_for_update().get_or_create(connector=connector)
-    for name, value in values.items():
-        if value is not None:
-            setattr(row, name, value)
-    row.save()
-    return row
+    return connector_services.save_connection_row(model=HubSpotConnection, connector=connector, fields=FIELDS,
+                                                  crm="HubSpot", values=values)
 
 
 @transaction.atomic

@@ -19,18 +19,10 @@ from .models import CrmCacheEntry, KeapConnection
 METADATA_ID_KINDS = ("tag", "tag_category", "lead_source", "lead_source_category")
 
 
-@transaction.atomic
 def save_connection(*, connector: Connector, **values: Any) -> KeapConnection:
     """Set the connection's settings (``connection.FIELDS``; None leaves one as it is)."""
-    unknown = set(values) - set(FIELDS)
-    if unknown:
-        raise TypeError(f"not a Keap connection setting: {', '.join(sorted(unknown))}")
-    row, _ = KeapConnection.objects.select_for_update().get_or_create(connector=connector)
-    for name, value in values.items():
-        if value is not None:
-            setattr(row, name, value)
-    row.save()
-    return row
+    return connector_services.save_connection_row(model=KeapConnection, connector=connector, fields=FIELDS,
+                                                  crm="Keap", values=values)
 
 
 @transaction.atomic
